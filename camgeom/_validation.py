@@ -1,0 +1,192 @@
+"""Input checks that validate *and* return the converted array.
+
+Each ``check_*`` function takes the user's value and the argument name, and
+returns a new float64 (or bool/int) array, or raises a :class:`~camgeom.errors`
+error naming the argument, the expected and the actual value. Inputs are never
+modified.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from camgeom.errors import InvalidValueError, NonRigidPoseError, ShapeError
+
+__all__ = [
+    "check_array",
+    "check_depth_kind",
+    "check_finite",
+    "check_intrinsics",
+    "check_pixels",
+    "check_points",
+    "check_pose",
+    "check_positive_int",
+    "check_rotation",
+    "shape_str",
+]
+
+RIGID_ATOL = 1e-6
+"""Default tolerance of the rigidity check (orthonormality and last row)."""
+
+
+def shape_str(shape: tuple[int | str, ...]) -> str:
+    """Format a shape like numpy does, with ``...`` for leading dimensions."""
+    parts = [str(s) for s in shape]
+    if len(parts) == 1:
+        return f"({parts[0]},)"
+    return "(" + ", ".join(parts) + ")"
+
+
+def check_array(
+    value: Any,
+    name: str,
+    trailing: tuple[int, ...],
+    *,
+    dtype: Any = np.float64,
+    finite: bool = True,
+    min_ndim: int | None = None,
+) -> np.ndarray:
+    """Return ``value`` as an array whose last dimensions are ``trailing``.
+
+    Raises
+    ------
+    ShapeError
+        ``Expected `name` to have shape (..., 3), got (4,).``
+    InvalidValueError
+        If ``finite`` and the array holds NaN or inf.
+    """
+    try:
+        arr = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise InvalidValueError(f"Expected `{name}` to be numeric, got {type(value).__name__}: {exc}") from None
+    nd = len(trailing)
+    if arr.ndim < (nd if min_ndim is None else min_ndim) or tuple(arr.shape[arr.ndim - nd :]) != trailing:
+        want = shape_str(("...", *trailing)) if nd else "(...)"
+        raise ShapeError(f"Expected `{name}` to have shape {want}, got {shape_str(arr.shape)}.")
+    if finite:
+        check_finite(arr, name)
+    return arr
+
+
+def check_finite(arr: np.ndarray, name: str) -> np.ndarray:
+    """Raise :class:`InvalidValueError` if ``arr`` holds NaN or inf."""
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise InvalidValueError(
+            f"Expected `{name}` to be finite, got {bad} NaN/inf value(s) of {np.size(arr)}."
+        )
+    return arr
+
+
+def check_points(points: Any, name: str = "points", *, finite: bool = True) -> np.ndarray:
+    """Return points as a float64 array of shape (..., 3)."""
+    return check_array(points, name, (3,), finite=finite)
+
+
+def check_pixels(uv: Any, name: str = "uv", *, finite: bool = True) -> np.ndarray:
+    """Return pixel coordinates as a float64 array of shape (..., 2)."""
+    return check_array(uv, name, (2,), finite=finite)
+
+
+def check_intrinsics(K: Any, name: str = "K") -> np.ndarray:
+    """Return an OpenCV intrinsic matrix (..., 3, 3) after checking it.
+
+    The matrix must be finite, have positive focal lengths ``K[0,0]`` and
+    ``K[1,1]``, zeros below the diagonal and a last row of ``[0, 0, 1]``.
+    """
+    arr = check_array(K, name, (3, 3))
+    fx, fy = arr[..., 0, 0], arr[..., 1, 1]
+    if np.any(fx <= 0) or np.any(fy <= 0):
+        raise InvalidValueError(
+            f"Expected `{name}` to have positive focal lengths K[0,0] and K[1,1], "
+            f"got fx={_first(fx[fx <= 0] if np.any(fx <= 0) else fx)}, "
+            f"fy={_first(fy[fy <= 0] if np.any(fy <= 0) else fy)}."
+        )
+    last = arr[..., 2, :]
+    lower = arr[..., 1, 0]
+    if not (np.allclose(last, [0.0, 0.0, 1.0], rtol=0, atol=1e-9) and np.allclose(lower, 0.0, atol=1e-9)):
+        raise InvalidValueError(
+            f"Expected `{name}` to be an upper-triangular intrinsic matrix with last row [0, 0, 1], "
+            f"got last row {_first_row(last)} and K[1,0]={_first(lower)}. "
+            "If this is an OpenGL projection matrix, convert it with "
+            "camgeom.conventions.intrinsics_from_gl_projection."
+        )
+    return arr
+
+
+def check_rotation(R: Any, name: str = "R", *, atol: float = RIGID_ATOL) -> np.ndarray:
+    """Return a rotation matrix (..., 3, 3) after checking R^T R = I and det R = +1."""
+    arr = check_array(R, name, (3, 3))
+    err = np.abs(np.swapaxes(arr, -1, -2) @ arr - np.eye(3)).max(initial=0.0)
+    if err > atol:
+        raise NonRigidPoseError(
+            f"Expected `{name}` to be orthonormal (|R^T R - I| <= {atol:g}), got error {err:.3g}."
+            " Scale or shear in the matrix? Orthonormalise it with camgeom.poses.nearest_rotation."
+        )
+    det = np.linalg.det(arr)
+    if np.any(det < 0):
+        raise NonRigidPoseError(
+            f"Expected `{name}` to have determinant +1, got {_first(det[det < 0])}: it is a "
+            "reflection. A mirrored axis usually means a convention mix-up (OpenGL vs OpenCV); "
+            "see camgeom.conventions.convert_pose."
+        )
+    return arr
+
+
+def check_pose(pose: Any, name: str = "pose", *, atol: float = RIGID_ATOL) -> np.ndarray:
+    """Return a rigid 4x4 pose (..., 4, 4) after checking it.
+
+    The upper-left 3x3 block must be a rotation (orthonormal, det +1) and the
+    last row ``[0, 0, 0, 1]``, both to ``atol``.
+    """
+    arr = check_array(pose, name, (4, 4))
+    last = arr[..., 3, :]
+    if not np.allclose(last, [0.0, 0.0, 0.0, 1.0], rtol=0, atol=atol):
+        hint = ""
+        if np.allclose(arr[..., :3, 3], 0.0, atol=atol) and np.allclose(arr[..., 3, 3], 1.0):
+            hint = " It looks transposed (translation in the last row): pass pose.T."
+        raise NonRigidPoseError(
+            f"Expected `{name}` to have last row [0, 0, 0, 1], got {_first_row(last)}.{hint}"
+        )
+    check_rotation(arr[..., :3, :3], f"{name}[..., :3, :3]", atol=atol)
+    return arr
+
+
+def check_positive_int(value: Any, name: str) -> int:
+    """Return ``value`` as a positive ``int`` (image sizes)."""
+    try:
+        as_int = int(value)
+    except (TypeError, ValueError):
+        raise InvalidValueError(f"Expected `{name}` to be a positive integer, got {value!r}.") from None
+    if as_int != value or as_int <= 0:
+        raise InvalidValueError(f"Expected `{name}` to be a positive integer, got {value!r}.")
+    return as_int
+
+
+DEPTH_KINDS = ("z", "range")
+
+
+def check_depth_kind(depth_kind: str, name: str = "depth_kind") -> str:
+    """Return ``depth_kind`` if it is ``"z"`` (planar) or ``"range"`` (distance along the ray)."""
+    if depth_kind not in DEPTH_KINDS:
+        from camgeom.errors import ConventionError
+
+        raise ConventionError(
+            f"Expected `{name}` to be one of {DEPTH_KINDS!r}, got {depth_kind!r}. "
+            "Use 'z' for planar depth (Datagen, Blender Z pass) and 'range' for distance "
+            "along the pixel ray (Synthesis AI depth.tif)."
+        )
+    return depth_kind
+
+
+def _first(a: Any) -> str:
+    flat = np.asarray(a).ravel()
+    return f"{flat[0]:.6g}" if flat.size else "[]"
+
+
+def _first_row(a: Any) -> str:
+    arr = np.asarray(a)
+    row = arr.reshape(-1, arr.shape[-1])[0] if arr.ndim > 1 else arr
+    return np.array2string(row, precision=6, separator=", ")
