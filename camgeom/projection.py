@@ -1,0 +1,218 @@
+"""Project world points to pixels and back.
+
+camgeom's frames: world -> camera by a rigid ``cam_from_world`` pose in the
+OpenCV convention (x right, y down, z forward), camera -> image by an OpenCV
+K in camgeom's pixel convention (pixel (col, row) covers [col, col+1) x
+[row, row+1); centres at +0.5). Depth is either planar ``"z"`` (camera z) or
+``"range"`` (distance from the camera centre along the pixel ray). See
+``docs/conventions.md``.
+"""
+
+from __future__ import annotations
+
+from math import prod
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from camgeom._kernels.projection import project_parallel, project_serial
+from camgeom._validation import (
+    check_array,
+    check_depth_kind,
+    check_intrinsics,
+    check_pixels,
+    check_points,
+    check_pose,
+    check_positive_int,
+    shape_str,
+)
+from camgeom.errors import InvalidValueError, ShapeError
+
+if TYPE_CHECKING:
+    from camgeom.camera import Camera
+
+__all__ = ["in_image", "project_points", "reproject_points", "unproject_points"]
+
+_PARALLEL_MIN = 32768  # below this, thread start-up costs more than it saves
+
+
+def _broadcast(name_shapes: list[tuple[str, tuple[int, ...]]]) -> tuple[int, ...]:
+    try:
+        return np.broadcast_shapes(*(s for _, s in name_shapes))
+    except ValueError:
+        desc = ", ".join(f"`{n}` {shape_str(s)}" for n, s in name_shapes)
+        raise ShapeError(
+            f"Leading dimensions do not broadcast: {desc}. To project F frames x N points with "
+            "per-frame K and pose, pass points (F, N, 3), K (F, 1, 3, 3) and poses (F, 1, 4, 4) "
+            "(e.g. K[:, None])."
+        ) from None
+
+
+def project_points(
+    points_world: Any, K: Any, cam_from_world: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """Project world points to pixels.
+
+    Parameters
+    ----------
+    points_world : array_like, shape (..., 3)
+        World points. Non-finite points give NaN pixels and depth.
+    K : array_like, shape (..., 3, 3)
+        OpenCV intrinsics (checked: finite, positive focal lengths, last row 0 0 1).
+    cam_from_world : array_like, shape (..., 4, 4)
+        Rigid world-to-camera poses in the OpenCV convention (checked).
+
+    Leading dimensions broadcast with numpy's rules: F frames x N landmarks
+    with per-frame cameras are points (F, N, 3), K (F, 1, 3, 3) and poses
+    (F, 1, 4, 4).
+
+    Returns
+    -------
+    uv : ndarray, shape (..., 2), float64
+        Pixel coordinates (u, v) = (column, row). NaN for points on or behind
+        the camera plane (z <= 0), never a plausible pixel.
+    depth : ndarray, shape (...), float64
+        Camera z of each point (negative behind the camera).
+
+    Examples
+    --------
+    >>> K = [[100.0, 0, 64], [0, 100, 48], [0, 0, 1]]
+    >>> uv, z = project_points([[0.1, 0.0, 2.0], [0.0, 0.0, -1.0]], K, np.eye(4))
+    >>> uv
+    array([[69., 48.],
+           [nan, nan]])
+    >>> z
+    array([ 2., -1.])
+    """
+    pts = check_points(points_world, "points_world", finite=False)
+    k = check_intrinsics(K)
+    pose = check_pose(cam_from_world, "cam_from_world")
+    pshape, kshape, oshape = pts.shape[:-1], k.shape[:-2], pose.shape[:-2]
+    if not kshape and not oshape:
+        lead: tuple[int, ...] = ()
+        out_shape = pshape
+        k_c, pose_c = k[None], pose[None]
+    else:
+        out_shape = _broadcast([("points_world", pshape), ("K", kshape), ("cam_from_world", oshape)])
+        nd = len(out_shape)
+        kp = (1,) * (nd - len(kshape)) + kshape
+        op = (1,) * (nd - len(oshape)) + oshape
+        inner = 0
+        while inner < nd and kp[nd - 1 - inner] == 1 and op[nd - 1 - inner] == 1:
+            inner += 1
+        lead = out_shape[: nd - inner]
+        ones = (1,) * inner
+        k_c = np.ascontiguousarray(np.broadcast_to(k.reshape(kp + (3, 3)), lead + ones + (3, 3))).reshape(-1, 3, 3)
+        pose_c = np.ascontiguousarray(np.broadcast_to(pose.reshape(op + (4, 4)), lead + ones + (4, 4))).reshape(-1, 4, 4)
+    n_groups = max(prod(lead), 1)
+    total = prod(out_shape)
+    if pts.shape[:-1] != out_shape:
+        pts = np.broadcast_to(pts, out_shape + (3,))
+    flat = np.ascontiguousarray(pts).reshape(-1, 3)
+    uv = np.empty((total, 2))
+    depth = np.empty(total)
+    if total:
+        kernel = project_parallel if total >= _PARALLEL_MIN else project_serial
+        kernel(flat, k_c, pose_c, total // n_groups, uv, depth)
+    return uv.reshape(out_shape + (2,)), depth.reshape(out_shape)
+
+
+def in_image(uv: Any, width: int, height: int) -> np.ndarray:
+    """Return True where a pixel coordinate lies inside the image.
+
+    Inside means ``0 <= u < width`` and ``0 <= v < height`` (camgeom pixel
+    convention); NaN coordinates are outside.
+
+    Examples
+    --------
+    >>> in_image([[0.0, 0.0], [64.0, 1.0], [np.nan, 1.0]], 64, 48)
+    array([ True, False, False])
+    """
+    p = check_pixels(uv, "uv", finite=False)
+    w = check_positive_int(width, "width")
+    h = check_positive_int(height, "height")
+    u, v = p[..., 0], p[..., 1]
+    return (u >= 0) & (u < w) & (v >= 0) & (v < h)
+
+
+def unproject_points(uv: Any, depth: Any, K: Any, *, depth_kind: str = "z") -> np.ndarray:
+    """Lift pixels with depth to camera-frame points (OpenCV convention).
+
+    Parameters
+    ----------
+    uv : array_like, shape (..., 2)
+        Pixel coordinates (u, v) in camgeom's convention (centre of pixel
+        (col, row) at (col + 0.5, row + 0.5)).
+    depth : array_like, shape (...)
+        Planar z (``depth_kind="z"``) or distance along the ray
+        (``depth_kind="range"``, must be >= 0). Must be finite.
+    K : array_like, shape (..., 3, 3)
+        OpenCV intrinsics.
+    depth_kind : {"z", "range"}
+
+    Returns
+    -------
+    ndarray, shape (..., 3), float64
+
+    Examples
+    --------
+    >>> K = [[100.0, 0, 64], [0, 100, 48], [0, 0, 1]]
+    >>> unproject_points([69.0, 48.0], 2.0, K)
+    array([0.1, 0. , 2. ])
+    >>> unproject_points([64.0, 148.0], np.sqrt(2.0), K, depth_kind="range").round(12)
+    array([0., 1., 1.])
+    """
+    kind = check_depth_kind(depth_kind)
+    p = check_pixels(uv, "uv")
+    d = check_array(depth, "depth", ())
+    k = check_intrinsics(K)
+    if kind == "range" and np.any(d < 0):
+        raise InvalidValueError("Expected `depth` (range) to be >= 0, got negative values.")
+    fx, s, cx = k[..., 0, 0], k[..., 0, 1], k[..., 0, 2]
+    fy, cy = k[..., 1, 1], k[..., 1, 2]
+    yn = (p[..., 1] - cy) / fy
+    xn = (p[..., 0] - cx - s * yn) / fx
+    try:
+        ray = np.stack(np.broadcast_arrays(xn, yn, np.ones_like(xn)), axis=-1)
+        if kind == "range":
+            ray = ray / np.linalg.norm(ray, axis=-1, keepdims=True)
+        return ray * d[..., None]
+    except ValueError:
+        raise ShapeError(
+            f"Leading dimensions do not broadcast: `uv` {shape_str(p.shape)}, `depth` "
+            f"{shape_str(d.shape)}, `K` {shape_str(k.shape)}."
+        ) from None
+
+
+def reproject_points(
+    uv: Any, depth: Any, cam_a: Camera, cam_b: Camera, *, depth_kind: str = "z"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Map pixels with depth in camera ``a`` to pixels of camera ``b``.
+
+    Parameters
+    ----------
+    uv : array_like, shape (..., 2)
+        Pixels of camera ``a``.
+    depth : array_like, shape (...)
+        Depth of those pixels in camera ``a`` (kind given by ``depth_kind``).
+    cam_a, cam_b : Camera
+    depth_kind : {"z", "range"}
+
+    Returns
+    -------
+    uv_b : ndarray, shape (..., 2)
+        Pixels in camera ``b`` (NaN behind it).
+    depth_b : ndarray, shape (...)
+        Camera z in camera ``b``.
+
+    Examples
+    --------
+    >>> from camgeom.camera import Camera
+    >>> K = np.array([[100.0, 0, 64], [0, 100, 48], [0, 0, 1]])
+    >>> a = Camera(K, np.eye(4), 128, 96)
+    >>> uv_b, z_b = reproject_points([64.0, 48.0], 2.0, a, a)
+    >>> uv_b, z_b
+    (array([64., 48.]), array(2.))
+    """
+    world = cam_a.unproject(uv, depth, depth_kind=depth_kind, frame="world")
+    return cam_b.project(world)
