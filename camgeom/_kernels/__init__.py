@@ -1,0 +1,1 @@
+"""Private numba kernels. Public, validating wrappers live in the modules of :mod:`camgeom`."""
