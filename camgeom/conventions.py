@@ -78,8 +78,11 @@ def resolve_convention(convention: str) -> str:
     >>> resolve_convention("luf")
     'LUF'
     """
+    names = ", ".join(sorted(AXIS_CONVENTIONS))
     if not isinstance(convention, str):
-        raise ConventionError(f"Expected a convention name, got {type(convention).__name__}.")
+        raise ConventionError(
+            f"Expected a convention name ({names}) or axis triple, got {type(convention).__name__}."
+        )
     key = convention.strip().lower()
     if key in AXIS_CONVENTIONS:
         return AXIS_CONVENTIONS[key]
@@ -87,7 +90,6 @@ def resolve_convention(convention: str) -> str:
     if len(triple) == 3 and all(c in _LETTER for c in triple):
         if len({_LETTER[c][0] for c in triple}) == 3:
             return triple
-    names = ", ".join(sorted(AXIS_CONVENTIONS))
     raise ConventionError(
         f"Unknown camera convention {convention!r}. Valid names: {names}; or an axis triple of "
         "R/L, U/D, F/B for +x, +y, +z, one letter per axis (e.g. 'RDF', 'RUB', 'LUF')."

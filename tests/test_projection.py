@@ -1,0 +1,211 @@
+"""Projection, unprojection and reprojection."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy.spatial.transform import Rotation
+
+from camgeom._kernels.projection import project_parallel, project_serial
+from camgeom.camera import Camera
+from camgeom.errors import InvalidValueError, NonRigidPoseError, ShapeError
+from camgeom.poses import pose_from_rotation_translation
+from camgeom.projection import in_image, project_points, reproject_points, unproject_points
+
+
+def reference_projection(points, K, pose):
+    """Plain-numpy reference: p_cam = R p + t; uv = (K p_cam)[:2] / z, NaN where z <= 0."""
+    p = np.einsum("...ij,...j->...i", pose[..., :3, :3], points) + pose[..., :3, 3]
+    z = p[..., 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        uvw = np.einsum("...ij,...j->...i", K, p)
+        uv = uvw[..., :2] / z[..., None]
+    uv[~(z > 0)] = np.nan
+    return uv, z
+
+
+def random_cameras(rng, n):
+    R = Rotation.random(n, random_state=rng).as_matrix()
+    poses = pose_from_rotation_translation(R, rng.normal(size=(n, 3)))
+    K = np.zeros((n, 3, 3))
+    K[:, 0, 0] = rng.uniform(50, 3000, n)
+    K[:, 1, 1] = K[:, 0, 0] * rng.uniform(0.8, 1.25, n)
+    K[:, 0, 1] = rng.uniform(-2, 2, n)
+    K[:, 0, 2] = rng.uniform(0, 1000, n)
+    K[:, 1, 2] = rng.uniform(0, 1000, n)
+    K[:, 2, 2] = 1
+    return K, poses
+
+
+def test_hand_derived_projection():
+    K = np.array([[500.0, 0.0, 320.0], [0.0, 400.0, 240.0], [0.0, 0.0, 1.0]])
+    pose = pose_from_rotation_translation(np.eye(3), [0.0, 0.0, 1.0])  # world origin 1 m ahead
+    uv, z = project_points([[0.2, -0.1, 1.0], [0.0, 0.0, -1.0], [0.0, 0.0, -2.0]], K, pose)
+    np.testing.assert_allclose(uv[0], [320 + 500 * 0.1, 240 - 400 * 0.05])
+    np.testing.assert_allclose(z, [2.0, 0.0, -1.0])
+    assert np.isnan(uv[1:]).all()  # on and behind the camera plane: NaN, never a pixel
+
+
+@pytest.mark.kernels
+def test_kernel_matches_numpy_reference_batched():
+    rng = np.random.default_rng(0)
+    F, N = 7, 13
+    K, poses = random_cameras(rng, F)
+    pts = rng.normal(size=(F, N, 3)) * 2
+    uv, z = project_points(pts, K[:, None], poses[:, None])
+    ref_uv, ref_z = reference_projection(pts, K[:, None], poses[:, None])
+    np.testing.assert_allclose(uv, ref_uv, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(z, ref_z, rtol=1e-12, atol=1e-12)
+    assert np.isnan(uv).any() and not np.isnan(uv).all()  # some behind, some in front
+    # the serial and parallel kernels agree exactly, across chunk boundaries
+    flat = pts.reshape(-1, 3)
+    out = [(np.empty((F * N, 2)), np.empty(F * N)) for _ in range(2)]
+    project_serial(flat, K, poses, N, *out[0])
+    project_parallel(flat, K, poses, N, *out[1])
+    np.testing.assert_array_equal(out[0][0], out[1][0])
+
+
+@pytest.mark.kernels
+@pytest.mark.parametrize(
+    ("pshape", "kshape", "oshape"),
+    [
+        ((5, 3), (), ()),
+        ((4, 5, 3), (4, 1), (4, 1)),
+        ((4, 5, 3), (), (4, 1)),
+        ((4, 5, 3), (4, 1), ()),
+        ((5, 3), (4, 1), (4, 1)),  # one point set seen by 4 cameras
+        ((2, 3, 5, 3), (2, 3, 1), (3, 1)),
+        ((4, 5, 3), (4, 5), ()),  # one K per point
+        ((3,), (), ()),
+        ((0, 3), (), ()),
+    ],
+)
+def test_broadcasting(pshape, kshape, oshape):
+    rng = np.random.default_rng(1)
+    nk, no = int(np.prod(kshape)), int(np.prod(oshape))
+    K, _ = random_cameras(rng, max(nk, 1))
+    _, poses = random_cameras(rng, max(no, 1))
+    K = K.reshape(*kshape, 3, 3) if kshape else K[0]
+    poses = poses.reshape(*oshape, 4, 4) if oshape else poses[0]
+    pts = rng.normal(size=pshape) + [0, 0, 4]
+    uv, z = project_points(pts, K, poses)
+    ref_uv, ref_z = reference_projection(pts, K, poses)
+    assert uv.shape == ref_uv.shape and z.shape == ref_z.shape
+    np.testing.assert_allclose(uv, ref_uv, rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.kernels
+def test_large_batch_uses_parallel_kernel_and_matches():
+    rng = np.random.default_rng(2)
+    F, N = 80, 468  # above the parallel threshold
+    K, poses = random_cameras(rng, F)
+    pts = rng.normal(size=(F, N, 3)) * 0.1 + [0, 0, 3]
+    uv, _ = project_points(pts, K[:, None], poses[:, None])
+    # points near the camera plane land ~1e7 px away: compare relatively there
+    np.testing.assert_allclose(uv, reference_projection(pts, K[:, None], poses[:, None])[0], rtol=1e-10, atol=1e-9)
+
+
+@given(st.integers(0, 10_000))
+def test_agrees_with_opencv_project_points(seed):
+    rng = np.random.default_rng(seed)
+    K, poses = random_cameras(rng, 1)
+    K, pose = K[0].copy(), poses[0]
+    K[0, 1] = 0.0  # cv2.projectPoints has no skew term
+    # points in front of the camera
+    p_cam = rng.uniform([-1, -1, 0.5], [1, 1, 10], (20, 3))
+    pts = (p_cam - pose[:3, 3]) @ pose[:3, :3]
+    uv, z = project_points(pts, K, pose)
+    rvec, _ = cv2.Rodrigues(pose[:3, :3])
+    ref, _ = cv2.projectPoints(pts, rvec, pose[:3, 3], K, None)
+    np.testing.assert_allclose(uv, ref[:, 0], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(z, p_cam[:, 2], atol=1e-12)
+
+
+@given(st.integers(0, 10_000), st.sampled_from(["z", "range"]))
+def test_project_then_unproject_is_identity(seed, kind):
+    rng = np.random.default_rng(seed)
+    K, poses = random_cameras(rng, 1)
+    cam = Camera(K[0], poses[0], 1000, 1000)
+    p_cam = rng.uniform([-1, -1, 0.2], [1, 1, 20], (30, 3))
+    world = cam.unproject(np.zeros((30, 2)), np.ones(30), frame="world")  # any world points
+    world = (p_cam - cam.cam_from_world[:3, 3]) @ cam.cam_from_world[:3, :3]
+    uv, z = cam.project(world)
+    depth = z if kind == "z" else np.linalg.norm(p_cam, axis=-1)
+    np.testing.assert_allclose(cam.unproject(uv, depth, depth_kind=kind), p_cam, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(cam.unproject(uv, depth, depth_kind=kind, frame="world"), world, atol=1e-8)
+
+
+def test_range_and_z_differ_off_axis_by_the_ray_cosine():
+    K = np.array([[100.0, 0, 50], [0, 100, 50], [0, 0, 1]])
+    p_z = unproject_points([150.0, 50.0], 2.0, K, depth_kind="z")  # 45 degrees to the right
+    p_r = unproject_points([150.0, 50.0], 2.0, K, depth_kind="range")
+    np.testing.assert_allclose(p_z, [2.0, 0.0, 2.0])
+    np.testing.assert_allclose(p_r, [np.sqrt(2), 0.0, np.sqrt(2)])
+
+
+def test_reproject_between_two_cameras():
+    rng = np.random.default_rng(5)
+    K, poses = random_cameras(rng, 2)
+    a, b = Camera(K[0], poses[0], 800, 800), Camera(K[1], poses[1], 800, 800)
+    world = a.unproject(rng.uniform(0, 800, (10, 2)), rng.uniform(1, 5, 10), frame="world")
+    uv_a, z_a = a.project(world)
+    for kind, depth in (("z", z_a), ("range", np.linalg.norm(world - a.center, axis=-1))):
+        uv_b, z_b = reproject_points(uv_a, depth, a, b, depth_kind=kind)
+        ref_uv, ref_z = b.project(world)
+        np.testing.assert_allclose(uv_b, ref_uv, atol=1e-7)
+        np.testing.assert_allclose(z_b, ref_z, atol=1e-9)
+
+
+def test_in_image():
+    uv = np.array([[0.0, 0.0], [63.999, 47.999], [64.0, 10.0], [-0.001, 3], [np.nan, 3]])
+    assert in_image(uv, 64, 48).tolist() == [True, True, False, False, False]
+
+
+def test_non_finite_points_give_nan():
+    uv, z = project_points([[np.nan, 0.0, 1.0], [0.0, 0.0, np.inf]], np.eye(3), np.eye(4))
+    assert np.isnan(uv).all()
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "match"),
+    [
+        (([1.0, 2.0], np.eye(3), np.eye(4)), ShapeError, r"`points_world` to have shape \(\.\.\., 3\), got \(2,\)"),
+        (([1.0, 2.0, 3.0], np.eye(4), np.eye(4)), ShapeError, r"`K` to have shape \(\.\.\., 3, 3\), got \(4, 4\)"),
+        (([1.0, 2.0, 3.0], np.eye(3), np.eye(3)), ShapeError, r"`cam_from_world` to have shape"),
+        (([1.0, 2.0, 3.0], np.diag([0.0, 1, 1]), np.eye(4)), InvalidValueError, "positive focal"),
+        (([1.0, 2.0, 3.0], np.diag([-5.0, 5, 1]), np.eye(4)), InvalidValueError, "fx=-5"),
+        (([1.0, 2.0, 3.0], np.full((3, 3), np.nan), np.eye(4)), InvalidValueError, "`K` to be finite"),
+        (([1.0, 2.0, 3.0], np.eye(3), np.diag([1.0, 1, 2, 1])), NonRigidPoseError, "orthonormal"),
+        (([1.0, 2.0, 3.0], np.eye(3), np.diag([1.0, 1, -1, 1])), NonRigidPoseError, "reflection"),
+        ((np.zeros((4, 5, 3)), np.tile(np.eye(3), (4, 1, 1)), np.eye(4)), ShapeError, r"K\[:, None\]"),
+        (("abc", np.eye(3), np.eye(4)), InvalidValueError, "numeric"),
+    ],
+)
+def test_bad_input(args, error, match):
+    with pytest.raises(error, match=match):
+        project_points(*args)
+
+
+def test_unproject_bad_input():
+    K = np.eye(3)
+    with pytest.raises(InvalidValueError, match="depth_kind|'z'"):
+        unproject_points([1.0, 1.0], 1.0, K, depth_kind="ray")
+    with pytest.raises(InvalidValueError, match="`depth` to be finite"):
+        unproject_points([1.0, 1.0], np.nan, K)
+    with pytest.raises(InvalidValueError, match=">= 0"):
+        unproject_points([1.0, 1.0], -1.0, K, depth_kind="range")
+    with pytest.raises(ShapeError, match="broadcast"):
+        unproject_points(np.zeros((3, 2)), np.zeros(4), K)
+
+
+def test_inputs_are_not_modified():
+    rng = np.random.default_rng(9)
+    K, poses = random_cameras(rng, 1)
+    pts = rng.normal(size=(10, 3))
+    copies = [a.copy() for a in (pts, K[0], poses[0])]
+    project_points(pts, K[0], poses[0])
+    for a, b in zip((pts, K[0], poses[0]), copies):
+        np.testing.assert_array_equal(a, b)
