@@ -1,0 +1,156 @@
+"""Point clouds to binary PLY files.
+
+The layout is the one trimesh writes for point clouds (``float x, y, z``;
+``uchar red, green, blue, alpha``) plus ``float nx, ny, nz`` for normals, which
+trimesh's point-cloud exporter cannot store. The file is written from a numpy
+structured array, so there is one code path whatever the optional attributes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from camgeom._validation import check_array, check_points
+from camgeom.errors import InvalidValueError, ShapeError
+from camgeom.io.atomic import atomic_output
+
+__all__ = ["write_ply"]
+
+_PLY_TYPES = {np.dtype("<f4"): "float", np.dtype("u1"): "uchar"}
+
+
+def _colors_u8(colors: Any, n: int) -> np.ndarray:
+    """RGB(A) colours as uint8 (N, 3|4): uint8 kept, floats in [0, 1] scaled and rounded."""
+    arr = np.asarray(colors)
+    if arr.ndim != 2 or arr.shape[0] != n or arr.shape[1] not in (3, 4):
+        raise ShapeError(
+            f"Expected `colors` to have shape ({n}, 3) or ({n}, 4) (one RGB or RGBA per point), "
+            f"got {arr.shape}."
+        )
+    if arr.dtype == np.uint8:
+        return arr
+    if arr.dtype.kind == "f":
+        finite = np.isfinite(arr)
+        if not np.all(finite):
+            raise InvalidValueError(
+                f"Expected `colors` to be finite, got {arr.size - int(finite.sum())} NaN/inf "
+                f"value(s) of {arr.size}."
+            )
+        if arr.size and (arr.min() < 0.0 or arr.max() > 1.0):
+            raise InvalidValueError(
+                f"Expected float `colors` in [0, 1], got values in [{arr.min():.6g}, "
+                f"{arr.max():.6g}]. Pass uint8 colours for 0..255 values."
+            )
+        return np.rint(arr * 255.0).astype(np.uint8)
+    if arr.dtype.kind in "iu":
+        if arr.size and (arr.min() < 0 or arr.max() > 255):
+            raise InvalidValueError(
+                f"Expected integer `colors` in 0..255, got values in [{arr.min()}, {arr.max()}]."
+            )
+        return arr.astype(np.uint8)
+    raise InvalidValueError(f"Expected `colors` to be numeric, got dtype {arr.dtype}.")
+
+
+def write_ply(
+    path: str | os.PathLike[str],
+    points: Any,
+    *,
+    colors: Any = None,
+    normals: Any = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write a point cloud as a binary little-endian PLY file, atomically.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Output ``.ply`` file; its folder must exist.
+    points : array_like, shape (N, 3)
+        Finite coordinates; stored as float32 (``x``, ``y``, ``z``). Filter
+        background and invalid pixels (NaN) out before writing.
+    colors : array_like, shape (N, 3) or (N, 4), optional, keyword-only
+        RGB or RGBA per point: uint8, integers in 0..255, or floats in [0, 1]
+        (scaled by 255 and rounded). Stored as ``uchar red, green, blue`` and
+        ``alpha`` (255 when only RGB is given).
+    normals : array_like, shape (N, 3), optional, keyword-only
+        Finite normals, stored as float32 ``nx``, ``ny``, ``nz`` (not
+        re-normalised).
+    overwrite : bool, keyword-only
+        Replace an existing file (otherwise :class:`~camgeom.errors.OutputExistsError`).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    ShapeError
+        Wrong shapes, or counts that differ between points, colours and normals.
+    InvalidValueError
+        NaN/inf in points or normals, colours out of range.
+    OutputExistsError
+        ``path`` exists and ``overwrite`` is false.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from pathlib import Path
+    >>> path = Path(tempfile.mkdtemp()) / "cloud.ply"
+    >>> pts = np.array([[0.0, 0.0, 1.0], [0.1, 0.0, 1.0]])
+    >>> _ = write_ply(path, pts, colors=[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    >>> print(path.read_bytes().split(b"end_header")[0].decode())
+    ply
+    format binary_little_endian 1.0
+    element vertex 2
+    property float x
+    property float y
+    property float z
+    property uchar red
+    property uchar green
+    property uchar blue
+    property uchar alpha
+    <BLANKLINE>
+    """
+    pts = check_points(points, "points")
+    if pts.ndim != 2:
+        raise ShapeError(f"Expected `points` to have shape (N, 3), got {pts.shape}.")
+    n = pts.shape[0]
+    fields: list[tuple[str, np.dtype]] = [(k, np.dtype("<f4")) for k in ("x", "y", "z")]
+    nrm = None
+    if normals is not None:
+        nrm = check_array(normals, "normals", (3,))
+        if nrm.shape != (n, 3):
+            raise ShapeError(
+                f"Expected `normals` to have shape ({n}, 3) (one per point), got {nrm.shape}."
+            )
+        fields += [(k, np.dtype("<f4")) for k in ("nx", "ny", "nz")]
+    rgba = None
+    if colors is not None:
+        rgb = _colors_u8(colors, n)
+        rgba = np.full((n, 4), 255, dtype=np.uint8)
+        rgba[:, : rgb.shape[1]] = rgb
+        fields += [(k, np.dtype("u1")) for k in ("red", "green", "blue", "alpha")]
+    vertex = np.empty(n, dtype=np.dtype(fields))
+    for i, k in enumerate(("x", "y", "z")):
+        vertex[k] = pts[:, i]
+        if nrm is not None:
+            vertex["n" + k] = nrm[:, i]
+    if rgba is not None:
+        for i, k in enumerate(("red", "green", "blue", "alpha")):
+            vertex[k] = rgba[:, i]
+    header = (
+        "ply\nformat binary_little_endian 1.0\n"
+        f"element vertex {n}\n"
+        + "".join(f"property {_PLY_TYPES[dt]} {name}\n" for name, dt in fields)
+        + "end_header\n"
+    )
+    path = Path(path)
+    with atomic_output(path, overwrite=overwrite) as tmp, open(tmp, "wb") as fh:
+        fh.write(header.encode("ascii"))
+        fh.write(vertex.tobytes())
+    return path
