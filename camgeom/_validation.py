@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from camgeom._kernels.validation import intrinsics_errors, pose_errors
 from camgeom.errors import InvalidValueError, NonRigidPoseError, ShapeError
 
 __all__ = [
@@ -96,17 +97,18 @@ def check_intrinsics(K: Any, name: str = "K") -> np.ndarray:
     The matrix must be finite, have positive focal lengths ``K[0,0]`` and
     ``K[1,1]``, zeros below the diagonal and a last row of ``[0, 0, 1]``.
     """
-    arr = check_array(K, name, (3, 3))
-    fx, fy = arr[..., 0, 0], arr[..., 1, 1]
-    if np.any(fx <= 0) or np.any(fy <= 0):
+    arr = check_array(K, name, (3, 3), finite=False)
+    min_fx, min_fy, shape_err, finite = intrinsics_errors(np.ascontiguousarray(arr).reshape(-1, 3, 3))
+    if not finite:
+        check_finite(arr, name)
+    if not (min_fx > 0 and min_fy > 0):
         raise InvalidValueError(
             f"Expected `{name}` to have positive focal lengths K[0,0] and K[1,1], "
-            f"got fx={_first(fx[fx <= 0] if np.any(fx <= 0) else fx)}, "
-            f"fy={_first(fy[fy <= 0] if np.any(fy <= 0) else fy)}."
+            f"got fx={min_fx:.6g}, fy={min_fy:.6g}."
         )
-    last = arr[..., 2, :]
-    lower = arr[..., 1, 0]
-    if not (np.allclose(last, [0.0, 0.0, 1.0], rtol=0, atol=1e-9) and np.allclose(lower, 0.0, atol=1e-9)):
+    if shape_err > 1e-9:
+        last = arr[..., 2, :]
+        lower = arr[..., 1, 0]
         raise InvalidValueError(
             f"Expected `{name}` to be an upper-triangular intrinsic matrix with last row [0, 0, 1], "
             f"got last row {_first_row(last)} and K[1,0]={_first(lower)}. "
@@ -141,16 +143,20 @@ def check_pose(pose: Any, name: str = "pose", *, atol: float = RIGID_ATOL) -> np
     The upper-left 3x3 block must be a rotation (orthonormal, det +1) and the
     last row ``[0, 0, 0, 1]``, both to ``atol``.
     """
-    arr = check_array(pose, name, (4, 4))
-    last = arr[..., 3, :]
-    if not np.allclose(last, [0.0, 0.0, 0.0, 1.0], rtol=0, atol=atol):
+    arr = check_array(pose, name, (4, 4), finite=False)
+    ortho, min_det, last_err, finite = pose_errors(np.ascontiguousarray(arr).reshape(-1, 4, 4))
+    if not finite:
+        check_finite(arr, name)
+    if last_err > atol:
+        last = arr[..., 3, :]
         hint = ""
         if np.allclose(arr[..., :3, 3], 0.0, atol=atol) and np.allclose(arr[..., 3, 3], 1.0):
             hint = " It looks transposed (translation in the last row): pass pose.T."
         raise NonRigidPoseError(
             f"Expected `{name}` to have last row [0, 0, 0, 1], got {_first_row(last)}.{hint}"
         )
-    check_rotation(arr[..., :3, :3], f"{name}[..., :3, :3]", atol=atol)
+    if ortho > atol or min_det < 0:
+        check_rotation(arr[..., :3, :3], f"{name}[..., :3, :3]", atol=atol)
     return arr
 
 

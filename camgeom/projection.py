@@ -49,7 +49,11 @@ def _broadcast(name_shapes: list[tuple[str, tuple[int, ...]]]) -> tuple[int, ...
 
 
 def project_points(
-    points_world: Any, K: Any, cam_from_world: Any
+    points_world: Any,
+    K: Any,
+    cam_from_world: Any,
+    *,
+    out: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Project world points to pixels.
 
@@ -65,6 +69,11 @@ def project_points(
     Leading dimensions broadcast with numpy's rules: F frames x N landmarks
     with per-frame cameras are points (F, N, 3), K (F, 1, 3, 3) and poses
     (F, 1, 4, 4).
+
+    out : (ndarray, ndarray), optional
+        Caller-owned C-contiguous float64 buffers of shapes (..., 2) and (...)
+        to write ``uv`` and ``depth`` into (saves the allocation when the same
+        batch size is projected repeatedly). They are returned.
 
     Returns
     -------
@@ -109,12 +118,30 @@ def project_points(
     if pts.shape[:-1] != out_shape:
         pts = np.broadcast_to(pts, out_shape + (3,))
     flat = np.ascontiguousarray(pts).reshape(-1, 3)
-    uv = np.empty((total, 2))
-    depth = np.empty(total)
+    if out is None:
+        uv = np.empty((total, 2))
+        depth = np.empty(total)
+    else:
+        uv, depth = _check_out(out, out_shape)
     if total:
         kernel = project_parallel if total >= _PARALLEL_MIN else project_serial
         kernel(flat, k_c, pose_c, total // n_groups, uv, depth)
+    if out is not None:
+        return out
     return uv.reshape(out_shape + (2,)), depth.reshape(out_shape)
+
+
+def _check_out(out: Any, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        uv, depth = out
+    except (TypeError, ValueError):
+        raise InvalidValueError("Expected `out` to be a pair of arrays (uv, depth).") from None
+    for arr, want, name in ((uv, shape + (2,), "out[0]"), (depth, shape, "out[1]")):
+        if not isinstance(arr, np.ndarray) or arr.dtype != np.float64 or not arr.flags.c_contiguous:
+            raise InvalidValueError(f"Expected `{name}` to be a C-contiguous float64 ndarray.")
+        if arr.shape != want:
+            raise ShapeError(f"Expected `{name}` to have shape {shape_str(want)}, got {shape_str(arr.shape)}.")
+    return uv.reshape(-1, 2), depth.reshape(-1)
 
 
 def in_image(uv: Any, width: int, height: int) -> np.ndarray:

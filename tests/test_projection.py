@@ -209,3 +209,19 @@ def test_inputs_are_not_modified():
     project_points(pts, K[0], poses[0])
     for a, b in zip((pts, K[0], poses[0]), copies):
         np.testing.assert_array_equal(a, b)
+
+
+def test_out_buffers_are_filled_and_returned():
+    rng = np.random.default_rng(11)
+    K, poses = random_cameras(rng, 3)
+    pts = rng.normal(size=(3, 4, 3)) + [0, 0, 5]
+    uv_ref, z_ref = project_points(pts, K[:, None], poses[:, None])
+    buf = (np.full((3, 4, 2), -1.0), np.full((3, 4), -1.0))
+    uv, z = project_points(pts, K[:, None], poses[:, None], out=buf)
+    assert uv is buf[0] and z is buf[1]
+    np.testing.assert_array_equal(uv, uv_ref)
+    np.testing.assert_array_equal(z, z_ref)
+    with pytest.raises(ShapeError, match=r"out\[0\]"):
+        project_points(pts, K[:, None], poses[:, None], out=(np.empty((12, 2)), np.empty((3, 4))))
+    with pytest.raises(InvalidValueError, match="float64"):
+        project_points(pts, K[:, None], poses[:, None], out=(np.empty((3, 4, 2), np.float32), np.empty((3, 4))))
