@@ -28,7 +28,43 @@ from camgeom.intrinsics import (
 from camgeom.poses import cam_from_world_look_at, invert_pose, transform_points
 from camgeom.projection import in_image, project_points, reproject_points, unproject_points
 
+# Heavier entry points (file formats, readers, jobs) load on first use.
+_LAZY = {
+    "load": "camgeom.datasets",
+    "Dataset": "camgeom.datasets",
+    "Frame": "camgeom.datasets",
+    "Landmarks": "camgeom.datasets",
+    "CameraMetadata": "camgeom.datasets",
+    "points_from_depth": "camgeom.depth",
+    "PointCloud": "camgeom.depth",
+    "verify": "camgeom.verify",
+    "verify_dataset": "camgeom.verify",
+    "Report": "camgeom.verify",
+    "draw_landmarks": "camgeom.drawing",
+    "draw_landmarks_comparison": "camgeom.drawing",
+    "make_demo_dataset": "camgeom.demo",
+    "read_depth": "camgeom.io",
+    "read_exr": "camgeom.io",
+    "write_ply": "camgeom.io",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'camgeom' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
 __all__ = [
+    *_LAZY,
     "CamgeomError",
     "Camera",
     "ConventionError",
