@@ -171,3 +171,19 @@ def test_unreadable_frame_is_reported_and_the_rest_go_on(tmp_path, fixtures):
     assert len(rep.unreadable) == 1 and "1.info.json" in rep.unreadable[0][1]
     assert not rep.passed
     assert np.isfinite(rep.reports[0]["landmarks.reprojection.ibug68"].value)
+
+
+def test_occlusion_detects_hidden_points_of_the_analytic_demo(tmp_path):
+    """The demo's hand hides part of the mouth: flag everything visible and it must show."""
+    from camgeom.demo import make_demo_dataset
+
+    out = make_demo_dataset(tmp_path / "demo")
+    shares = []
+    for f in ds.load(out.datagen):
+        honest = verify(f)["occlusion.visible_behind_depth"]
+        assert honest.status == "pass" and honest.value == 0.0
+        lms = {g: dataclasses.replace(f.landmarks[g], visible=np.ones(len(f.landmarks[g]), bool)) for g in f.landmarks}
+        forced = verify(dataclasses.replace(f, landmarks=lms))["occlusion.visible_behind_depth"]
+        shares.append(forced.value)
+        assert forced.status in ("warn", "pass")
+    assert max(shares) > 0.05
