@@ -28,6 +28,9 @@ from camgeom.intrinsics import (
 from camgeom.poses import cam_from_world_look_at, invert_pose, transform_points
 from camgeom.projection import in_image, project_points, reproject_points, unproject_points
 
+# Imported eagerly: the function must shadow the submodule of the same name.
+from camgeom.verify import Report, verify, verify_dataset
+
 # Heavier entry points (file formats, readers, jobs) load on first use.
 _LAZY = {
     "load": "camgeom.datasets",
@@ -37,9 +40,6 @@ _LAZY = {
     "CameraMetadata": "camgeom.datasets",
     "points_from_depth": "camgeom.depth",
     "PointCloud": "camgeom.depth",
-    "verify": "camgeom.verify",
-    "verify_dataset": "camgeom.verify",
-    "Report": "camgeom.verify",
     "draw_landmarks": "camgeom.drawing",
     "draw_landmarks_comparison": "camgeom.drawing",
     "make_demo_dataset": "camgeom.demo",
@@ -67,6 +67,7 @@ __all__ = [
     *_LAZY,
     "CamgeomError",
     "Camera",
+    "Report",
     "ConventionError",
     "FormatError",
     "InvalidValueError",
@@ -90,4 +91,6 @@ __all__ = [
     "reproject_points",
     "transform_points",
     "unproject_points",
+    "verify",
+    "verify_dataset",
 ]
