@@ -66,11 +66,17 @@ def main() -> None:
     t_cv, _ = best_of(cv_loop, 3)
     total = F * N
     print(f"batch {F} frames x {N} points = {total / 1e6:.2f} M points")
-    print(f"  camgeom.project_points : {t_cg * 1e3:8.2f} ms (median {t_cg_med * 1e3:.2f})  "
-          f"{total / t_cg / 1e6:8.1f} M points/s   (target >= 200)")
-    print(f"  same, reused out=      : {t_out * 1e3:8.2f} ms  {total / t_out / 1e6:8.1f} M points/s")
+    print(
+        f"  camgeom.project_points : {t_cg * 1e3:8.2f} ms (median {t_cg_med * 1e3:.2f})  "
+        f"{total / t_cg / 1e6:8.1f} M points/s   (target >= 200)"
+    )
+    print(
+        f"  same, reused out=      : {t_out * 1e3:8.2f} ms  {total / t_out / 1e6:8.1f} M points/s"
+    )
     print(f"  cv2.projectPoints loop : {t_cv * 1e3:8.2f} ms  {total / t_cv / 1e6:8.1f} M points/s")
-    print(f"  ratio camgeom / OpenCV : {t_cv / t_cg:8.1f}x   (target >= 40x; {t_cv / t_out:.1f}x with out=)")
+    print(
+        f"  ratio camgeom / OpenCV : {t_cv / t_cg:8.1f}x   (target >= 40x; {t_cv / t_out:.1f}x with out=)"
+    )
 
     one_pts, one_K, one_pose = pts[0], K[0], poses[0]
     for _ in range(200):
@@ -81,7 +87,9 @@ def main() -> None:
         project_points(one_pts, one_K, one_pose)
         lat.append(time.perf_counter() - t0)
     med = statistics.median(lat)
-    print(f"single frame of {N} points, validation included: median {med * 1e6:.1f} us   (target < 30 us)")
+    print(
+        f"single frame of {N} points, validation included: median {med * 1e6:.1f} us   (target < 30 us)"
+    )
     ok = total / t_cg >= 200e6 and t_cv / t_cg >= 40 and med < 30e-6
     print("PASS" if ok else "BELOW TARGET")
 

@@ -61,9 +61,14 @@ def check_array(
     try:
         arr = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as exc:
-        raise InvalidValueError(f"Expected `{name}` to be numeric, got {type(value).__name__}: {exc}") from None
+        raise InvalidValueError(
+            f"Expected `{name}` to be numeric, got {type(value).__name__}: {exc}"
+        ) from None
     nd = len(trailing)
-    if arr.ndim < (nd if min_ndim is None else min_ndim) or tuple(arr.shape[arr.ndim - nd :]) != trailing:
+    if (
+        arr.ndim < (nd if min_ndim is None else min_ndim)
+        or tuple(arr.shape[arr.ndim - nd :]) != trailing
+    ):
         want = shape_str(("...", *trailing)) if nd else "(...)"
         raise ShapeError(f"Expected `{name}` to have shape {want}, got {shape_str(arr.shape)}.")
     if finite:
@@ -98,7 +103,9 @@ def check_intrinsics(K: Any, name: str = "K") -> np.ndarray:
     ``K[1,1]``, zeros below the diagonal and a last row of ``[0, 0, 1]``.
     """
     arr = check_array(K, name, (3, 3), finite=False)
-    min_fx, min_fy, shape_err, finite = intrinsics_errors(np.ascontiguousarray(arr).reshape(-1, 3, 3))
+    min_fx, min_fy, shape_err, finite = intrinsics_errors(
+        np.ascontiguousarray(arr).reshape(-1, 3, 3)
+    )
     if not finite:
         check_finite(arr, name)
     if not (min_fx > 0 and min_fy > 0):
@@ -165,7 +172,9 @@ def check_positive_int(value: Any, name: str) -> int:
     try:
         as_int = int(value)
     except (TypeError, ValueError):
-        raise InvalidValueError(f"Expected `{name}` to be a positive integer, got {value!r}.") from None
+        raise InvalidValueError(
+            f"Expected `{name}` to be a positive integer, got {value!r}."
+        ) from None
     if as_int != value or as_int <= 0:
         raise InvalidValueError(f"Expected `{name}` to be a positive integer, got {value!r}.")
     return as_int

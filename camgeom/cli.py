@@ -109,7 +109,9 @@ def _write_png(path: Path, image: np.ndarray, *, overwrite: bool) -> None:
         Image.fromarray(image).save(tmp, format="PNG")
 
 
-def _summary(console: _Console, done: int, kept: int, failed: list[tuple[str, str]], what: str) -> int:
+def _summary(
+    console: _Console, done: int, kept: int, failed: list[tuple[str, str]], what: str
+) -> int:
     console.say(
         f"{done} frame(s) {what}, {kept} kept (outputs exist; --overwrite replaces them), "
         f"{len(failed)} failed"
@@ -139,7 +141,9 @@ def cmd_info(args: argparse.Namespace) -> int:
     depth_kinds: dict[str, int] = {}
     scenes: set[str] = set()
     for f in _frames(ds, console, "info"):
-        versions[str(f.version or "unversioned")] = versions.get(str(f.version or "unversioned"), 0) + 1
+        versions[str(f.version or "unversioned")] = (
+            versions.get(str(f.version or "unversioned"), 0) + 1
+        )
         cameras[f.camera_name] = cameras.get(f.camera_name, 0) + 1
         scenes.add(f.scene_id)
         if f.camera is not None:
@@ -201,7 +205,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
             )
         except CamgeomError as exc:
             ds.errors.append(_frame_error(f, exc))
-    rep = DatasetReport(tuple(reports), tuple((e.frame_id, f"{e.path}: {e.message}") for e in ds.errors))
+    rep = DatasetReport(
+        tuple(reports), tuple((e.frame_id, f"{e.path}: {e.message}") for e in ds.errors)
+    )
     console.say(str(rep))
     if args.verbose:
         for r in reports:
@@ -275,7 +281,11 @@ def cmd_project(args: argparse.Namespace) -> int:
     failed: list[tuple[str, str]] = []
     for f in _frames(ds, console, "project"):
         stem = out / _safe_name(f.frame_id)
-        paths = [stem.with_suffix(".png"), Path(f"{stem}.landmarks.csv"), Path(f"{stem}.landmarks.json")]
+        paths = [
+            stem.with_suffix(".png"),
+            Path(f"{stem}.landmarks.csv"),
+            Path(f"{stem}.landmarks.json"),
+        ]
         if not args.overwrite and all(p.exists() for p in paths):
             kept += 1
             continue
@@ -288,7 +298,17 @@ def cmd_project(args: argparse.Namespace) -> int:
                         f"none of the groups {groups} in this frame; it has: {', '.join(f.landmarks)}"
                     )
             buf = io.StringIO()
-            fields = ["group", "name", "u", "v", "depth_z", "in_image", "visible", "label_u", "label_v"]
+            fields = [
+                "group",
+                "name",
+                "u",
+                "v",
+                "depth_z",
+                "in_image",
+                "visible",
+                "label_u",
+                "label_v",
+            ]
             writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
             writer.writeheader()
             for r in rows:
@@ -301,11 +321,15 @@ def cmd_project(args: argparse.Namespace) -> int:
             }
             image = _frame_image(f)
             uv = np.array([[r["u"], r["v"]] for r in rows], dtype=float).reshape(-1, 2)
-            labels = np.array([[r["label_u"], r["label_v"]] for r in rows], dtype=float).reshape(-1, 2)
+            labels = np.array([[r["label_u"], r["label_v"]] for r in rows], dtype=float).reshape(
+                -1, 2
+            )
             vis = np.array([r["visible"] is not False for r in rows], bool)
             overlay = draw_landmarks_comparison(image, labels, uv, visible=vis)
             _write_text(paths[1], buf.getvalue(), overwrite=args.overwrite)
-            _write_text(paths[2], json.dumps(doc, indent=1, allow_nan=False), overwrite=args.overwrite)
+            _write_text(
+                paths[2], json.dumps(doc, indent=1, allow_nan=False), overwrite=args.overwrite
+            )
             _write_png(paths[0], overlay, overwrite=args.overwrite)
             done += 1
         except OutputExistsError as exc:
@@ -418,7 +442,9 @@ def cmd_pointcloud(args: argparse.Namespace) -> int:
             failed.append((scene, str(exc)))
     failed += [(e.frame_id, f"{e.path}: {e.message}") for e in ds.errors]
     code = _summary(console, done, kept, failed, "written")
-    console.say(f"outputs: {out.resolve()} ({args.frame} frame{', OpenCV axes' if args.frame == 'camera' else ''})")
+    console.say(
+        f"outputs: {out.resolve()} ({args.frame} frame{', OpenCV axes' if args.frame == 'camera' else ''})"
+    )
     return code
 
 
@@ -441,8 +467,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
         console.say(f"\n=== {vendor}: {data}")
         base = ["--quiet"] if args.quiet else []
         codes.append(main(["info", str(data), *base]))
-        codes.append(main(["verify", str(data), "--json", str(root / f"{vendor}.verify.json"), "--overwrite", *base]))
-        codes.append(main(["project", str(data), "--out", str(root / f"{vendor}.overlays"), "--overwrite", *base]))
+        codes.append(
+            main(
+                [
+                    "verify",
+                    str(data),
+                    "--json",
+                    str(root / f"{vendor}.verify.json"),
+                    "--overwrite",
+                    *base,
+                ]
+            )
+        )
+        codes.append(
+            main(
+                [
+                    "project",
+                    str(data),
+                    "--out",
+                    str(root / f"{vendor}.overlays"),
+                    "--overwrite",
+                    *base,
+                ]
+            )
+        )
         codes.append(
             main(
                 [
@@ -490,7 +538,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
         return p
 
-    p = add("info", "Show vendor, version, frames, cameras and what files are present.", "camgeom info data/job_0042")
+    p = add(
+        "info",
+        "Show vendor, version, frames, cameras and what files are present.",
+        "camgeom info data/job_0042",
+    )
     p.add_argument("path", help="dataset, render, camera folder or metadata file")
     p.set_defaults(func=cmd_info)
 
@@ -501,7 +553,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("path", help="dataset, render, camera folder or metadata file")
     p.add_argument("--json", metavar="FILE", help="also write the full report as JSON")
-    p.add_argument("--strict", action="store_true", help="turn warnings (e.g. occlusion) into failures")
+    p.add_argument(
+        "--strict", action="store_true", help="turn warnings (e.g. occlusion) into failures"
+    )
     p.add_argument(
         "--occlusion-threshold",
         type=float,
@@ -520,7 +574,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("path", help="dataset, render, camera folder or metadata file")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
-    p.add_argument("--groups", metavar="G1,G2", help="landmark groups to keep (default: all); see `camgeom info`")
+    p.add_argument(
+        "--groups",
+        metavar="G1,G2",
+        help="landmark groups to keep (default: all); see `camgeom info`",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.set_defaults(func=cmd_project)
 
@@ -532,15 +590,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", help="dataset, render, camera folder or metadata file")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
     p.add_argument(
-        "--frame", choices=("world", "camera"), default="camera",
+        "--frame",
+        choices=("world", "camera"),
+        default="camera",
         help="coordinates of the points: world, or the OpenCV camera frame (default)",
     )
-    p.add_argument("--segments", metavar="NAMES", help="keep only these segmentation classes (comma-separated)")
+    p.add_argument(
+        "--segments", metavar="NAMES", help="keep only these segmentation classes (comma-separated)"
+    )
     p.add_argument("--colors", action="store_true", help="colour points from the RGB image")
     p.add_argument("--normals", action="store_true", help="attach normals from the normal map")
-    p.add_argument("--fuse", action="store_true", help="also merge all views of each scene in world coordinates")
+    p.add_argument(
+        "--fuse",
+        action="store_true",
+        help="also merge all views of each scene in world coordinates",
+    )
     p.add_argument("--stride", type=int, default=1, help="use every N-th pixel in each direction")
-    p.add_argument("--max-depth", type=float, default=float("inf"), metavar="M", help="drop points farther than M")
+    p.add_argument(
+        "--max-depth",
+        type=float,
+        default=float("inf"),
+        metavar="M",
+        help="drop points farther than M",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.set_defaults(func=cmd_pointcloud)
 
@@ -550,7 +622,9 @@ def build_parser() -> argparse.ArgumentParser:
         "then run info, verify, project and pointcloud on it.",
         "camgeom demo ./camgeom-demo",
     )
-    p.add_argument("dir", nargs="?", default="camgeom-demo", help="output folder (default: ./camgeom-demo)")
+    p.add_argument(
+        "dir", nargs="?", default="camgeom-demo", help="output folder (default: ./camgeom-demo)"
+    )
     p.add_argument("--overwrite", action="store_true", help="regenerate an existing demo")
     p.set_defaults(func=cmd_demo)
     return parser

@@ -147,9 +147,7 @@ def _check_kind(kind: str) -> str:
     return kind
 
 
-def convert_pose(
-    pose: Any, src: str, dst: str, *, kind: str = "cam_from_world"
-) -> np.ndarray:
+def convert_pose(pose: Any, src: str, dst: str, *, kind: str = "cam_from_world") -> np.ndarray:
     """Re-express a rigid camera pose in another camera-axis convention.
 
     The world frame is unchanged; only the camera's axes are relabelled.
@@ -324,7 +322,9 @@ def _resolve_pixel(name: str) -> str:
 def _size(width: Any, height: Any, which: str) -> np.ndarray:
     if width is None or height is None:
         raise InvalidValueError(f"Converting {which!r} pixels needs `width` and `height`.")
-    return np.array([check_positive_int(width, "width"), check_positive_int(height, "height")], float)
+    return np.array(
+        [check_positive_int(width, "width"), check_positive_int(height, "height")], float
+    )
 
 
 def convert_pixels(

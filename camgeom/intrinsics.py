@@ -33,7 +33,9 @@ def _positive(value: Any, name: str) -> float:
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise InvalidValueError(f"Expected `{name}` to be a positive number, got {value!r}.") from None
+        raise InvalidValueError(
+            f"Expected `{name}` to be a positive number, got {value!r}."
+        ) from None
     if not np.isfinite(v) or v <= 0:
         raise InvalidValueError(f"Expected `{name}` to be a positive finite number, got {value!r}.")
     return v
@@ -109,7 +111,9 @@ def intrinsics_from_focal_length(
     elif sensor_fit == "auto":
         fitted, sensor = max(w, h), sw
     else:
-        raise InvalidValueError(f"Expected `sensor_fit` to be one of {SENSOR_FITS!r}, got {sensor_fit!r}.")
+        raise InvalidValueError(
+            f"Expected `sensor_fit` to be one of {SENSOR_FITS!r}, got {sensor_fit!r}."
+        )
     fpx = f / sensor * fitted
     return np.array(
         [[fpx, 0.0, w / 2 - sx * fitted], [0.0, fpx, h / 2 + sy * fitted], [0.0, 0.0, 1.0]]
@@ -150,7 +154,9 @@ def intrinsics_from_fov(
     def focal(fov: float, size: int, name: str) -> float:
         v = _positive(fov, name)
         if v >= np.pi:
-            raise InvalidValueError(f"Expected `{name}` in radians in (0, pi), got {fov!r}. Degrees?")
+            raise InvalidValueError(
+                f"Expected `{name}` in radians in (0, pi), got {fov!r}. Degrees?"
+            )
         return size / 2 / np.tan(v / 2)
 
     fx = focal(fov_x, w, "fov_x")
@@ -199,7 +205,11 @@ def focal_length_mm_from_intrinsics(K: Any, sensor_width_mm: float, width: int) 
     50.0
     """
     k = check_intrinsics(K)
-    return k[..., 0, 0] * _positive(sensor_width_mm, "sensor_width_mm") / check_positive_int(width, "width")
+    return (
+        k[..., 0, 0]
+        * _positive(sensor_width_mm, "sensor_width_mm")
+        / check_positive_int(width, "width")
+    )
 
 
 def scale_intrinsics(K: Any, scale_x: float, scale_y: float | None = None) -> np.ndarray:
@@ -233,5 +243,3 @@ def crop_intrinsics(K: Any, left: float, top: float) -> np.ndarray:
     k[..., 0, 2] -= _finite(left, "left")
     k[..., 1, 2] -= _finite(top, "top")
     return k
-
-

@@ -248,7 +248,9 @@ def quaternion_from_rotation(R: Any, *, order: str) -> np.ndarray:
 def pose_from_quaternion(q: Any, t: Any, *, order: str, normalize: bool = False) -> np.ndarray:
     """Return the pose with rotation from quaternion ``q`` (see
     :func:`rotation_from_quaternion`) and translation ``t`` (..., 3)."""
-    return pose_from_rotation_translation(rotation_from_quaternion(q, order=order, normalize=normalize), t)
+    return pose_from_rotation_translation(
+        rotation_from_quaternion(q, order=order, normalize=normalize), t
+    )
 
 
 def rotation_from_euler(seq: str, angles: Any, *, degrees: bool = False) -> np.ndarray:
@@ -328,8 +330,12 @@ def cam_from_world_look_at(
     """
     c = check_points(eye, "eye")
     if (target is None) == (look_at is None):
-        raise InvalidValueError("Give exactly one of `target` (a point) or `look_at` (a direction).")
-    fwd = check_points(target, "target") - c if look_at is None else check_points(look_at, "look_at")
+        raise InvalidValueError(
+            "Give exactly one of `target` (a point) or `look_at` (a direction)."
+        )
+    fwd = (
+        check_points(target, "target") - c if look_at is None else check_points(look_at, "look_at")
+    )
     u = check_points(up, "up")
     fn = np.linalg.norm(fwd, axis=-1, keepdims=True)
     if np.any(fn == 0):
@@ -338,7 +344,9 @@ def cam_from_world_look_at(
     right = np.cross(f, u)
     rn = np.linalg.norm(right, axis=-1, keepdims=True)
     if np.any(rn <= 1e-9 * np.linalg.norm(u, axis=-1, keepdims=True)):
-        raise InvalidValueError("`up` is parallel to the viewing direction (or zero): no unique camera roll.")
+        raise InvalidValueError(
+            "`up` is parallel to the viewing direction (or zero): no unique camera roll."
+        )
     r = right / rn
     d = np.cross(f, r)
     rot = np.stack([r, d, f], axis=-2)

@@ -102,7 +102,9 @@ def project_points(
         out_shape = pshape
         k_c, pose_c = k[None], pose[None]
     else:
-        out_shape = _broadcast([("points_world", pshape), ("K", kshape), ("cam_from_world", oshape)])
+        out_shape = _broadcast(
+            [("points_world", pshape), ("K", kshape), ("cam_from_world", oshape)]
+        )
         nd = len(out_shape)
         kp = (1,) * (nd - len(kshape)) + kshape
         op = (1,) * (nd - len(oshape)) + oshape
@@ -111,8 +113,12 @@ def project_points(
             inner += 1
         lead = out_shape[: nd - inner]
         ones = (1,) * inner
-        k_c = np.ascontiguousarray(np.broadcast_to(k.reshape(kp + (3, 3)), lead + ones + (3, 3))).reshape(-1, 3, 3)
-        pose_c = np.ascontiguousarray(np.broadcast_to(pose.reshape(op + (4, 4)), lead + ones + (4, 4))).reshape(-1, 4, 4)
+        k_c = np.ascontiguousarray(
+            np.broadcast_to(k.reshape(kp + (3, 3)), lead + ones + (3, 3))
+        ).reshape(-1, 3, 3)
+        pose_c = np.ascontiguousarray(
+            np.broadcast_to(pose.reshape(op + (4, 4)), lead + ones + (4, 4))
+        ).reshape(-1, 4, 4)
     n_groups = max(prod(lead), 1)
     total = prod(out_shape)
     if pts.shape[:-1] != out_shape:
@@ -140,7 +146,9 @@ def _check_out(out: Any, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray
         if not isinstance(arr, np.ndarray) or arr.dtype != np.float64 or not arr.flags.c_contiguous:
             raise InvalidValueError(f"Expected `{name}` to be a C-contiguous float64 ndarray.")
         if arr.shape != want:
-            raise ShapeError(f"Expected `{name}` to have shape {shape_str(want)}, got {shape_str(arr.shape)}.")
+            raise ShapeError(
+                f"Expected `{name}` to have shape {shape_str(want)}, got {shape_str(arr.shape)}."
+            )
     return uv.reshape(-1, 2), depth.reshape(-1)
 
 

@@ -38,7 +38,6 @@ from camgeom.errors import CamgeomError, InvalidValueError
 from camgeom.intrinsics import fov_from_intrinsics
 from camgeom.poses import (
     cam_from_world_look_at,
-    is_rigid,
     rotation_from_euler,
     rotation_from_quaternion,
 )
@@ -148,7 +147,16 @@ def _measured(
         status = "warn"
     else:
         status = "info"
-    return Check(name, status, severity, float(value), float(tolerance), unit, message, hint if not ok else "")
+    return Check(
+        name,
+        status,
+        severity,
+        float(value),
+        float(tolerance),
+        unit,
+        message,
+        hint if not ok else "",
+    )
 
 
 def _info(name: str, message: str, hint: str = "") -> Check:
@@ -267,8 +275,15 @@ class DatasetReport:
         for r in self.reports:
             for c in r.checks:
                 s = by.setdefault(
-                    c.name, {"check": c.name, "worst": None, "tolerance": c.tolerance, "unit": c.unit, "hint": ""}
-                    | {k: 0 for k in STATUSES}
+                    c.name,
+                    {
+                        "check": c.name,
+                        "worst": None,
+                        "tolerance": c.tolerance,
+                        "unit": c.unit,
+                        "hint": "",
+                    }
+                    | {k: 0 for k in STATUSES},
                 )
                 s[c.status] += 1
                 if c.value is not None and (s["worst"] is None or c.value > s["worst"]):
@@ -304,7 +319,9 @@ class DatasetReport:
         )
         rows = [("check", "pass", "fail", "warn", "info", "skip", "worst", "tolerance", "note")]
         for s in self.summary():
-            worst = _fmt(s["worst"]) + (f" {s['unit']}" if s["unit"] and s["worst"] is not None else "")
+            worst = _fmt(s["worst"]) + (
+                f" {s['unit']}" if s["unit"] and s["worst"] is not None else ""
+            )
             rows.append(
                 (s["check"], *(str(s[k]) for k in STATUSES), worst, _fmt(s["tolerance"]), s["hint"])
             )
@@ -359,10 +376,14 @@ def verify(
     True
     """
     if occlusion_threshold is not None and not 0 <= occlusion_threshold <= 1:
-        raise InvalidValueError(f"Expected `occlusion_threshold` in [0, 1], got {occlusion_threshold!r}.")
+        raise InvalidValueError(
+            f"Expected `occlusion_threshold` in [0, 1], got {occlusion_threshold!r}."
+        )
     checks: list[Check] = [_info("format.quirk", note) for note in frame.notes]
     if frame.camera is None:
-        checks.append(_skip("camera", "the frame has no camera (e.g. FaceSynthetics): nothing to verify"))
+        checks.append(
+            _skip("camera", "the frame has no camera (e.g. FaceSynthetics): nothing to verify")
+        )
         return Report(frame.frame_id, frame.vendor, frame.version, tuple(checks))
     checks += _intrinsics_checks(frame, strict)
     checks += _pose_checks(frame)
@@ -371,7 +392,11 @@ def verify(
         try:
             depth = frame.read_depth()
         except CamgeomError as exc:
-            checks.append(Check("depth.readable", "fail", "error", message=str(exc), hint="re-download the file"))
+            checks.append(
+                Check(
+                    "depth.readable", "fail", "error", message=str(exc), hint="re-download the file"
+                )
+            )
         else:
             checks += _depth_checks(frame, depth, strict, occlusion_threshold)
     return Report(frame.frame_id, frame.vendor, frame.version, tuple(checks))
@@ -379,7 +404,7 @@ def verify(
 
 def _intrinsics_checks(frame: Frame, strict: bool) -> list[Check]:
     cam = frame.camera
-    assert cam is not None  # noqa: S101 - guarded by the caller
+    assert cam is not None
     meta = frame.metadata
     K = meta.stored_K if meta.stored_K is not None else cam.K
     W, H = cam.width, cam.height
@@ -392,7 +417,9 @@ def _intrinsics_checks(frame: Frame, strict: bool) -> list[Check]:
             "pass" if inside else "fail",
             "error",
             message=f"cx={cx:.6g}, cy={cy:.6g} in a {W}x{H} image",
-            hint="" if inside else "K is for another resolution or crop: see camgeom.intrinsics.scale_intrinsics",
+            hint=""
+            if inside
+            else "K is for another resolution or crop: see camgeom.intrinsics.scale_intrinsics",
         )
     )
     sx = meta.shift_x or 0.0
@@ -482,7 +509,7 @@ def _intrinsics_checks(frame: Frame, strict: bool) -> list[Check]:
 
 def _pose_checks(frame: Frame) -> list[Check]:
     cam = frame.camera
-    assert cam is not None  # noqa: S101
+    assert cam is not None
     meta = frame.metadata
     out: list[Check] = []
     c2w, w2c = meta.stored_cam_from_world, meta.stored_world_from_cam
@@ -514,7 +541,12 @@ def _pose_checks(frame: Frame) -> list[Check]:
                 hint="the two stored transforms are not inverses of each other",
             )
         )
-    if meta.location is not None and meta.look_at is not None and meta.up is not None and c2w is not None:
+    if (
+        meta.location is not None
+        and meta.look_at is not None
+        and meta.up is not None
+        and c2w is not None
+    ):
         try:
             expect = cam_from_world_look_at(meta.location, look_at=meta.look_at, up=meta.up)
         except CamgeomError as exc:
@@ -550,7 +582,12 @@ def _pose_checks(frame: Frame) -> list[Check]:
             )
     if c2w is not None and meta.quaternion is not None:
         out += _quaternion_checks(frame, c2w)
-    if c2w is not None and meta.euler is not None and meta.euler_degrees is not None and meta.euler_sequence:
+    if (
+        c2w is not None
+        and meta.euler is not None
+        and meta.euler_degrees is not None
+        and meta.euler_sequence
+    ):
         r_gl = _vendor_rotation(frame, c2w)
         best = None
         for seq in dict.fromkeys([meta.euler_sequence, meta.euler_sequence.upper()]):
@@ -588,7 +625,9 @@ def _quaternion_checks(frame: Frame, c2w: np.ndarray) -> list[Check]:
     label = meta.quaternion_label or "quaternion"
     r_vendor = _vendor_rotation(frame, c2w)
     try:
-        err_real = float(np.abs(rotation_from_quaternion(q, order=order, normalize=True) - r_vendor).max())
+        err_real = float(
+            np.abs(rotation_from_quaternion(q, order=order, normalize=True) - r_vendor).max()
+        )
     except CamgeomError as exc:
         return [Check("pose.quaternion", "fail", "error", message=str(exc))]
     out = [
@@ -618,12 +657,12 @@ def _quaternion_checks(frame: Frame, c2w: np.ndarray) -> list[Check]:
 
 def _landmark_checks(frame: Frame, strict: bool) -> list[Check]:
     cam = frame.camera
-    assert cam is not None  # noqa: S101
+    assert cam is not None
     out: list[Check] = []
     for group, lm in _groups(frame):
         if lm.world is None:
             continue
-        uv, z = cam.project(lm.world)
+        uv, _ = cam.project(lm.world)
         if lm.camera_space is not None:
             pc = lm.world @ cam.cam_from_world[:3, :3].T + cam.cam_from_world[:3, 3]
             err = np.linalg.norm(pc - lm.camera_space, axis=-1)
@@ -658,7 +697,8 @@ def _landmark_checks(frame: Frame, strict: bool) -> list[Check]:
                     "error",
                     value=float(len(dup)),
                     tolerance=0.0,
-                    message="distinct landmarks carry identical 3D positions: " + "; ".join(dup[:4]),
+                    message="distinct landmarks carry identical 3D positions: "
+                    + "; ".join(dup[:4]),
                     hint="a known vendor defect (v1/v1.1 pupils): one of these labels is a copy of the other",
                 )
             )
@@ -747,7 +787,12 @@ def _near_edge(uv: np.ndarray, w: int, h: int, lm: Landmarks) -> np.ndarray:
     tol = TOL_PX + (float(np.max(lm.pixels_rounding)) if lm.pixels_rounding is not None else 0.0)
     u, v = uv[..., 0], uv[..., 1]
     with np.errstate(invalid="ignore"):
-        return (np.abs(u) <= tol) | (np.abs(u - w) <= tol) | (np.abs(v) <= tol) | (np.abs(v - h) <= tol)
+        return (
+            (np.abs(u) <= tol)
+            | (np.abs(u - w) <= tol)
+            | (np.abs(v) <= tol)
+            | (np.abs(v - h) <= tol)
+        )
 
 
 # Landmarks that coincide by the definition of their set (0-based rows), not by a defect:
@@ -777,7 +822,7 @@ def _depth_checks(
     frame: Frame, depth: np.ndarray, strict: bool, occlusion_threshold: float | None
 ) -> list[Check]:
     cam = frame.camera
-    assert cam is not None  # noqa: S101
+    assert cam is not None
     H, W = depth.shape[:2]
     if (W, H) != (cam.width, cam.height):
         return [
@@ -795,7 +840,7 @@ def _depth_checks(
     for _, lm in _groups(frame):
         if lm.world is None:
             continue
-        uv, z = cam.project(lm.world)
+        uv, _ = cam.project(lm.world)
         inside = cam.in_image(uv)
         if not inside.any():
             continue
@@ -836,7 +881,12 @@ def _depth_checks(
             )
         )
     else:
-        out.append(_skip("occlusion.visible_behind_depth", "no visibility flags to test against the depth map"))
+        out.append(
+            _skip(
+                "occlusion.visible_behind_depth",
+                "no visibility flags to test against the depth map",
+            )
+        )
     if z_res:
         zr, rr = np.concatenate(z_res), np.concatenate(r_res)
         near = np.minimum(np.abs(zr), np.abs(rr)) < DEPTH_SURFACE_M
@@ -910,7 +960,12 @@ def verify_dataset(
     for frame in frames:
         try:
             reports.append(
-                verify(frame, strict=strict, occlusion_threshold=occlusion_threshold, use_depth=use_depth)
+                verify(
+                    frame,
+                    strict=strict,
+                    occlusion_threshold=occlusion_threshold,
+                    use_depth=use_depth,
+                )
             )
         except CamgeomError as exc:
             unreadable.append((frame.frame_id, str(exc)))

@@ -48,7 +48,9 @@ def test_properties():
     np.testing.assert_allclose(cam.center, [0.5, -2.0, 1.0], atol=1e-12)
     np.testing.assert_allclose(cam.world_from_cam @ cam.cam_from_world, np.eye(4), atol=1e-12)
     fx, fy = cam.fov
-    assert fx == pytest.approx(2 * np.arctan(160 / 300)) and fy == pytest.approx(2 * np.arctan(120 / 300))
+    assert fx == pytest.approx(2 * np.arctan(160 / 300)) and fy == pytest.approx(
+        2 * np.arctan(120 / 300)
+    )
     assert cam.in_image([[0.0, 0.0], [320.0, 0.0]]).tolist() == [True, False]
 
 

@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +18,9 @@ CMD = [sys.executable, "-m", "camgeom.cli"]
 
 def run(*args, cwd=None):
     env = dict(os.environ, PYTHONWARNINGS="ignore")
-    return subprocess.run([*CMD, *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+    return subprocess.run(
+        [*CMD, *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=300
+    )
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,9 @@ def test_demo_point_clouds_match_the_analytic_surfaces(demo):
             assert len(pts) > 1000
             dist = np.full(len(pts), np.inf)
             for s in scene["spheres"]:
-                dist = np.minimum(dist, np.abs(np.linalg.norm(pts - s["centre"], axis=1) - s["radius"]))
+                dist = np.minimum(
+                    dist, np.abs(np.linalg.norm(pts - s["centre"], axis=1) - s["radius"])
+                )
             for p in scene["planes"]:
                 dist = np.minimum(dist, np.abs((pts - p["point"]) @ np.asarray(p["normal"], float)))
             # PLY stores float32: 1e-4 m is far above float32 rounding at a few metres
@@ -78,24 +81,38 @@ def test_info(fixtures):
 def test_verify_exit_codes(fixtures, tmp_path):
     ok = run("verify", fixtures / "synthesisai" / "v1_2_faces", "--quiet")
     assert ok.returncode == 0, ok.stdout
-    bad = run("verify", fixtures / "synthesisai" / "v1_faces", "--quiet", "--json", tmp_path / "r.json")
+    bad = run(
+        "verify", fixtures / "synthesisai" / "v1_faces", "--quiet", "--json", tmp_path / "r.json"
+    )
     assert bad.returncode == 1
     assert "landmarks.duplicates.pupils" in bad.stdout
     assert json.loads((tmp_path / "r.json").read_text())["passed"] is False
     # an existing JSON report is kept unless --overwrite
-    again = run("verify", fixtures / "synthesisai" / "v1_faces", "--quiet", "--json", tmp_path / "r.json")
+    again = run(
+        "verify", fixtures / "synthesisai" / "v1_faces", "--quiet", "--json", tmp_path / "r.json"
+    )
     assert again.returncode == 2 and "--overwrite" in again.stderr
     missing = run("verify", tmp_path / "nope", "--quiet")
     assert missing.returncode == 2 and "nope" in missing.stderr
     (tmp_path / "empty").mkdir()
     assert run("verify", tmp_path / "empty", "--quiet").returncode == 2
-    strict = run("verify", fixtures / "datagen" / "faces_nn" / "datapoint_00016", "--quiet", "--strict")
+    strict = run(
+        "verify", fixtures / "datagen" / "faces_nn" / "datapoint_00016", "--quiet", "--strict"
+    )
     assert strict.returncode == 1 and "occlusion" in strict.stdout
 
 
 def test_project_writes_overlays_and_labels(fixtures, tmp_path):
     out = tmp_path / "proj"
-    r = run("project", fixtures / "datagen" / "faces_nn" / "datapoint_00016", "--out", out, "--groups", "ibug68", "-q")
+    r = run(
+        "project",
+        fixtures / "datagen" / "faces_nn" / "datapoint_00016",
+        "--out",
+        out,
+        "--groups",
+        "ibug68",
+        "-q",
+    )
     assert r.returncode == 0, r.stderr
     png = next(out.glob("*.png"))
     from PIL import Image
@@ -109,7 +126,15 @@ def test_project_writes_overlays_and_labels(fixtures, tmp_path):
     assert doc["landmarks"][0]["name"] == rows[0]["name"]
     # outputs kept without --overwrite
     mtime = png.stat().st_mtime_ns
-    r2 = run("project", fixtures / "datagen" / "faces_nn" / "datapoint_00016", "--out", out, "--groups", "ibug68", "-q")
+    r2 = run(
+        "project",
+        fixtures / "datagen" / "faces_nn" / "datapoint_00016",
+        "--out",
+        out,
+        "--groups",
+        "ibug68",
+        "-q",
+    )
     assert r2.returncode == 0 and "1 kept" in r2.stdout and png.stat().st_mtime_ns == mtime
 
 
@@ -119,7 +144,19 @@ def test_pointcloud_segments_colors_normals_and_a_failing_frame(fixtures, tmp_pa
         shutil.copytree(fixtures / "datagen" / "faces_nn" / dp, data / dp)
     (data / "datapoint_00017" / "camera" / "depth.exr").write_bytes(b"not an exr")
     out = tmp_path / "pc"
-    r = run("pointcloud", data, "--out", out, "--frame", "world", "--segments", "hair", "--colors", "--normals", "-q")
+    r = run(
+        "pointcloud",
+        data,
+        "--out",
+        out,
+        "--frame",
+        "world",
+        "--segments",
+        "hair",
+        "--colors",
+        "--normals",
+        "-q",
+    )
     assert r.returncode == 1, r.stdout + r.stderr
     assert "1 failed" in r.stdout and "datapoint_00017" in r.stderr
     plys = list(out.glob("*.ply"))
@@ -127,5 +164,7 @@ def test_pointcloud_segments_colors_normals_and_a_failing_frame(fixtures, tmp_pa
     raw = trimesh.load(plys[0], process=False)
     assert len(raw.vertices) > 50
     assert raw.colors.shape[0] == len(raw.vertices)
-    r = run("pointcloud", data / "datapoint_00016", "--out", out, "--segments", "no_such_part", "-q")
+    r = run(
+        "pointcloud", data / "datapoint_00016", "--out", out, "--segments", "no_such_part", "-q"
+    )
     assert r.returncode == 1 and "no_such_part" in r.stderr

@@ -138,23 +138,41 @@ def test_gl_projection_matrix_matches_K_and_round_trips():
 
 def test_pixel_conventions_hand_derived():
     uv = np.array([[0.5, 0.5], [100.25, 20.0]])
-    np.testing.assert_allclose(convert_pixels(uv, "camgeom", "integer_centre"), [[0, 0], [99.75, 19.5]])
+    np.testing.assert_allclose(
+        convert_pixels(uv, "camgeom", "integer_centre"), [[0, 0], [99.75, 19.5]]
+    )
     np.testing.assert_allclose(convert_pixels(uv, "camgeom", "colmap"), uv)
     np.testing.assert_allclose(
-        convert_pixels(uv, "camgeom", "screen_space", width=200, height=40), [[0.0025, 0.0125], [0.50125, 0.5]]
+        convert_pixels(uv, "camgeom", "screen_space", width=200, height=40),
+        [[0.0025, 0.0125], [0.50125, 0.5]],
     )
     np.testing.assert_allclose(
         convert_pixels(uv, "camgeom", "normalized_bottom_left", width=200, height=40),
         [[0.0025, 0.9875], [0.50125, 0.5]],
     )
-    np.testing.assert_allclose(convert_pixels(uv, "camgeom", "row_col"), [[0.5, 0.5], [20.0, 100.25]])
-    np.testing.assert_allclose(convert_pixels([[3.0, 7.0]], "opencv_remap", "row_col"), [[7.5, 3.5]])
+    np.testing.assert_allclose(
+        convert_pixels(uv, "camgeom", "row_col"), [[0.5, 0.5], [20.0, 100.25]]
+    )
+    np.testing.assert_allclose(
+        convert_pixels([[3.0, 7.0]], "opencv_remap", "row_col"), [[7.5, 3.5]]
+    )
 
 
 @given(
     arrays(np.float64, st.tuples(st.integers(1, 4), st.just(2)), elements=st.floats(-50, 500)),
-    st.sampled_from(["camgeom", "colmap", "integer_centre", "screen_space", "normalized_bottom_left", "row_col"]),
-    st.sampled_from(["camgeom", "opencv_remap", "integer_centre", "screen_space", "normalized_bottom_left", "row_col"]),
+    st.sampled_from(
+        ["camgeom", "colmap", "integer_centre", "screen_space", "normalized_bottom_left", "row_col"]
+    ),
+    st.sampled_from(
+        [
+            "camgeom",
+            "opencv_remap",
+            "integer_centre",
+            "screen_space",
+            "normalized_bottom_left",
+            "row_col",
+        ]
+    ),
 )
 def test_pixel_round_trip(uv, a, b):
     there = convert_pixels(uv, a, b, width=320, height=200)

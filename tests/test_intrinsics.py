@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from camgeom import CamgeomError
+from camgeom.errors import InvalidValueError
 from camgeom.intrinsics import (
     crop_intrinsics,
     focal_length_mm_from_intrinsics,
@@ -16,7 +17,6 @@ from camgeom.intrinsics import (
     intrinsics_from_fov,
     scale_intrinsics,
 )
-from camgeom.errors import InvalidValueError
 from camgeom.projection import project_points
 
 
@@ -39,7 +39,9 @@ def test_sensor_fit_rules_like_blender():
     # portrait: auto fits the width to the larger (vertical) dimension
     p = intrinsics_from_focal_length(50.0, 36.0, 1080, 1920, sensor_fit="auto")
     assert p[0, 0] == pytest.approx(50 / 36 * 1920)
-    v = intrinsics_from_focal_length(50.0, 36.0, 1920, 1080, sensor_height_mm=24.0, sensor_fit="vertical")
+    v = intrinsics_from_focal_length(
+        50.0, 36.0, 1920, 1080, sensor_height_mm=24.0, sensor_fit="vertical"
+    )
     assert v[1, 1] == pytest.approx(50 / 24 * 1080) and v[0, 0] == v[1, 1]
 
 
@@ -55,12 +57,18 @@ def test_lens_shift_in_fitted_dimension_units():
 
 def test_room_style_fov_gives_non_square_pixels():
     K = intrinsics_from_fov(np.radians(90), 640, 480, fov_y=np.radians(60))
-    assert K[0, 0] == pytest.approx(320.0) and K[1, 1] == pytest.approx(240 / np.tan(np.radians(30)))
+    assert K[0, 0] == pytest.approx(320.0) and K[1, 1] == pytest.approx(
+        240 / np.tan(np.radians(30))
+    )
 
 
 @given(
-    st.floats(5, 300), st.floats(5, 70), st.integers(16, 4096), st.integers(16, 4096),
-    st.floats(-0.3, 0.3), st.floats(-0.3, 0.3),
+    st.floats(5, 300),
+    st.floats(5, 70),
+    st.integers(16, 4096),
+    st.integers(16, 4096),
+    st.floats(-0.3, 0.3),
+    st.floats(-0.3, 0.3),
 )
 def test_fov_round_trip_and_focal_recovery(f, sw, w, h, sx, sy):
     K = intrinsics_from_focal_length(f, sw, w, h, shift_x=sx, shift_y=sy)
@@ -82,7 +90,9 @@ def test_scale_and_crop_keep_projection_consistent():
     p = np.array([[0.2, -0.1, 2.0]])
     uv = project_points(p, K, np.eye(4))[0]
     np.testing.assert_allclose(project_points(p, scale_intrinsics(K, 0.5), np.eye(4))[0], uv * 0.5)
-    np.testing.assert_allclose(project_points(p, crop_intrinsics(K, 10, 20), np.eye(4))[0], uv - [10, 20])
+    np.testing.assert_allclose(
+        project_points(p, crop_intrinsics(K, 10, 20), np.eye(4))[0], uv - [10, 20]
+    )
     # resize from 320x240 to 100x50: pixel centre (0.5, 0.5) of the new image covers old [0, 3.2)
     Ks = scale_intrinsics(K, 100 / 320, 50 / 240)
     assert Ks[0, 2] == pytest.approx(50.0) and Ks[1, 2] == pytest.approx(25.0)
@@ -96,7 +106,10 @@ def test_scale_and_crop_keep_projection_consistent():
         (lambda: intrinsics_from_focal_length(50, 36, 0, 64), "width"),
         (lambda: intrinsics_from_focal_length(50, 36, 64, 64.5), "height"),
         (lambda: intrinsics_from_focal_length(50, 36, 64, 64, sensor_fit="fill"), "sensor_fit"),
-        (lambda: intrinsics_from_focal_length(50, 36, 64, 64, sensor_fit="vertical"), "sensor_height_mm"),
+        (
+            lambda: intrinsics_from_focal_length(50, 36, 64, 64, sensor_fit="vertical"),
+            "sensor_height_mm",
+        ),
         (lambda: intrinsics_from_focal_length(np.nan, 36, 64, 64), "focal_length_mm"),
         (lambda: intrinsics_from_fov(90.0, 64, 64), "Degrees"),
         (lambda: fov_from_intrinsics([[0.0, 0, 1], [0, 1, 1], [0, 0, 1]], 2, 2), "positive focal"),

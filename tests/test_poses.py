@@ -17,7 +17,6 @@ from camgeom.poses import (
     is_rigid,
     nearest_rotation,
     pose_from_euler,
-    pose_from_quaternion,
     pose_from_rotation_translation,
     quaternion_from_rotation,
     rotation_from_euler,
@@ -27,7 +26,9 @@ from camgeom.poses import (
 
 angles = arrays(np.float64, (3,), elements=st.floats(-np.pi, np.pi))
 vec = arrays(np.float64, (3,), elements=st.floats(-100, 100))
-quats = arrays(np.float64, (4,), elements=st.floats(-1, 1)).filter(lambda q: np.linalg.norm(q) > 0.1)
+quats = arrays(np.float64, (4,), elements=st.floats(-1, 1)).filter(
+    lambda q: np.linalg.norm(q) > 0.1
+)
 
 
 def random_poses(n, seed=0):
@@ -42,7 +43,9 @@ def test_compose_invert_identities(a1, t1, a2, t2):
     a, b = pose_from_euler("xyz", a1, t1), pose_from_euler("XYZ", a2, t2)
     np.testing.assert_allclose(compose_poses(a, invert_pose(a)), np.eye(4), atol=1e-12)
     np.testing.assert_allclose(invert_pose(invert_pose(a)), a, atol=1e-12)
-    np.testing.assert_allclose(invert_pose(compose_poses(a, b)), compose_poses(invert_pose(b), invert_pose(a)), atol=1e-10)
+    np.testing.assert_allclose(
+        invert_pose(compose_poses(a, b)), compose_poses(invert_pose(b), invert_pose(a)), atol=1e-10
+    )
     np.testing.assert_allclose(invert_pose(a), np.linalg.inv(a), atol=1e-9)
 
 
@@ -51,7 +54,9 @@ def test_quaternions_match_scipy_in_both_orders(q):
     q = q / np.linalg.norm(q)
     ref = Rotation.from_quat(q).as_matrix()  # scipy: xyzw
     np.testing.assert_allclose(rotation_from_quaternion(q, order="xyzw"), ref, atol=1e-12)
-    np.testing.assert_allclose(rotation_from_quaternion(q[[3, 0, 1, 2]], order="wxyz"), ref, atol=1e-12)
+    np.testing.assert_allclose(
+        rotation_from_quaternion(q[[3, 0, 1, 2]], order="wxyz"), ref, atol=1e-12
+    )
     back = quaternion_from_rotation(ref, order="xyzw")
     assert back[3] >= 0
     np.testing.assert_allclose(np.abs(back @ q), 1.0, atol=1e-9)
@@ -64,7 +69,9 @@ def test_quaternion_errors_and_order_is_required():
         rotation_from_quaternion([1.0, 0, 0, 0], order="ijkw")
     with pytest.raises(InvalidValueError, match="normalize=True"):
         rotation_from_quaternion([2.0, 0, 0, 0], order="wxyz")
-    np.testing.assert_allclose(rotation_from_quaternion([2.0, 0, 0, 0], order="wxyz", normalize=True), np.eye(3))
+    np.testing.assert_allclose(
+        rotation_from_quaternion([2.0, 0, 0, 0], order="wxyz", normalize=True), np.eye(3)
+    )
     with pytest.raises(InvalidValueError, match="zero"):
         rotation_from_quaternion([0.0, 0, 0, 0], order="wxyz", normalize=True)
     with pytest.raises(ShapeError, match=r"\(\.\.\., 4\), got \(3,\)"):
@@ -73,9 +80,13 @@ def test_quaternion_errors_and_order_is_required():
 
 @given(st.sampled_from(["xyz", "XYZ", "zyx", "yxz", "YXZ", "XZY"]), angles)
 def test_euler_matches_scipy(seq, a):
-    np.testing.assert_allclose(rotation_from_euler(seq, a), Rotation.from_euler(seq, a).as_matrix(), atol=1e-12)
     np.testing.assert_allclose(
-        rotation_from_euler(seq, np.degrees(a), degrees=True), Rotation.from_euler(seq, a).as_matrix(), atol=1e-12
+        rotation_from_euler(seq, a), Rotation.from_euler(seq, a).as_matrix(), atol=1e-12
+    )
+    np.testing.assert_allclose(
+        rotation_from_euler(seq, np.degrees(a), degrees=True),
+        Rotation.from_euler(seq, a).as_matrix(),
+        atol=1e-12,
     )
 
 
@@ -125,7 +136,9 @@ def test_rigidity_checks():
 def test_look_at_hand_derived_and_conventions():
     # camera at (0, -1.6, 0.12) looking along +y with z up: Datagen's stored extrinsic
     pose = cam_from_world_look_at([0.0, -1.6, 0.12], look_at=[0, 1, 0], up=[0, 0, 1])
-    np.testing.assert_allclose(pose[:3], [[1, 0, 0, 0], [0, 0, -1, 0.12], [0, 1, 0, 1.6]], atol=1e-15)
+    np.testing.assert_allclose(
+        pose[:3], [[1, 0, 0, 0], [0, 0, -1, 0.12], [0, 1, 0, 1.6]], atol=1e-15
+    )
     # the target appears on the optical axis, in front
     eye, target = np.array([1.0, 2.0, 3.0]), np.array([-2.0, 0.5, 0.0])
     p = cam_from_world_look_at(eye, target=target, up=[0, 0, 1])
@@ -153,10 +166,9 @@ def test_datagen_request_euler_reproduces_stored_rotation(fixtures):
         if cam is None:
             continue
         meta = json.loads((req.parent / "camera" / "camera_metadata.json").read_text())
-        R = (
-            rotation_from_euler("yxz", [-cam["yaw"], -cam["pitch"], cam["roll"]], degrees=True)
-            @ np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]])
-        )
+        R = rotation_from_euler(
+            "yxz", [-cam["yaw"], -cam["pitch"], cam["roll"]], degrees=True
+        ) @ np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]])
         stored = np.array(meta["extrinsic_matrix"])[:, :3]
         np.testing.assert_allclose(R, stored, atol=2e-7)
         checked += 1

@@ -105,7 +105,9 @@ def test_large_batch_uses_parallel_kernel_and_matches():
     pts = rng.normal(size=(F, N, 3)) * 0.1 + [0, 0, 3]
     uv, _ = project_points(pts, K[:, None], poses[:, None])
     # points near the camera plane land ~1e7 px away: compare relatively there
-    np.testing.assert_allclose(uv, reference_projection(pts, K[:, None], poses[:, None])[0], rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(
+        uv, reference_projection(pts, K[:, None], poses[:, None])[0], rtol=1e-10, atol=1e-9
+    )
 
 
 @given(st.integers(0, 10_000))
@@ -134,8 +136,12 @@ def test_project_then_unproject_is_identity(seed, kind):
     world = (p_cam - cam.cam_from_world[:3, 3]) @ cam.cam_from_world[:3, :3]
     uv, z = cam.project(world)
     depth = z if kind == "z" else np.linalg.norm(p_cam, axis=-1)
-    np.testing.assert_allclose(cam.unproject(uv, depth, depth_kind=kind), p_cam, rtol=1e-9, atol=1e-9)
-    np.testing.assert_allclose(cam.unproject(uv, depth, depth_kind=kind, frame="world"), world, atol=1e-8)
+    np.testing.assert_allclose(
+        cam.unproject(uv, depth, depth_kind=kind), p_cam, rtol=1e-9, atol=1e-9
+    )
+    np.testing.assert_allclose(
+        cam.unproject(uv, depth, depth_kind=kind, frame="world"), world, atol=1e-8
+    )
 
 
 def test_range_and_z_differ_off_axis_by_the_ray_cosine():
@@ -165,22 +171,38 @@ def test_in_image():
 
 
 def test_non_finite_points_give_nan():
-    uv, z = project_points([[np.nan, 0.0, 1.0], [0.0, 0.0, np.inf]], np.eye(3), np.eye(4))
+    uv, _ = project_points([[np.nan, 0.0, 1.0], [0.0, 0.0, np.inf]], np.eye(3), np.eye(4))
     assert np.isnan(uv).all()
 
 
 @pytest.mark.parametrize(
     ("args", "error", "match"),
     [
-        (([1.0, 2.0], np.eye(3), np.eye(4)), ShapeError, r"`points_world` to have shape \(\.\.\., 3\), got \(2,\)"),
-        (([1.0, 2.0, 3.0], np.eye(4), np.eye(4)), ShapeError, r"`K` to have shape \(\.\.\., 3, 3\), got \(4, 4\)"),
+        (
+            ([1.0, 2.0], np.eye(3), np.eye(4)),
+            ShapeError,
+            r"`points_world` to have shape \(\.\.\., 3\), got \(2,\)",
+        ),
+        (
+            ([1.0, 2.0, 3.0], np.eye(4), np.eye(4)),
+            ShapeError,
+            r"`K` to have shape \(\.\.\., 3, 3\), got \(4, 4\)",
+        ),
         (([1.0, 2.0, 3.0], np.eye(3), np.eye(3)), ShapeError, r"`cam_from_world` to have shape"),
         (([1.0, 2.0, 3.0], np.diag([0.0, 1, 1]), np.eye(4)), InvalidValueError, "positive focal"),
         (([1.0, 2.0, 3.0], np.diag([-5.0, 5, 1]), np.eye(4)), InvalidValueError, "fx=-5"),
-        (([1.0, 2.0, 3.0], np.full((3, 3), np.nan), np.eye(4)), InvalidValueError, "`K` to be finite"),
+        (
+            ([1.0, 2.0, 3.0], np.full((3, 3), np.nan), np.eye(4)),
+            InvalidValueError,
+            "`K` to be finite",
+        ),
         (([1.0, 2.0, 3.0], np.eye(3), np.diag([1.0, 1, 2, 1])), NonRigidPoseError, "orthonormal"),
         (([1.0, 2.0, 3.0], np.eye(3), np.diag([1.0, 1, -1, 1])), NonRigidPoseError, "reflection"),
-        ((np.zeros((4, 5, 3)), np.tile(np.eye(3), (4, 1, 1)), np.eye(4)), ShapeError, r"K\[:, None\]"),
+        (
+            (np.zeros((4, 5, 3)), np.tile(np.eye(3), (4, 1, 1)), np.eye(4)),
+            ShapeError,
+            r"K\[:, None\]",
+        ),
         (("abc", np.eye(3), np.eye(4)), InvalidValueError, "numeric"),
     ],
 )
@@ -191,7 +213,7 @@ def test_bad_input(args, error, match):
 
 def test_unproject_bad_input():
     K = np.eye(3)
-    with pytest.raises(InvalidValueError, match="depth_kind|'z'"):
+    with pytest.raises(InvalidValueError, match=r"depth_kind"):
         unproject_points([1.0, 1.0], 1.0, K, depth_kind="ray")
     with pytest.raises(InvalidValueError, match="`depth` to be finite"):
         unproject_points([1.0, 1.0], np.nan, K)
@@ -207,7 +229,7 @@ def test_inputs_are_not_modified():
     pts = rng.normal(size=(10, 3))
     copies = [a.copy() for a in (pts, K[0], poses[0])]
     project_points(pts, K[0], poses[0])
-    for a, b in zip((pts, K[0], poses[0]), copies):
+    for a, b in zip((pts, K[0], poses[0]), copies, strict=True):
         np.testing.assert_array_equal(a, b)
 
 
@@ -224,4 +246,6 @@ def test_out_buffers_are_filled_and_returned():
     with pytest.raises(ShapeError, match=r"out\[0\]"):
         project_points(pts, K[:, None], poses[:, None], out=(np.empty((12, 2)), np.empty((3, 4))))
     with pytest.raises(InvalidValueError, match="float64"):
-        project_points(pts, K[:, None], poses[:, None], out=(np.empty((3, 4, 2), np.float32), np.empty((3, 4))))
+        project_points(
+            pts, K[:, None], poses[:, None], out=(np.empty((3, 4, 2), np.float32), np.empty((3, 4)))
+        )

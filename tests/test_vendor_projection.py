@@ -60,8 +60,11 @@ def test_synthesis_fixture_landmarks_project_onto_their_labels(fixtures):
         for g, pts in groups.items():
             world = np.array([p["world_space_pos"] for p in pts])
             labels = convert_pixels(
-                np.array([p["screen_space_pos"] for p in pts]), "screen_space", "camgeom",
-                width=cam.width, height=cam.height,
+                np.array([p["screen_space_pos"] for p in pts]),
+                "screen_space",
+                "camgeom",
+                width=cam.width,
+                height=cam.height,
             )
             uv, z = cam.project(world)
             err = np.abs(uv - labels).max(axis=-1)
@@ -108,18 +111,28 @@ def test_datagen_v110_keypoints_project_onto_pixel_2d(fixtures, kind):
         meta = json.loads(meta_path.read_text())
         assert meta["version"] == "1.1.0"
         E = np.vstack([np.array(meta["extrinsic_matrix"], float), [0, 0, 0, 1]])
-        cam = Camera(np.array(meta["intrinsic_matrix"], float), E,
-                     int(meta["resolution_px"]["x"]), int(meta["resolution_px"]["y"]))
-        pts = [p for f in sorted((meta_path.parent / "key_points").glob("*.json"))
-               if f.name != "all_key_points.json"
-               for p in _datagen_points(json.loads(f.read_text()))]
+        cam = Camera(
+            np.array(meta["intrinsic_matrix"], float),
+            E,
+            int(meta["resolution_px"]["x"]),
+            int(meta["resolution_px"]["y"]),
+        )
+        pts = [
+            p
+            for f in sorted((meta_path.parent / "key_points").glob("*.json"))
+            if f.name != "all_key_points.json"
+            for p in _datagen_points(json.loads(f.read_text()))
+        ]
         assert len(pts) > 60
         world = np.array([[p["global_3d"][a] for a in "xyz"] for p in pts], float)
         rc = np.array([[p["pixel_2d"]["x"], p["pixel_2d"]["y"]] for p in pts], float)
         labels = convert_pixels(rc, "row_col", "camgeom")
         uv, _ = cam.project(world)
         err = np.abs(uv - labels)
-        integer = all(float(p["pixel_2d"]["x"]).is_integer() and float(p["pixel_2d"]["y"]).is_integer() for p in pts)
+        integer = all(
+            float(p["pixel_2d"]["x"]).is_integer() and float(p["pixel_2d"]["y"]).is_integer()
+            for p in pts
+        )
         if kind == "hic_home_security":
             assert integer
             assert err.max() <= 0.5 + 1e-9, f"{meta_path}: {err.max()}"

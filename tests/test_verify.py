@@ -17,7 +17,9 @@ def frames(fixtures, sub):
     return list(ds.load(fixtures / sub))
 
 
-@pytest.mark.parametrize("sub", ["datagen/faces_nn", "datagen/faces_multicam", "datagen/hic_home_security"])
+@pytest.mark.parametrize(
+    "sub", ["datagen/faces_nn", "datagen/faces_multicam", "datagen/hic_home_security"]
+)
 def test_clean_datagen_v110_passes(fixtures, sub):
     fs = frames(fixtures, sub)
     assert fs
@@ -182,7 +184,10 @@ def test_occlusion_detects_hidden_points_of_the_analytic_demo(tmp_path):
     for f in ds.load(out.datagen):
         honest = verify(f)["occlusion.visible_behind_depth"]
         assert honest.status == "pass" and honest.value == 0.0
-        lms = {g: dataclasses.replace(f.landmarks[g], visible=np.ones(len(f.landmarks[g]), bool)) for g in f.landmarks}
+        lms = {
+            g: dataclasses.replace(f.landmarks[g], visible=np.ones(len(f.landmarks[g]), bool))
+            for g in f.landmarks
+        }
         forced = verify(dataclasses.replace(f, landmarks=lms))["occlusion.visible_behind_depth"]
         shares.append(forced.value)
         assert forced.status in ("warn", "pass")
