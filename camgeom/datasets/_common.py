@@ -1,0 +1,139 @@
+"""Helpers shared by the vendor readers (camera construction, image sizes, sorting)."""
+
+from __future__ import annotations
+
+import math
+import re
+import struct
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from camgeom.errors import CamgeomError, FormatError
+
+if TYPE_CHECKING:
+    from camgeom.camera import Camera
+
+__all__ = [
+    "GL_TO_CV",
+    "decimals_of",
+    "image_size",
+    "make_camera",
+    "natural_key",
+    "read_obj_vertices",
+    "relative_id",
+]
+
+GL_TO_CV = np.diag([1.0, -1.0, -1.0])
+"""OpenGL camera frame (x right, y up, z backward) -> OpenCV (x right, y down, z forward)."""
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(text: str) -> tuple[Any, ...]:
+    """Sort key that orders embedded numbers numerically ("2" < "10").
+
+    Examples
+    --------
+    >>> sorted(["10.info.json", "2.info.json"], key=natural_key)
+    ['2.info.json', '10.info.json']
+    """
+    return tuple(int(p) if p.isdigit() else p for p in _DIGITS.split(text))
+
+
+def relative_id(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` in POSIX form ("." becomes the folder name)."""
+    try:
+        rel = path.relative_to(root).as_posix()
+    except ValueError:
+        rel = path.as_posix()
+    return rel if rel not in ("", ".") else path.name
+
+
+def make_camera(
+    K: np.ndarray, cam_from_world: np.ndarray, width: int, height: int, path: Any
+) -> Camera:
+    """Build a :class:`~camgeom.camera.Camera`; invalid values raise FormatError naming ``path``."""
+    from camgeom.camera import Camera
+
+    try:
+        return Camera(K, cam_from_world, int(width), int(height))
+    except CamgeomError as exc:
+        raise FormatError(f"{path}: the stored camera is not valid: {exc}") from None
+
+
+def image_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) of a PNG (header only) or TIFF/other image; None if unreadable."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(24)
+        if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
+            width, height = struct.unpack(">II", head[16:24])
+            return int(width), int(height)
+        if path.suffix.lower() in (".tif", ".tiff"):
+            import tifffile
+
+            with tifffile.TiffFile(path) as tif:
+                shape = tif.pages[0].shape
+            return int(shape[1]), int(shape[0])
+        from PIL import Image
+
+        with Image.open(path) as img:
+            return int(img.size[0]), int(img.size[1])
+    except Exception:  # any unreadable image: the caller falls back to other sources
+        return None
+
+
+_POWERS = 10.0 ** np.arange(7)
+_PY_POWERS = tuple(float(p) for p in _POWERS)
+
+
+def decimals_of(values: np.ndarray, *, max_decimals: int = 6) -> int | None:
+    """Smallest number of decimals (0 to ``max_decimals``) all ``values`` are rounded to.
+
+    None when the values are not rounded (or there are no finite values).
+
+    Examples
+    --------
+    >>> decimals_of(np.array([0.4293, 0.5, 1.0]))
+    4
+    >>> decimals_of(np.array([0.1234567891])) is None
+    True
+    """
+    flat = np.asarray(values, dtype=np.float64).ravel()
+    v = float(flat[0]) if flat.size else math.nan
+    if math.isfinite(v):  # quick rejection: the first value is not rounded
+        if not any(abs(v * p - round(v * p)) <= 1e-6 for p in _PY_POWERS[: max_decimals + 1]):
+            return None
+    if not np.isfinite(flat).all():
+        flat = flat[np.isfinite(flat)]
+    if flat.size == 0:
+        return None
+    scaled = flat[None, :] * _POWERS[: max_decimals + 1, None]
+    ok = (np.abs(scaled - np.rint(scaled)) <= 1e-6).all(axis=1)
+    return int(np.argmax(ok)) if ok.any() else None
+
+
+def read_obj_vertices(path: Path) -> np.ndarray:
+    """Return the ``v x y z`` vertices of a Wavefront OBJ file as float64 (N, 3)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FormatError(f"{path}: cannot read the file ({exc.strerror or exc}).") from None
+    lines = [line[2:] for line in data.splitlines() if line[:2] == b"v "]
+    if not lines:
+        raise FormatError(f"{path}: no 'v x y z' vertex lines found; is this a Wavefront OBJ file?")
+    try:
+        values = np.array(b" ".join(lines).split(), dtype=np.float64)
+    except ValueError:
+        raise FormatError(f"{path}: vertex lines hold non-numeric values.") from None
+    if values.size != 3 * len(lines):
+        raise FormatError(
+            f"{path}: expected 3 coordinates per vertex line, got {values.size} numbers on "
+            f"{len(lines)} lines."
+        )
+    verts = values.reshape(-1, 3)
+    if not np.all(np.isfinite(verts)):
+        raise FormatError(f"{path}: vertices hold non-finite values.")
+    return verts

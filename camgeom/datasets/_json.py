@@ -1,0 +1,174 @@
+"""Keyed access to parsed vendor JSON with errors that name the file and the JSON path.
+
+Every reader goes through these helpers so that a missing key, a wrong shape or a
+non-finite number in any vendor file gives the same kind of message::
+
+    .../24.info.json: missing key camera.transform_world2cam.mat_4x4
+
+JSON paths are dotted (``camera.intrinsics``); list items are written ``[i]``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from camgeom.errors import FormatError, MissingKeyError
+
+__all__ = [
+    "MISSING",
+    "get",
+    "get_array",
+    "get_float",
+    "get_optional_array",
+    "get_optional_float",
+    "load_json",
+    "parse_json_bytes",
+]
+
+
+class _Missing:
+    """Sentinel for "no default": a missing key raises."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+
+def load_json(path: Path) -> Any:
+    """Parse a JSON file; unreadable or corrupt files raise :class:`FormatError`.
+
+    ``NaN``/``Infinity`` literals parse (as Python does by default); the keyed
+    getters below reject non-finite values where they are used, naming the key.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FormatError(f"{path}: cannot read the file ({exc.strerror or exc}).") from None
+    return parse_json_bytes(data, path)
+
+
+def parse_json_bytes(data: bytes, path: Path | str, *, what: str = "") -> Any:
+    """Parse JSON bytes; errors name ``path`` (and ``what``, e.g. a line number)."""
+    try:
+        return json.loads(data)
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"{path}{what}: not UTF-8 text ({exc.reason}).") from None
+    except ValueError as exc:
+        hint = " The file looks truncated." if not data.strip() or "Expecting" in str(exc) else ""
+        raise FormatError(f"{path}{what}: corrupt JSON ({exc}).{hint}") from None
+
+
+def _join(prefix: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{prefix}[{key}]"
+    return f"{prefix}.{key}" if prefix else key
+
+
+def get(doc: Any, keypath: str, path: Path | str, *, default: Any = MISSING) -> Any:
+    """Return ``doc[k1][k2]...`` for ``keypath = "k1.k2..."``.
+
+    Raises :class:`MissingKeyError` naming ``path`` and the first missing part of
+    the key path, unless ``default`` is given.
+
+    Examples
+    --------
+    >>> get({"camera": {"fov": 1.0}}, "camera.fov", "x.json")
+    1.0
+    >>> get({"camera": {}}, "camera.fov", "x.json", default=None) is None
+    True
+    """
+    node = doc
+    done = ""
+    for part in keypath.split("."):
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+            done = _join(done, part)
+            continue
+        if default is not MISSING:
+            return default
+        where = _join(done, part)
+        if not isinstance(node, Mapping):
+            raise FormatError(
+                f"{path}: expected an object at {done or '<root>'} to look up {part!r}, "
+                f"got {type(node).__name__}."
+            )
+        raise MissingKeyError(f"{path}: missing key {where}")
+    return node
+
+
+def get_array(
+    doc: Any,
+    keypath: str,
+    path: Path | str,
+    shape: tuple[int | None, ...],
+    *,
+    value: Any = MISSING,
+) -> np.ndarray:
+    """Return the value at ``keypath`` as a finite float64 array of ``shape``.
+
+    ``None`` in ``shape`` accepts any length. Pass ``value`` to check an
+    already-fetched value (``keypath`` is then only used in messages).
+    """
+    raw = get(doc, keypath, path) if value is MISSING else value
+    try:
+        arr = np.array(raw, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise FormatError(
+            f"{path}: expected numbers at {keypath} with shape {_shape_text(shape)}, "
+            f"got {_short(raw)}."
+        ) from None
+    got = arr.shape
+    if len(got) != len(shape) or any(
+        s is not None and s != a for s, a in zip(shape, got, strict=True)
+    ):
+        raise FormatError(
+            f"{path}: expected {keypath} to have shape {_shape_text(shape)}, got {arr.shape}."
+        )
+    if not math.isfinite(arr.sum()):  # one reduction: finite only if every value is
+        raise FormatError(f"{path}: {keypath} holds non-finite values (NaN or inf): {_short(raw)}.")
+    return arr
+
+
+def get_optional_array(
+    doc: Any, keypath: str, path: Path | str, shape: tuple[int | None, ...]
+) -> np.ndarray | None:
+    """Like :func:`get_array`, but ``None`` when the key is absent."""
+    raw = get(doc, keypath, path, default=None)
+    if raw is None:
+        return None
+    return get_array(doc, keypath, path, shape, value=raw)
+
+
+def get_float(doc: Any, keypath: str, path: Path | str, *, value: Any = MISSING) -> float:
+    """Return the finite number at ``keypath``."""
+    raw = get(doc, keypath, path) if value is MISSING else value
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+        raise FormatError(f"{path}: expected a number at {keypath}, got {_short(raw)}.")
+    out = float(raw)
+    if not math.isfinite(out):
+        raise FormatError(f"{path}: {keypath} is not finite ({raw!r}).")
+    return out
+
+
+def get_optional_float(doc: Any, keypath: str, path: Path | str) -> float | None:
+    """Like :func:`get_float`, but ``None`` when the key is absent or null."""
+    raw = get(doc, keypath, path, default=None)
+    return None if raw is None else get_float(doc, keypath, path, value=raw)
+
+
+def _shape_text(shape: tuple[int | None, ...]) -> str:
+    parts = ["N" if s is None else str(s) for s in shape]
+    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,200 @@
+"""Find the vendor and layout of a file or folder and list its frames: :func:`load`.
+
+Only file names are looked at (folders are listed, nothing is parsed) except for
+GeoGen ``metadata.json`` files, which are small and must be parsed to count their
+views. Frames are parsed when accessed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from camgeom.datasets import datagen, facesynthetics, geogen, synthesisai
+from camgeom.datasets._common import natural_key, relative_id
+from camgeom.datasets._json import load_json
+from camgeom.datasets.model import Dataset, FrameSource
+from camgeom.errors import FormatError
+
+__all__ = ["MAX_DEPTH", "load"]
+
+MAX_DEPTH = 6
+"""How many folder levels below the given folder are searched for datasets."""
+
+LOOKED_FOR = (
+    "Synthesis AI N.info.json files (or metadata.jsonl); Datagen camera folders "
+    "(camera_metadata.json) in datapoint_*, environment_* or scene_*/frames/* folders; "
+    "FaceSynthetics {id}_ldmks.txt files; a GeoGen metadata.json with a 'cameras' key"
+)
+_RENDER_FILE = re.compile(r"^(\d+)\.(.+)$")
+
+
+def load(path: str | os.PathLike[str]) -> Dataset:
+    """Open a synthetic-human dataset, a part of one, or one frame's file.
+
+    Accepted: one render's ``N.info.json`` or any ``N.*`` file beside it, a
+    Synthesis AI job folder (or its ``metadata.jsonl``); one Datagen camera folder
+    or any file in it, a datapoint / ``environment_NNNNN`` folder, a whole dataset
+    folder, an HIC ``scene_NNNNN`` or ``frames/NNN`` folder; a FaceSynthetics
+    folder, ``{id}_ldmks.txt`` or ``{id}.png``; a GeoGen ``metadata.json`` (assumed
+    layout, see :mod:`camgeom.datasets.geogen`). A folder that is none of these is
+    searched up to :data:`MAX_DEPTH` levels down and everything found is combined.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    Dataset
+        Lazy: frames are parsed when accessed.
+
+    Raises
+    ------
+    FormatError
+        No known layout at ``path``; the message names the path and what was
+        looked for.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "7_ldmks.txt").write_text("1 2\\n" * 70)
+    >>> ds = load(folder)
+    >>> len(ds), ds.vendors, ds[0].landmarks["ibug68"].pixels[0]
+    (1, ('facesynthetics',), array([1., 2.]))
+    """
+    p = Path(path)
+    if not p.exists():
+        raise FormatError(f"{p}: no such file or folder.")
+    if p.is_file():
+        sources, root = _from_file(p)
+    else:
+        root = p
+        sources = _from_dir(p, root, 0)
+        if not sources:
+            raise FormatError(
+                f"{p}: no dataset found. Looked for (up to {MAX_DEPTH} folder levels down): "
+                f"{LOOKED_FOR}."
+            )
+    return Dataset(sources, root=root, description=str(p))
+
+
+# ------------------------------------------------------------------ files
+def _from_file(p: Path) -> tuple[list[FrameSource], Path]:
+    name, folder = p.name, p.parent
+    if name.endswith(synthesisai.INFO_SUFFIX):
+        return [_synthesis_one(p, folder)], folder
+    if name == "metadata.jsonl":
+        return _require(_synthesis_dir(folder, folder, _listing(folder)), p), folder
+    match = _RENDER_FILE.match(name)
+    if match and (folder / f"{match.group(1)}{synthesisai.INFO_SUFFIX}").is_file():
+        return [
+            _synthesis_one(folder / f"{match.group(1)}{synthesisai.INFO_SUFFIX}", folder)
+        ], folder
+    for cam_dir in (folder, folder.parent):
+        if (cam_dir / "camera_metadata.json").is_file():
+            root = cam_dir.parent.parent
+            return _datagen_camera(cam_dir, root, _listing(cam_dir)), root
+    if name in (
+        "actor_metadata.json",
+        "datapoint_request.json",
+        "semantic_segmentation_metadata.json",
+    ):
+        return _require(_from_dir(folder, folder.parent, MAX_DEPTH - 1), p), folder.parent
+    if name.endswith(facesynthetics.LDMKS_SUFFIX):
+        return [facesynthetics.source_for(p, folder)], folder
+    if p.suffix.lower() == ".png":
+        stem = name[: -len("_seg.png")] if name.endswith("_seg.png") else p.stem
+        ldmks = folder / f"{stem}{facesynthetics.LDMKS_SUFFIX}"
+        if ldmks.is_file():
+            return [facesynthetics.source_for(ldmks, folder)], folder
+    if p.suffix.lower() == ".json":
+        doc = load_json(p)
+        if geogen.is_geogen_metadata(doc):
+            return list(geogen.sources_for(p, folder)), folder
+    raise FormatError(f"{p}: not a file of a known dataset layout. Looked for: {LOOKED_FOR}.")
+
+
+def _require(sources: list[FrameSource], p: Path) -> list[FrameSource]:
+    if not sources:
+        raise FormatError(f"{p}: no frames found beside this file. Looked for: {LOOKED_FOR}.")
+    return sources
+
+
+def _listing(folder: Path) -> dict[str, bool]:
+    """name -> is_dir for the entries of ``folder`` (hidden entries skipped)."""
+    out: dict[str, bool] = {}
+    try:
+        with os.scandir(folder) as it:
+            for entry in it:
+                if entry.name.startswith("."):
+                    continue
+                try:
+                    out[entry.name] = entry.is_dir()
+                except OSError:
+                    continue
+    except OSError:
+        return {}
+    return out
+
+
+def _synthesis_one(info: Path, root: Path) -> FrameSource:
+    names = _listing(info.parent)
+    jsonl = (
+        synthesisai.MetadataJsonl(info.parent / "metadata.jsonl")
+        if "metadata.jsonl" in names
+        else None
+    )
+    return synthesisai.source_for(info, root, jsonl=jsonl, siblings=frozenset(names))
+
+
+# ------------------------------------------------------------------ folders
+def _from_dir(folder: Path, root: Path, depth: int) -> list[FrameSource]:
+    names = _listing(folder)
+    if "camera_metadata.json" in names:
+        return _datagen_camera(folder, root, names)
+    if any(n.endswith(synthesisai.INFO_SUFFIX) for n in names):
+        return _synthesis_dir(folder, root, names)
+    if any(n.endswith(facesynthetics.LDMKS_SUFFIX) for n in names):
+        return [
+            facesynthetics.source_for(folder / n, root)
+            for n in sorted(names, key=natural_key)
+            if n.endswith(facesynthetics.LDMKS_SUFFIX)
+        ]
+    if "metadata.json" in names and not names["metadata.json"]:
+        doc = load_json(folder / "metadata.json")
+        if geogen.is_geogen_metadata(doc):
+            return list(geogen.sources_for(folder / "metadata.json", root))
+    subdirs = [n for n in sorted(names, key=natural_key) if names[n]]
+    # a datapoint / environment / HIC frames/NNN folder: camera folders one level down
+    cams = [n for n in subdirs if (folder / n / "camera_metadata.json").is_file()]
+    if cams:
+        out: list[FrameSource] = []
+        for n in cams:
+            out.extend(_datagen_camera(folder / n, root, _listing(folder / n)))
+        return out
+    if depth >= MAX_DEPTH:
+        return []
+    out = []
+    for n in subdirs:
+        out.extend(_from_dir(folder / n, root, depth + 1))
+    return out
+
+
+def _synthesis_dir(folder: Path, root: Path, names: dict[str, bool]) -> list[FrameSource]:
+    infos = sorted((n for n in names if n.endswith(synthesisai.INFO_SUFFIX)), key=natural_key)
+    jsonl = (
+        synthesisai.MetadataJsonl(folder / "metadata.jsonl") if "metadata.jsonl" in names else None
+    )
+    siblings = frozenset(names)
+    return [synthesisai.source_for(folder / n, root, jsonl=jsonl, siblings=siblings) for n in infos]
+
+
+def _datagen_camera(cam_dir: Path, root: Path, names: dict[str, bool]) -> list[FrameSource]:
+    base = relative_id(cam_dir, root)
+    images = datagen.find_images(frozenset(names))
+    if len(images) <= 1:
+        return [datagen.DatagenSource(cam_dir, base, root, images[0] if images else None)]
+    return [datagen.DatagenSource(cam_dir, f"{base}:{img}", root, img) for img in images]
