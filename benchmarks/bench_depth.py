@@ -12,7 +12,9 @@ Run ``python benchmarks/bench_depth.py`` (``--help`` for options). One run print
    bytes read plus bytes written);
 3. the time of the first call in a new process with a warm numba cache.
 
-Timings are the minimum over ``--repeat`` runs (the median is printed too).
+Timings are the minimum over ``--rounds`` interleaved rounds of ``--repeat`` runs (the
+median is printed in brackets): other processes on a shared machine only ever add
+time, so the minimum is the figure that describes the code.
 """
 
 from __future__ import annotations
@@ -51,17 +53,6 @@ print(t1 - t0, t2 - t1)
 """
 
 
-def timeit(fn: Callable[[], Any], repeat: int) -> tuple[float, float]:
-    """(minimum, median) wall time of ``fn`` over ``repeat`` runs, after one warm-up."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), float(np.median(times))
-
-
 def make_depth(size: int, invalid: float, pattern: str, seed: int = 0) -> np.ndarray:
     """A smooth z-depth surface in [1, 3] m with a fraction ``invalid`` of invalid pixels."""
     rng = np.random.default_rng(seed)
@@ -95,14 +86,6 @@ def numpy_points(depth: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return points, pixels
 
 
-def copy_bandwidth(repeat: int, nbytes: int = 256 << 20) -> float:
-    """Single-thread memory copy bandwidth in bytes/s (read + write) with np.copyto."""
-    src = np.ones(nbytes // 8, dtype=np.float64)
-    dst = np.empty_like(src)
-    best, _ = timeit(lambda: np.copyto(dst, src), repeat)
-    return 2.0 * src.nbytes / best
-
-
 def first_call_seconds(env: dict[str, str] | None = None) -> tuple[float, float, float]:
     """(import, first call, whole process) seconds in a fresh interpreter."""
     cmd = [sys.executable, "-c", FIRST_CALL_SNIPPET]
@@ -117,61 +100,96 @@ def verdict(ok: bool) -> str:
     return "meets target" if ok else "BELOW TARGET"
 
 
+def timed_rounds(
+    cases: dict[str, Callable[[], Any]], repeat: int, rounds: int
+) -> dict[str, tuple[float, float]]:
+    """(minimum, median) time of every case over ``rounds`` interleaved rounds of ``repeat`` runs.
+
+    Interleaving spreads each case over the whole run, so a burst of load from
+    other processes does not spoil one figure only.
+    """
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for fn in cases.values():
+        fn()  # warm-up (page faults, caches)
+    for _ in range(rounds):
+        for name, fn in cases.items():
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - t0)
+    return {name: (min(t), float(np.median(t))) for name, t in times.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=4096, help="image side in pixels")
     parser.add_argument("--invalid", type=float, default=0.3, help="fraction of invalid pixels")
-    parser.add_argument("--repeat", type=int, default=7, help="timed runs per figure")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs per case and round")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
     args = parser.parse_args(argv)
-    size, repeat = args.size, args.repeat
+    size, repeat, rounds = args.size, args.repeat, args.rounds
     K = np.array([[0.9 * size, 0.0, size / 2], [0.0, 0.9 * size, size / 2], [0.0, 0.0, 1.0]])
 
     print(f"numpy {np.__version__}, numba {numba.__version__} ({numba.get_num_threads()} threads)")
     print(f"load average at start: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
-    print(f"depth map {size}x{size} float32 z-depth, {args.invalid:.0%} invalid, best of {repeat}")
+    print(
+        f"depth map {size}x{size} float32 z-depth, {args.invalid:.0%} invalid; "
+        f"best of {rounds} x {repeat} runs (median in brackets)"
+    )
     depths = {p: make_depth(size, args.invalid, p) for p in ("scattered", "background")}
-    camgeom_s = {}
-    for pattern, depth in depths.items():
-        n = count_valid_depth(depth)
-        print(f"\n[{pattern} invalid pixels] {n} valid of {depth.size} ({n / depth.size:.1%})")
-        cg, cg_med = timeit(lambda d=depth: points_from_depth(d, K), repeat)
-        camgeom_s[pattern] = cg
-        print(f"  camgeom points_from_depth   {cg * 1e3:8.1f} ms (median {cg_med * 1e3:.1f})")
+    for depth in depths.values():
         ref = points_from_depth(depth, K)
         pts, pix = numpy_points(depth, K)
         assert np.array_equal(pix, ref.pixels) and np.allclose(pts, ref.points, rtol=1e-6)
-        nb, nb_med = timeit(lambda d=depth: numpy_points(d, K), repeat)
-        ratio = nb / cg
-        print(
-            f"  numpy mask + gather         {nb * 1e3:8.1f} ms (median {nb_med * 1e3:.1f})"
-            f"  -> camgeom {ratio:.1f}x faster (target >= {TARGET_NUMPY:.0f}x: "
-            f"{verdict(ratio >= TARGET_NUMPY)})"
-        )
+    del ref, pts, pix
 
     depth = depths["scattered"]
     n = count_valid_depth(depth)
     buf = PointCloud.empty(n)
-    bytes_moved = depth.nbytes + buf.points.nbytes + buf.pixels.nbytes
-    copy_bw = copy_bandwidth(repeat)
-    print(f"\nsingle-thread np.copyto bandwidth (read + write): {copy_bw / 1e9:.1f} GB/s")
-    for kind in ("z", "range"):
-        best, med = timeit(
-            lambda k=kind: points_from_depth(depth, K, depth_kind=k, out=buf), repeat
+    src = np.ones(32 << 20, dtype=np.float64)  # 256 MB
+    dst = np.empty_like(src)
+    cases: dict[str, Callable[[], Any]] = {}
+    for pattern, d in depths.items():
+        cases[f"camgeom {pattern}"] = lambda d=d: points_from_depth(d, K)
+        cases[f"numpy {pattern}"] = lambda d=d: numpy_points(d, K)
+    cases["out z"] = lambda: points_from_depth(depth, K, out=buf)
+    cases["out range"] = lambda: points_from_depth(depth, K, depth_kind="range", out=buf)
+    cases["copy"] = lambda: np.copyto(dst, src)
+    res = timed_rounds(cases, repeat, rounds)
+
+    def ms(name: str) -> str:
+        return f"{res[name][0] * 1e3:7.1f} ms ({res[name][1] * 1e3:.1f})"
+
+    for pattern, d in depths.items():
+        n_valid = count_valid_depth(d)
+        print(f"\n[{pattern} invalid pixels] {n_valid} valid of {d.size} ({n_valid / d.size:.1%})")
+        print(f"  camgeom points_from_depth  {ms(f'camgeom {pattern}')}")
+        ratio = res[f"numpy {pattern}"][0] / res[f"camgeom {pattern}"][0]
+        print(
+            f"  numpy mask + gather        {ms(f'numpy {pattern}')}  -> camgeom {ratio:.1f}x "
+            f"faster (target >= {TARGET_NUMPY:.0f}x: {verdict(ratio >= TARGET_NUMPY)})"
         )
+
+    copy_bw = 2.0 * src.nbytes / res["copy"][0]
+    bytes_moved = depth.nbytes + buf.points.nbytes + buf.pixels.nbytes
+    points_only = depth.nbytes + buf.points.nbytes
+    print(
+        f"\nsingle-thread np.copyto of {src.nbytes >> 20} MB: {ms('copy')} -> "
+        f"{copy_bw / 1e9:.1f} GB/s (read + write)"
+    )
+    for kind in ("z", "range"):
+        best = res[f"out {kind}"][0]
         bw = bytes_moved / best
         ratio = bw / copy_bw
         print(
-            f"  out= reused, {kind:5s}: {best * 1e3:6.1f} ms (median {med * 1e3:.1f}), "
-            f"{bytes_moved / 1e6:.0f} MB (depth read + points and pixels written) -> "
-            f"{bw / 1e9:.1f} GB/s = {ratio:.0%} of copy (target >= {TARGET_BANDWIDTH:.0%}: "
-            f"{verdict(ratio >= TARGET_BANDWIDTH)})"
+            f"  out= reused, {kind:5s}: {ms(f'out {kind}')}, {bytes_moved / 1e6:.0f} MB "
+            f"(depth read + points and pixels written) -> {bw / 1e9:.1f} GB/s = {ratio:.0%} "
+            f"of copy (target >= {TARGET_BANDWIDTH:.0%}: {verdict(ratio >= TARGET_BANDWIDTH)})"
         )
-        if kind == "z":
-            points_only = depth.nbytes + buf.points.nbytes
-            print(
-                f"    (counting only depth read + points written: "
-                f"{points_only / best / 1e9:.1f} GB/s = {points_only / best / copy_bw:.0%} of copy)"
-            )
+        print(
+            f"    counting only depth read + points written ({points_only / 1e6:.0f} MB): "
+            f"{points_only / best / 1e9:.1f} GB/s = {points_only / best / copy_bw:.0%} of copy"
+        )
 
     # Open3D last: its OpenMP threads keep spinning after a call and would slow the rest.
     try:
@@ -184,20 +202,23 @@ def main(argv: list[str] | None = None) -> int:
         intrinsic = o3d.camera.PinholeCameraIntrinsic(
             size, size, K[0, 0], K[1, 1], K[0, 2], K[1, 2]
         )
-        for pattern, depth in depths.items():
-            image = o3d.geometry.Image(depth)
-
-            def run_o3d(img: Any = image, intr: Any = intrinsic) -> Any:
-                return o3d.geometry.PointCloud.create_from_depth_image(
-                    img, intr, depth_scale=1.0, depth_trunc=1e30, stride=1
-                )
-
-            o3d_n = len(run_o3d().points)
-            assert o3d_n == count_valid_depth(depth)
-            ob, ob_med = timeit(run_o3d, repeat)
-            ratio = ob / camgeom_s[pattern]
+        o3d_cases = {}
+        for pattern, d in depths.items():
+            image = o3d.geometry.Image(d)
+            o3d_n = len(
+                o3d.geometry.PointCloud.create_from_depth_image(
+                    image, intrinsic, depth_scale=1.0, depth_trunc=1e30
+                ).points
+            )
+            assert o3d_n == count_valid_depth(d)
+            o3d_cases[pattern] = lambda img=image: o3d.geometry.PointCloud.create_from_depth_image(
+                img, intrinsic, depth_scale=1.0, depth_trunc=1e30
+            )
+        o3d_res = timed_rounds(o3d_cases, repeat, rounds)
+        for pattern, (best, med) in o3d_res.items():
+            ratio = best / res[f"camgeom {pattern}"][0]
             print(
-                f"  [{pattern:10s}] {ob * 1e3:7.1f} ms (median {ob_med * 1e3:.1f}) -> camgeom "
+                f"  [{pattern:10s}] {best * 1e3:7.1f} ms ({med * 1e3:.1f}) -> camgeom "
                 f"{ratio:.1f}x faster (target >= {TARGET_OPEN3D:.0f}x: "
                 f"{verdict(ratio >= TARGET_OPEN3D)})"
             )

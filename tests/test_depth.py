@@ -244,9 +244,7 @@ def test_write_kernel_stays_inside_each_rows_slots(use_mask):
     )
     mask = np.array([[1, 1, 1, 1], [1, 1, 1, 1], [1, 1, 1, 0]], bool)
     limit = np.float32(np.inf)
-    counts = count_valid_rows(
-        depth, mask if use_mask else np.ones((1, 1), bool), use_mask, limit, 1
-    )
+    counts = count_valid_rows(depth, mask if use_mask else np.ones((1, 1), bool), use_mask, limit)
     np.testing.assert_array_equal(counts, [2, 0, 2 if use_mask else 3])
     expected = {0: ([1.0, 2.0], [0, 2]), 1: ([], []), 2: ([3.0, 4.0], [0, 1])}
     if not use_mask:
@@ -260,7 +258,7 @@ def test_write_kernel_stays_inside_each_rows_slots(use_mask):
         pixels = np.full((n + 1, 2), -99, np.int32)
         terms = [np.zeros(4, np.float32), np.zeros(1, np.float32), np.zeros(1, np.float32)]
         yq = np.ones(1, np.float32)
-        args = (row, row_mask, use_mask, limit, 1, False, *terms, yq, offsets)
+        args = (row, row_mask, use_mask, limit, False, *terms, yq, 1, offsets)
         write_points(*args, points.reshape(-1), pixels.reshape(-1))
         np.testing.assert_array_equal(points[:n, 2], zs)
         np.testing.assert_array_equal(pixels[:n, 0], cols)

@@ -87,11 +87,11 @@ def write_points(
         if k == end:
             continue
         d_row = depth[r]
-        m_row = mask[r if use_mask else 0]
+        m_row = mask[r] if use_mask else mask[0]
         x_row = xr[r]
         y = yr[r]
         y_sq1 = yq[r]
-        row = r * stride
+        row = np.int64(r) * stride
         for c in range(w):
             d = d_row[c]
             valid = (d > 0) & (d < max_depth)
