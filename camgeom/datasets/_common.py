@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from camgeom.camera import Camera
 
 __all__ = [
-    "GL_TO_CV",
     "decimals_of",
     "image_size",
     "make_camera",
@@ -24,9 +23,6 @@ __all__ = [
     "read_obj_vertices",
     "relative_id",
 ]
-
-GL_TO_CV = np.diag([1.0, -1.0, -1.0])
-"""OpenGL camera frame (x right, y up, z backward) -> OpenCV (x right, y down, z forward)."""
 
 _DIGITS = re.compile(r"(\d+)")
 

@@ -172,7 +172,8 @@ def read_frame(
     frame_id : str, optional
         Id to give the frame (default: the path relative to ``root``).
     root : path-like, optional
-        Dataset root, for ids (default: the datapoint folder's parent).
+        Dataset root, for ids (default: the datapoint folder's parent; for HIC the
+        parent of ``scene_NNNNN``).
     image_name : str, optional
         Which rendered image of the folder this frame is (default: the first
         ``visible_spectrum*.png``, else ``infrared_spectrum*.png``).
@@ -194,7 +195,12 @@ def read_frame(
     meta_path = camera_dir / "camera_metadata.json"
     if not meta_path.is_file():
         raise FormatError(f"{camera_dir}: not a Datagen camera folder (no camera_metadata.json).")
-    root_path = Path(root) if root is not None else camera_dir.parent.parent
+    if root is not None:
+        root_path = Path(root)
+    elif camera_dir.parent.parent.name == "frames":  # HIC: ids from the scene's parent
+        root_path = camera_dir.parents[3]
+    else:
+        root_path = camera_dir.parent.parent
     if frame_id is None:
         frame_id = relative_id(camera_dir, root_path)
     try:
@@ -488,7 +494,7 @@ def _group_from_leaves(
     names = []
     for i, (name, leaf) in enumerate(leaves):
         where = f"{keypath}.{name}"
-        g = leaf.get("global_3d")
+        g: Any = leaf.get("global_3d")
         try:
             world[i] = (g["x"], g["y"], g["z"])
         except (KeyError, TypeError):

@@ -71,7 +71,7 @@ def load(path: str | os.PathLike[str]) -> Dataset:
     if p.is_file():
         sources, root = _from_file(p)
     else:
-        root = p
+        root = _dir_root(p)
         sources = _from_dir(p, root, 0)
         if not sources:
             raise FormatError(
@@ -79,6 +79,13 @@ def load(path: str | os.PathLike[str]) -> Dataset:
                 f"{LOOKED_FOR}."
             )
     return Dataset(sources, root=root, description=str(p))
+
+
+def _dir_root(p: Path) -> Path:
+    """Root for frame ids: a Datagen camera folder is named from its datapoint / HIC scene."""
+    if (p / "camera_metadata.json").is_file():
+        return p.parents[3] if p.parent.parent.name == "frames" else p.parent.parent
+    return p
 
 
 # ------------------------------------------------------------------ files
@@ -95,7 +102,8 @@ def _from_file(p: Path) -> tuple[list[FrameSource], Path]:
         ], folder
     for cam_dir in (folder, folder.parent):
         if (cam_dir / "camera_metadata.json").is_file():
-            root = cam_dir.parent.parent
+            hic = cam_dir.parent.parent.name == "frames"
+            root = cam_dir.parents[3] if hic else cam_dir.parent.parent
             return _datagen_camera(cam_dir, root, _listing(cam_dir)), root
     if name in (
         "actor_metadata.json",
@@ -141,7 +149,10 @@ def _listing(folder: Path) -> dict[str, bool]:
 
 
 def _synthesis_one(info: Path, root: Path) -> FrameSource:
-    names = _listing(info.parent)
+    try:
+        names = [n for n in os.listdir(info.parent) if not n.startswith(".")]
+    except OSError:
+        names = []
     jsonl = (
         synthesisai.MetadataJsonl(info.parent / "metadata.jsonl")
         if "metadata.jsonl" in names

@@ -244,23 +244,25 @@ def _read_view(gfile: GeoGenFile, index: int, frame_id: str) -> Frame:
         )
     width, height = int(res[0]), int(res[1])
 
-    focal = sensor_w = sensor_h = None
-    if "focal_length_mm" in cam or "intrinsics" not in cam:
-        focal = get_float(cam, f"{where}.focal_length_mm", path, value=required("focal_length_mm"))
-        sensor_w = get_float(
-            cam, f"{where}.sensor_width_mm", path, value=required("sensor_width_mm")
-        )
-        if "sensor_height_mm" in cam:
-            sensor_h = get_float(
-                cam, f"{where}.sensor_height_mm", path, value=cam["sensor_height_mm"]
-            )
+    focal: float | None = None
+    sensor_w: float | None = None
+    sensor_h: float | None = None
+    if "sensor_height_mm" in cam:
+        sensor_h = get_float(cam, f"{where}.sensor_height_mm", path, value=cam["sensor_height_mm"])
     if "intrinsics" in cam:
         K = get_array(cam, f"{where}.intrinsics", path, (3, 3), value=cam["intrinsics"])
-    else:
-        try:
-            K = intrinsics_from_focal_length(
-                focal, sensor_w, width, height, sensor_height_mm=sensor_h
+        if "focal_length_mm" in cam:
+            focal = get_float(cam, f"{where}.focal_length_mm", path, value=cam["focal_length_mm"])
+        if "sensor_width_mm" in cam:
+            sensor_w = get_float(
+                cam, f"{where}.sensor_width_mm", path, value=cam["sensor_width_mm"]
             )
+    else:
+        f_mm = get_float(cam, f"{where}.focal_length_mm", path, value=required("focal_length_mm"))
+        s_mm = get_float(cam, f"{where}.sensor_width_mm", path, value=required("sensor_width_mm"))
+        focal, sensor_w = f_mm, s_mm
+        try:
+            K = intrinsics_from_focal_length(f_mm, s_mm, width, height, sensor_height_mm=sensor_h)
         except CamgeomError as exc:
             raise FormatError(f"{path}: {where}: {exc}") from None
     cam_from_world, stored = _pose(cam, path, where, convention)

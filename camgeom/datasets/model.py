@@ -659,7 +659,7 @@ class Dataset(Sequence[Frame]):
     @overload
     def __getitem__(self, index: str) -> Frame: ...
 
-    def __getitem__(self, index: int | slice | str) -> Frame | Dataset:  # type: ignore[override]
+    def __getitem__(self, index: int | slice | str) -> Frame | Dataset:
         if isinstance(index, slice):
             return Dataset(self._sources[index], root=self.root, description=self.description)
         if isinstance(index, str):

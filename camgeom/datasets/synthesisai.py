@@ -81,7 +81,6 @@ KNOWN_VERSIONS = ("1", "1.1", "1.2", "1.5")
 INFO_SUFFIX = ".info.json"
 _RENDER_ID = re.compile(rb'"render_id"\s*:\s*"?(-?\d+)"?')
 _GL4 = np.diag([1.0, -1.0, -1.0, 1.0])
-_GL_DIAG = np.array([1.0, -1.0, -1.0])
 
 DENSE_FILES = {"sai_dense": ".sai_dense.obj", "mediapipe_dense": ".mediapipe_dense.obj"}
 """Dense landmark sets stored as separate OBJ files (world-space vertices, no 2D labels)."""
@@ -430,7 +429,9 @@ def _read(
         name = f"{stem}{suffix}"
         return folder / name if name in siblings else None
 
-    depth_path, depth_kind, depth_channel = sib(".depth.tif"), "range", None
+    depth_kind: str | None = "range"
+    depth_channel: str | None = None
+    depth_path = sib(".depth.tif")
     if depth_path is None and sib(".exr") is not None:
         depth_path, depth_kind, depth_channel = sib(".exr"), None, "Z"
         notes.append(

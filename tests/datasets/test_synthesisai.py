@@ -187,12 +187,18 @@ def test_camera_v12_pinned(fixtures: Path) -> None:
     assert (cam.width, cam.height) == (512, 512)
     meta = frame.metadata
     assert meta.fov_x == 0.32705323764198635 and meta.fov_y == 0.32705323764198635
-    assert (meta.focal_length_mm, meta.sensor_width_mm, meta.sensor_height_mm) == (100.0, 33.0, 33.0)
+    assert (meta.focal_length_mm, meta.sensor_width_mm, meta.sensor_height_mm) == (
+        100.0,
+        33.0,
+        33.0,
+    )
     assert meta.width == 512 and meta.shift_x == 0.0 and meta.shift_y == 0.0
     stored = np.array(frame.raw["info"]["camera"]["transform_world2cam"]["mat_4x4"])
     np.testing.assert_array_equal(cam.cam_from_world, convert_pose(stored, "opengl", "opencv"))
     np.testing.assert_array_equal(meta.stored_cam_from_world, cam.cam_from_world)
-    np.testing.assert_allclose(meta.stored_world_from_cam @ cam.cam_from_world, np.eye(4), atol=1e-12)
+    np.testing.assert_allclose(
+        meta.stored_world_from_cam @ cam.cam_from_world, np.eye(4), atol=1e-12
+    )
     np.testing.assert_allclose(meta.location, cam.center, atol=1e-12)
 
 
@@ -365,19 +371,26 @@ def test_missing_key_names_file_and_json_path(fixtures: Path, tmp_path: Path) ->
 def test_missing_landmark_key_names_the_point(fixtures: Path, tmp_path: Path) -> None:
     info = _copy_render(fixtures, tmp_path, "v1_5_docs/24.info.json")
     _edit(info, lambda d: d["landmarks"]["kinect_v2"][5].pop("world_space_pos"))
-    with pytest.raises(MissingKeyError, match=r"missing key landmarks\.kinect_v2\[5\]\.world_space_pos"):
+    with pytest.raises(
+        MissingKeyError, match=r"missing key landmarks\.kinect_v2\[5\]\.world_space_pos"
+    ):
         read_frame(info)
 
 
 def test_nan_values_rejected(fixtures: Path, tmp_path: Path) -> None:
     info = _copy_render(fixtures, tmp_path, "v1_2_faces/0.info.json")
-    _edit(info, lambda d: d["camera"]["transform_world2cam"]["mat_4x4"][0].__setitem__(3, float("nan")))
+    _edit(
+        info,
+        lambda d: d["camera"]["transform_world2cam"]["mat_4x4"][0].__setitem__(3, float("nan")),
+    )
     with pytest.raises(FormatError, match=r"camera\.transform_world2cam\.mat_4x4 holds non-finite"):
         read_frame(info)
     info = _copy_render(fixtures, tmp_path, "v1_5_docs/24.info.json")
     _edit(
         info,
-        lambda d: d["landmarks"]["coco"]["whole_body"][3]["screen_space_pos"].__setitem__(0, float("inf")),
+        lambda d: d["landmarks"]["coco"]["whole_body"][3]["screen_space_pos"].__setitem__(
+            0, float("inf")
+        ),
     )
     with pytest.raises(
         FormatError, match=r"landmarks\.coco\.whole_body\[3\]\.screen_space_pos holds non-finite"
@@ -388,7 +401,9 @@ def test_nan_values_rejected(fixtures: Path, tmp_path: Path) -> None:
 def test_wrong_shape_and_non_rigid(fixtures: Path, tmp_path: Path) -> None:
     info = _copy_render(fixtures, tmp_path, "v1_2_faces/0.info.json")
     _edit(info, lambda d: d["camera"].__setitem__("intrinsics", [[1, 0, 0], [0, 1, 0]]))
-    with pytest.raises(FormatError, match=r"expected camera\.intrinsics to have shape \(3, 3\), got \(2, 3\)"):
+    with pytest.raises(
+        FormatError, match=r"expected camera\.intrinsics to have shape \(3, 3\), got \(2, 3\)"
+    ):
         read_frame(info)
     info = _copy_render(fixtures, tmp_path, "v1_2_faces/1.info.json")
     _edit(info, lambda d: d["camera"]["transform_world2cam"]["mat_4x4"][0].__setitem__(0, 2.0))
@@ -399,17 +414,24 @@ def test_wrong_shape_and_non_rigid(fixtures: Path, tmp_path: Path) -> None:
 def test_unknown_version_warns_when_layout_fits(fixtures: Path, tmp_path: Path) -> None:
     info = _copy_render(fixtures, tmp_path, "v1_5_docs/24.info.json")
     _edit(info, lambda d: d.__setitem__("version", "1.6"))
-    with pytest.warns(UserWarning, match=r"24\.info\.json: unknown Synthesis AI info\.json version '1\.6'"):
+    with pytest.warns(
+        UserWarning, match=r"24\.info\.json: unknown Synthesis AI info\.json version '1\.6'"
+    ):
         frame = read_frame(info)
     assert frame.version == "1.6" and len(frame.landmarks["ibug68"]) == 68
 
 
 def test_unknown_version_fails_when_layout_does_not_fit(fixtures: Path, tmp_path: Path) -> None:
     info = _copy_render(fixtures, tmp_path, "v1_5_docs/24.info.json")
-    _edit(info, lambda d: (d.__setitem__("version", "2.0"), d.__setitem__("cameras", d.pop("camera"))))
+    _edit(
+        info, lambda d: (d.__setitem__("version", "2.0"), d.__setitem__("cameras", d.pop("camera")))
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        with pytest.raises(UnknownVersionError, match=r"24\.info\.json: unknown .* version '2\.0'.*missing key camera"):
+        with pytest.raises(
+            UnknownVersionError,
+            match=r"24\.info\.json: unknown .* version '2\.0'.*missing key camera",
+        ):
             read_frame(info)
 
 
