@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 
 from camgeom.errors import FormatError, MissingKeyError
 
@@ -56,7 +57,17 @@ def load_json(path: Path) -> Any:
 
 
 def parse_json_bytes(data: bytes, path: Path | str, *, what: str = "") -> Any:
-    """Parse JSON bytes; errors name ``path`` (and ``what``, e.g. a line number)."""
+    """Parse JSON bytes; errors name ``path`` (and ``what``, e.g. a line number).
+
+    orjson parses standard JSON 2-3x faster than the standard library; what it
+    refuses (``NaN``/``Infinity`` literals, integers beyond 64 bits, and broken
+    files) goes through :func:`json.loads`, which gives the same values as before
+    and the error messages below.
+    """
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        pass
     try:
         return json.loads(data)
     except UnicodeDecodeError as exc:
