@@ -8,12 +8,18 @@ Python, which the test-suite uses to check the kernels' logic.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
+from typing import Any, TypeVar
 
 import numba
 
 __all__ = ["jit", "pjit", "prange"]
 
-jit = partial(numba.njit, cache=True, nogil=True, error_model="numpy")
-pjit = partial(numba.njit, cache=True, nogil=True, parallel=True, error_model="numpy")
+F = TypeVar("F", bound=Callable[..., Any])
+
+jit: Callable[[F], F] = partial(numba.njit, cache=True, nogil=True, error_model="numpy")  # type: ignore[assignment]
+pjit: Callable[[F], F] = partial(  # type: ignore[assignment]
+    numba.njit, cache=True, nogil=True, parallel=True, error_model="numpy"
+)
 prange = numba.prange

@@ -373,7 +373,7 @@ def _segment_mask(f: Frame, names: Sequence[str]) -> np.ndarray:
     for k in wanted:
         value = mapping[k]
         if seg.ndim == 2:
-            mask |= seg == int(value if np.isscalar(value) else value[0])
+            mask |= seg == int(np.asarray(value).ravel()[0])
         else:
             col = np.asarray(value, dtype=float)
             if seg.dtype == np.uint8 and col.max() <= 1.0 and not float(col.max()).is_integer():

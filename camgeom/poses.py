@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from camgeom._validation import (
     RIGID_ATOL,
@@ -238,6 +237,8 @@ def quaternion_from_rotation(R: Any, *, order: str) -> np.ndarray:
     """
     r = check_rotation(R, "R")
     _check_order(order)
+    from scipy.spatial.transform import Rotation  # imported on use: keeps `import camgeom` light
+
     flat = Rotation.from_matrix(r.reshape(-1, 3, 3)).as_quat()  # xyzw
     flat = np.where(flat[:, 3:] < 0, -flat, flat)
     if order == "wxyz":
@@ -278,6 +279,8 @@ def rotation_from_euler(seq: str, angles: Any, *, degrees: bool = False) -> np.n
     if not isinstance(seq, str) or not 1 <= len(seq) <= 3:
         raise InvalidValueError(f"Expected `seq` to be 1 to 3 axis letters, got {seq!r}.")
     a = check_array(angles, "angles", (len(seq),))
+    from scipy.spatial.transform import Rotation  # imported on use: keeps `import camgeom` light
+
     try:
         mats = Rotation.from_euler(seq, a.reshape(-1, len(seq)), degrees=degrees).as_matrix()
     except ValueError as exc:

@@ -951,7 +951,7 @@ def verify_dataset(
         frames: Iterable[Frame] = ds.iter_frames(on_error="collect")
         total: int | None = len(ds)
     else:
-        frames = dataset  # type: ignore[assignment]
+        frames = dataset
         total = None
     if progress:
         from tqdm import tqdm
