@@ -83,6 +83,21 @@ def _load(path: str, console: _Console) -> Dataset | None:
     return None
 
 
+def _start_job(args: argparse.Namespace) -> tuple[_Console, Dataset, Path] | None:
+    """Load the dataset and create the output folder of a per-frame job (None: unreadable)."""
+    console = _Console(args.quiet)
+    ds = _load(args.path, console)
+    if ds is None:
+        return None
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    return console, ds, out
+
+
+def _csv_list(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
 def _safe_name(frame_id: str) -> str:
     out = "".join(c if c.isalnum() or c in "-_." else "_" for c in frame_id.replace("/", "__"))
     return out.strip("._") or "frame"
@@ -270,13 +285,11 @@ def _num(x: float) -> float | None:
 def cmd_project(args: argparse.Namespace) -> int:
     from camgeom.drawing import draw_landmarks_comparison
 
-    console = _Console(args.quiet)
-    ds = _load(args.path, console)
-    if ds is None:
+    job = _start_job(args)
+    if job is None:
         return EXIT_INPUT
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    groups = [g.strip() for g in args.groups.split(",")] if args.groups else None
+    console, ds, out = job
+    groups = _csv_list(args.groups)
     done = kept = 0
     failed: list[tuple[str, str]] = []
     for f in _frames(ds, console, "project"):
@@ -385,13 +398,11 @@ def _segment_mask(f: Frame, names: Sequence[str]) -> np.ndarray:
 def cmd_pointcloud(args: argparse.Namespace) -> int:
     from camgeom.depth import concatenate_point_clouds, points_from_depth
 
-    console = _Console(args.quiet)
-    ds = _load(args.path, console)
-    if ds is None:
+    job = _start_job(args)
+    if job is None:
         return EXIT_INPUT
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    segments = [s.strip() for s in args.segments.split(",")] if args.segments else None
+    console, ds, out = job
+    segments = _csv_list(args.segments)
     done = kept = 0
     failed: list[tuple[str, str]] = []
     fused: dict[str, list[Any]] = {}
