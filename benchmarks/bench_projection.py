@@ -6,6 +6,9 @@ Run: ``python benchmarks/bench_projection.py``
    ``camgeom.project_points`` (validation included), against a per-frame
    ``cv2.projectPoints`` loop measured in the same run. Targets: >= 200 M
    points/s and >= 40x the OpenCV loop.
+   Fresh output arrays cost the OS zeroing ~112 MB of new pages per call; with
+   ``out=`` buffers reused across calls the kernel runs at memory bandwidth.
+   Both are printed, next to a plain copy of the input (the bandwidth bound).
 2. One frame of 468 points through the public function: median latency,
    target < 30 microseconds.
 """
@@ -64,6 +67,10 @@ def main() -> None:
             cv2.projectPoints(pts[i], rvecs[i], tvecs[i], K[i], None)
 
     t_cv, _ = best_of(cv_loop, 3)
+
+    # The bound: the kernel reads 24 B and writes 24 B per point, like a copy of the input.
+    dst = np.empty_like(pts)
+    t_copy, _ = best_of(lambda: np.copyto(dst, pts), 5)
     total = F * N
     print(f"batch {F} frames x {N} points = {total / 1e6:.2f} M points")
     print(
@@ -72,6 +79,10 @@ def main() -> None:
     )
     print(
         f"  same, reused out=      : {t_out * 1e3:8.2f} ms  {total / t_out / 1e6:8.1f} M points/s"
+    )
+    print(
+        f"  memory copy of the input: {t_copy * 1e3:8.2f} ms  {total / t_copy / 1e6:8.1f} M points/s "
+        "(same bytes read and written, single thread: the memory-bandwidth bound)"
     )
     print(f"  cv2.projectPoints loop : {t_cv * 1e3:8.2f} ms  {total / t_cv / 1e6:8.1f} M points/s")
     print(
@@ -90,8 +101,14 @@ def main() -> None:
     print(
         f"single frame of {N} points, validation included: median {med * 1e6:.1f} us   (target < 30 us)"
     )
-    ok = total / t_cg >= 200e6 and t_cv / t_cg >= 40 and med < 30e-6
-    print("PASS" if ok else "BELOW TARGET")
+    print(
+        "fresh outputs: "
+        + ("PASS" if total / t_cg >= 200e6 and t_cv / t_cg >= 40 else "BELOW TARGET")
+        + "; reused out=: "
+        + ("PASS" if total / t_out >= 200e6 and t_cv / t_out >= 40 else "BELOW TARGET")
+        + "; latency: "
+        + ("PASS" if med < 30e-6 else "BELOW TARGET")
+    )
 
 
 if __name__ == "__main__":

@@ -100,7 +100,7 @@ def project_points(
     if not kshape and not oshape:
         lead: tuple[int, ...] = ()
         out_shape = pshape
-        k_c, pose_c = k[None], pose[None]
+        k_c, pose_c = k[None], pose[None]  # copied below
     else:
         out_shape = _broadcast(
             [("points_world", pshape), ("K", kshape), ("cam_from_world", oshape)]
@@ -119,6 +119,10 @@ def project_points(
         pose_c = np.ascontiguousarray(
             np.broadcast_to(pose.reshape(op + (4, 4)), lead + ones + (4, 4))
         ).reshape(-1, 4, 4)
+    # Fresh writeable copies (small): numba generates much slower code for
+    # read-only arrays (broadcast views, Camera's frozen matrices).
+    k_c = np.require(k_c, np.float64, ["C", "W"])
+    pose_c = np.require(pose_c, np.float64, ["C", "W"])
     n_groups = max(prod(lead), 1)
     total = prod(out_shape)
     if pts.shape[:-1] != out_shape:
