@@ -463,16 +463,22 @@ def cmd_pointcloud(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from camgeom.demo import make_demo_dataset
+    from camgeom.demo import DemoPaths, make_demo_dataset
 
     console = _Console(args.quiet)
     root = Path(args.dir)
-    try:
-        paths = make_demo_dataset(root / "data", overwrite=args.overwrite)
-    except OutputExistsError as exc:
-        console.err(f"error: {exc}\n(pass --overwrite to regenerate it)")
-        return EXIT_INPUT
-    console.say(f"demo dataset with exact ground truth: {paths.root}")
+    data = root / "data"
+    if not args.overwrite and (data / "ground_truth.json").is_file():
+        # the demo is deterministic: a complete earlier one is reused as it is
+        paths = DemoPaths(data, data / "synthesisai", data / "datagen", data / "ground_truth.json")
+        console.say(f"using the existing demo dataset in {data} (--overwrite regenerates it)")
+    else:
+        try:
+            paths = make_demo_dataset(data, overwrite=args.overwrite)
+        except OutputExistsError as exc:
+            console.err(f"error: {exc}\n(pass --overwrite to regenerate it)")
+            return EXIT_INPUT
+        console.say(f"demo dataset with exact ground truth: {paths.root}")
     codes = []
     for vendor, data in (("synthesisai", paths.synthesisai), ("datagen", paths.datagen)):
         console.say(f"\n=== {vendor}: {data}")

@@ -168,3 +168,12 @@ def test_pointcloud_segments_colors_normals_and_a_failing_frame(fixtures, tmp_pa
         "pointcloud", data / "datapoint_00016", "--out", out, "--segments", "no_such_part", "-q"
     )
     assert r.returncode == 1 and "no_such_part" in r.stderr
+
+
+def test_demo_runs_again_reusing_its_data(demo):
+    root, _ = demo
+    truth = (root / "data" / "ground_truth.json").read_bytes()
+    r = run("demo", root, "--quiet")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "using the existing demo dataset" in r.stdout
+    assert (root / "data" / "ground_truth.json").read_bytes() == truth
