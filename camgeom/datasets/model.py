@@ -17,7 +17,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, overload
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, overload
 
 import numpy as np
 
@@ -60,6 +60,8 @@ turns them into NaN.
 
 None of these is a plausible depth in metres for these renders.
 """
+
+_T = TypeVar("_T")
 
 
 def _readonly(arr: np.ndarray | None) -> np.ndarray | None:
@@ -712,20 +714,27 @@ class Dataset(Sequence[Frame]):
             :class:`~camgeom.errors.CamgeomError`; skip it silently; or skip it and
             append a :class:`FrameError` (path and message) to :attr:`errors`.
         """
+        for _, frame in self._each(lambda source: source.read(), on_error):
+            yield frame
+
+    def _each(
+        self, fn: Callable[[FrameSource], _T], on_error: str
+    ) -> Iterator[tuple[FrameSource, _T]]:
+        """Apply ``fn`` to every source under the ``on_error`` policy of :meth:`iter_frames`."""
         if on_error not in ON_ERROR:
             raise InvalidValueError(
                 f"Expected `on_error` to be one of {ON_ERROR!r}, got {on_error!r}."
             )
         for source in self._sources:
             try:
-                frame = source.read()
+                value = fn(source)
             except (CamgeomError, OSError) as exc:
                 if on_error == "raise":
                     raise
                 if on_error == "collect":
                     self.errors.append(FrameError(source.frame_id, source.path, str(exc)))
                 continue
-            yield frame
+            yield source, value
 
     def scan(self) -> list[FrameError]:
         """Parse every frame and return the ones that failed (also kept in :attr:`errors`).
@@ -746,20 +755,8 @@ class Dataset(Sequence[Frame]):
         files needed for the scene id are read. ``on_error`` as in
         :meth:`iter_frames`.
         """
-        if on_error not in ON_ERROR:
-            raise InvalidValueError(
-                f"Expected `on_error` to be one of {ON_ERROR!r}, got {on_error!r}."
-            )
         groups: dict[str, list[FrameSource]] = {}
-        for source in self._sources:
-            try:
-                key = source.scene_id()
-            except (CamgeomError, OSError) as exc:
-                if on_error == "raise":
-                    raise
-                if on_error == "collect":
-                    self.errors.append(FrameError(source.frame_id, source.path, str(exc)))
-                continue
+        for source, key in self._each(lambda source: source.scene_id(), on_error):
             groups.setdefault(key, []).append(source)
         return {
             key: Dataset(items, root=self.root, description=f"scene {key}")
