@@ -196,7 +196,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from camgeom.verify import Report, verify
+    from camgeom.verify import verify_dataset
 
     console = _Console(args.quiet)
     ds = _load(args.path, console)
@@ -205,41 +205,24 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.json and Path(args.json).exists() and not args.overwrite:
         console.err(f"error: {args.json} exists; pass --overwrite to replace it")
         return EXIT_INPUT
-    from camgeom.verify import DatasetReport
-
-    reports: list[Report] = []
-    for f in _frames(ds, console, "verify"):
-        try:
-            reports.append(
-                verify(
-                    f,
-                    strict=args.strict,
-                    occlusion_threshold=args.occlusion_threshold,
-                    use_depth=not args.no_depth,
-                )
-            )
-        except CamgeomError as exc:
-            ds.errors.append(_frame_error(f, exc))
-    rep = DatasetReport(
-        tuple(reports), tuple((e.frame_id, f"{e.path}: {e.message}") for e in ds.errors)
+    rep = verify_dataset(
+        ds,
+        strict=args.strict,
+        occlusion_threshold=args.occlusion_threshold,
+        use_depth=not args.no_depth,
+        progress=not args.quiet,
     )
     console.say(str(rep))
     if args.verbose:
-        for r in reports:
+        for r in rep.reports:
             console.say("")
             console.say(str(r))
     if args.json:
         _write_text(Path(args.json), rep.to_json(), overwrite=args.overwrite)
         console.say(f"\nJSON report: {args.json}")
-    if not reports and rep.unreadable:
+    if not rep.reports and rep.unreadable:
         return EXIT_INPUT
     return EXIT_OK if rep.passed else EXIT_FAIL
-
-
-def _frame_error(f: Frame, exc: Exception) -> Any:
-    from camgeom.datasets.model import FrameError
-
-    return FrameError(f.frame_id, f.source or Path("."), str(exc))
 
 
 # ----------------------------------------------------------------------------- project

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -956,7 +957,9 @@ def verify_dataset(
     if progress:
         from tqdm import tqdm
 
-        frames = tqdm(frames, total=total, desc="verify", unit="frame")
+        frames = tqdm(
+            frames, total=total, desc="verify", unit="frame", file=sys.stderr, leave=False
+        )
     for frame in frames:
         try:
             reports.append(
