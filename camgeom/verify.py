@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,7 @@ from camgeom.poses import (
     cam_from_world_look_at,
     rotation_from_euler,
     rotation_from_quaternion,
+    transform_points,
 )
 
 if TYPE_CHECKING:
@@ -388,7 +389,8 @@ def verify(
         return Report(frame.frame_id, frame.vendor, frame.version, tuple(checks))
     checks += _intrinsics_checks(frame, strict)
     checks += _pose_checks(frame)
-    checks += _landmark_checks(frame, strict)
+    groups = _projected_groups(frame)
+    checks += _landmark_checks(frame, groups, strict)
     if use_depth and frame.depth_path is not None and frame.depth_kind is not None:
         try:
             depth = frame.read_depth()
@@ -399,7 +401,7 @@ def verify(
                 )
             )
         else:
-            checks += _depth_checks(frame, depth, strict, occlusion_threshold)
+            checks += _depth_checks(frame, groups, depth, strict, occlusion_threshold)
     return Report(frame.frame_id, frame.vendor, frame.version, tuple(checks))
 
 
@@ -656,17 +658,13 @@ def _quaternion_checks(frame: Frame, c2w: np.ndarray) -> list[Check]:
     return out
 
 
-def _landmark_checks(frame: Frame, strict: bool) -> list[Check]:
+def _landmark_checks(frame: Frame, groups: list[_Projected], strict: bool) -> list[Check]:
     cam = frame.camera
     assert cam is not None
     out: list[Check] = []
-    for group, lm in _groups(frame):
-        if lm.world is None:
-            continue
-        uv, _ = cam.project(lm.world)
+    for group, lm, uv, p_cam in groups:
         if lm.camera_space is not None:
-            pc = lm.world @ cam.cam_from_world[:3, :3].T + cam.cam_from_world[:3, 3]
-            err = np.linalg.norm(pc - lm.camera_space, axis=-1)
+            err = np.linalg.norm(p_cam - lm.camera_space, axis=-1)
             out.append(
                 _measured(
                     f"landmarks.camera_space.{group}",
@@ -729,7 +727,7 @@ def _landmark_checks(frame: Frame, strict: bool) -> list[Check]:
         inside = cam.in_image(uv)
         if lm.in_frustum is not None:
             edge = _near_edge(uv, cam.width, cam.height, lm)
-            mism = (lm.in_frustum != inside) & ~edge & np.isfinite(lm.world).all(axis=-1)
+            mism = (lm.in_frustum != inside) & ~edge & np.isfinite(p_cam).all(axis=-1)
             out.append(
                 _measured(
                     f"landmarks.in_frustum.{group}",
@@ -758,12 +756,25 @@ def _landmark_checks(frame: Frame, strict: bool) -> list[Check]:
     return out
 
 
-def _groups(frame: Frame) -> Iterator[tuple[str, Landmarks]]:
+_Projected = tuple[str, "Landmarks", np.ndarray, np.ndarray]
+"""(group name, landmarks, pixels (N, 2), OpenCV camera-frame points (N, 3))."""
+
+
+def _projected_groups(frame: Frame) -> list[_Projected]:
+    """Every readable group with world points, projected once for all checks."""
+    cam = frame.camera
+    assert cam is not None
+    out: list[_Projected] = []
     for name in frame.landmarks:
         try:
-            yield name, frame.landmarks[name]
+            lm = frame.landmarks[name]
         except CamgeomError:
             continue
+        if lm.world is None:
+            continue
+        uv, _ = cam.project(lm.world)
+        out.append((name, lm, uv, transform_points(cam.cam_from_world, lm.world)))
+    return out
 
 
 def _nanmax(a: np.ndarray) -> float:
@@ -820,7 +831,11 @@ def _duplicates(lm: Landmarks, group: str = "") -> list[str]:
 
 
 def _depth_checks(
-    frame: Frame, depth: np.ndarray, strict: bool, occlusion_threshold: float | None
+    frame: Frame,
+    groups: list[_Projected],
+    depth: np.ndarray,
+    strict: bool,
+    occlusion_threshold: float | None,
 ) -> list[Check]:
     cam = frame.camera
     assert cam is not None
@@ -838,17 +853,14 @@ def _depth_checks(
     vis_behind = vis_total = 0
     z_res: list[np.ndarray] = []
     r_res: list[np.ndarray] = []
-    for _, lm in _groups(frame):
-        if lm.world is None:
-            continue
-        uv, _ = cam.project(lm.world)
+    for _, lm, uv, p_cam_all in groups:
         inside = cam.in_image(uv)
         if not inside.any():
             continue
         col = np.floor(uv[inside, 0]).astype(int)
         row = np.floor(uv[inside, 1]).astype(int)
         d = depth[row, col].astype(float)
-        p_cam = lm.world[inside] @ cam.cam_from_world[:3, :3].T + cam.cam_from_world[:3, 3]
+        p_cam = p_cam_all[inside]
         zl = p_cam[:, 2]
         rl = np.linalg.norm(p_cam, axis=-1)
         ok = np.isfinite(d)
