@@ -22,11 +22,15 @@ __all__ = [
     "fov_from_intrinsics",
     "intrinsics_from_focal_length",
     "intrinsics_from_fov",
+    "principal_point_from_shift",
     "scale_intrinsics",
 ]
 
 SENSOR_FITS = ("horizontal", "vertical", "auto")
 """Blender's sensor-fit rules accepted by :func:`intrinsics_from_focal_length`."""
+
+SHIFT_UNITS = ("fit", "per_axis")
+"""Units of a lens shift accepted by :func:`principal_point_from_shift`."""
 
 
 def _positive(value: Any, name: str) -> float:
@@ -42,10 +46,88 @@ def _positive(value: Any, name: str) -> float:
 
 
 def _finite(value: Any, name: str) -> float:
-    v = float(value)
+    try:
+        v = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidValueError(f"Expected `{name}` to be a finite number, got {value!r}.") from None
     if not np.isfinite(v):
         raise InvalidValueError(f"Expected `{name}` to be finite, got {value!r}.")
     return v
+
+
+def principal_point_from_shift(
+    width: int,
+    height: int,
+    shift_x: float,
+    shift_y: float,
+    *,
+    units: str = "fit",
+    sensor_fit: str = "horizontal",
+) -> tuple[float, float]:
+    """Return the principal point ``(cx, cy)`` of a camera with a lens shift.
+
+    This is the one definition of lens shift in camgeom; the vendor readers, the
+    intrinsics builders and the verifier all call it. A positive ``shift_x``
+    moves the principal point left, a positive ``shift_y`` moves it down (the
+    image content moves the other way)::
+
+        units="fit":      cx = W / 2 - shift_x * S,  cy = H / 2 + shift_y * S
+        units="per_axis": cx = W / 2 - shift_x * W,  cy = H / 2 + shift_y * H
+
+    where S is the image dimension the sensor is fitted to (Blender's rule:
+    ``W`` for ``sensor_fit="horizontal"``, ``H`` for ``"vertical"``,
+    ``max(W, H)`` for ``"auto"``). Blender's ``shift_x`` / ``shift_y`` are in
+    ``"fit"`` units; Synthesis AI's ``lens_shift_horizontal`` /
+    ``lens_shift_vertical`` are documented per axis (``"per_axis"``). The two
+    agree on square images only.
+
+    Parameters
+    ----------
+    width, height : int
+        Image size in pixels.
+    shift_x, shift_y : float
+        Lens shift, in the units named by ``units``.
+    units : {"fit", "per_axis"}
+        ``"fit"``: fractions of the fitted dimension S (Blender);
+        ``"per_axis"``: fractions of the width for x and of the height for y.
+    sensor_fit : {"horizontal", "vertical", "auto"}
+        Which dimension S is, for ``units="fit"``.
+
+    Returns
+    -------
+    cx, cy : float
+        In camgeom's pixel convention (centre of the top-left pixel at (0.5, 0.5)).
+
+    Examples
+    --------
+    >>> principal_point_from_shift(640, 480, 0.1, -0.05, units="fit")
+    (256.0, 208.0)
+    >>> principal_point_from_shift(640, 480, 0.1, -0.05, units="per_axis")
+    (256.0, 216.0)
+    """
+    w = check_positive_int(width, "width")
+    h = check_positive_int(height, "height")
+    sx = _finite(shift_x, "shift_x")
+    sy = _finite(shift_y, "shift_y")
+    if units == "per_axis":
+        scale_x, scale_y = float(w), float(h)
+    elif units == "fit":
+        scale_x = scale_y = float(_fitted_dimension(w, h, sensor_fit))
+    else:
+        raise InvalidValueError(f"Expected `units` to be one of {SHIFT_UNITS!r}, got {units!r}.")
+    return w / 2 - sx * scale_x, h / 2 + sy * scale_y
+
+
+def _fitted_dimension(width: int, height: int, sensor_fit: str) -> int:
+    if sensor_fit == "horizontal":
+        return width
+    if sensor_fit == "vertical":
+        return height
+    if sensor_fit == "auto":
+        return max(width, height)
+    raise InvalidValueError(
+        f"Expected `sensor_fit` to be one of {SENSOR_FITS!r}, got {sensor_fit!r}."
+    )
 
 
 def intrinsics_from_focal_length(
@@ -63,7 +145,7 @@ def intrinsics_from_focal_length(
 
     Pixels are square (``fx == fy``). The sensor is fitted to the image by
     ``sensor_fit`` and the lens shift is in Blender's units, fractions of the
-    fitted image dimension S::
+    fitted image dimension S (see :func:`principal_point_from_shift`)::
 
         horizontal: f_px = focal / sensor_width * W,        S = W
         vertical:   f_px = focal / sensor_height * H,       S = H
@@ -100,24 +182,23 @@ def intrinsics_from_focal_length(
     sw = _positive(sensor_width_mm, "sensor_width_mm")
     w = check_positive_int(width, "width")
     h = check_positive_int(height, "height")
-    sx = _finite(shift_x, "shift_x")
-    sy = _finite(shift_y, "shift_y")
-    if sensor_fit == "horizontal":
-        fitted, sensor = w, sw
-    elif sensor_fit == "vertical":
+    fitted = _fitted_dimension(w, h, sensor_fit)
+    if sensor_fit == "vertical":
         if sensor_height_mm is None:
             raise InvalidValueError('sensor_fit="vertical" needs `sensor_height_mm`.')
-        fitted, sensor = h, _positive(sensor_height_mm, "sensor_height_mm")
-    elif sensor_fit == "auto":
-        fitted, sensor = max(w, h), sw
+        sensor = _positive(sensor_height_mm, "sensor_height_mm")
     else:
-        raise InvalidValueError(
-            f"Expected `sensor_fit` to be one of {SENSOR_FITS!r}, got {sensor_fit!r}."
-        )
+        sensor = sw
     fpx = f / sensor * fitted
-    return np.array(
-        [[fpx, 0.0, w / 2 - sx * fitted], [0.0, fpx, h / 2 + sy * fitted], [0.0, 0.0, 1.0]]
+    if not np.isfinite(fpx):
+        raise InvalidValueError(
+            f"The focal length in pixels overflows ({focal_length_mm!r} mm on a "
+            f"{sensor!r} mm sensor): check the units of both."
+        )
+    cx, cy = principal_point_from_shift(
+        w, h, shift_x, shift_y, units="fit", sensor_fit=sensor_fit
     )
+    return np.array([[fpx, 0.0, cx], [0.0, fpx, cy], [0.0, 0.0, 1.0]])
 
 
 def intrinsics_from_fov(

@@ -9,6 +9,7 @@ broadcast everywhere. See ``docs/conventions.md``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from camgeom.conventions import convert_pose
 from camgeom.errors import InvalidValueError
 
 __all__ = [
+    "EulerRule",
     "cam_from_world_look_at",
     "check_pose",
     "compose_poses",
@@ -35,6 +37,7 @@ __all__ = [
     "pose_from_rotation_translation",
     "quaternion_from_rotation",
     "rotation_from_euler",
+    "rotation_from_euler_rule",
     "rotation_from_quaternion",
     "transform_points",
 ]
@@ -286,6 +289,100 @@ def rotation_from_euler(seq: str, angles: Any, *, degrees: bool = False) -> np.n
     except ValueError as exc:
         raise InvalidValueError(f"Invalid Euler sequence {seq!r}: {exc}") from None
     return mats.reshape(*a.shape[:-1], 3, 3)
+
+
+_IDENTITY3 = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))
+
+
+@dataclass(frozen=True)
+class EulerRule:
+    """How three stored Euler angles make a camera rotation (a vendor's rule).
+
+    The rotation is
+    ``from_euler(sequence, signs * angles[order], degrees) @ right``, and it is
+    the ``gives`` rotation (``"cam_from_world"`` or ``"world_from_cam"``) with
+    the camera axes named by ``axes``.
+
+    Parameters
+    ----------
+    sequence : str
+        A scipy :meth:`~scipy.spatial.transform.Rotation.from_euler` sequence
+        (``"xyz"`` extrinsic, ``"XYZ"`` intrinsic).
+    signs : tuple of 3 float
+        Multiplies each stored angle (after ``order``) before ``from_euler``.
+    order : tuple of 3 int
+        Which stored angle goes to each axis of ``sequence``.
+    degrees : bool
+        The stored angles are in degrees.
+    right : tuple of 3 tuples of 3 float
+        A fixed rotation multiplied on the right (e.g. a change of world axes).
+    gives : {"cam_from_world", "world_from_cam"}
+        What the rotation maps.
+    axes : str
+        Camera-axis convention of the rotation (any name
+        :func:`camgeom.conventions.resolve_convention` accepts).
+
+    Examples
+    --------
+    Datagen's rule (FORMATS: camera yaw, pitch, roll in degrees):
+
+    >>> rule = EulerRule("yxz", signs=(-1.0, -1.0, 1.0), degrees=True,
+    ...                  right=((1, 0, 0), (0, 0, -1), (0, 1, 0)))
+    >>> rotation_from_euler_rule([0.0, 0.0, 0.0], rule) + 0.0
+    array([[ 1.,  0.,  0.],
+           [ 0.,  0., -1.],
+           [ 0.,  1.,  0.]])
+    """
+
+    sequence: str
+    signs: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    order: tuple[int, int, int] = (0, 1, 2)
+    degrees: bool = False
+    right: tuple[tuple[float, ...], ...] = _IDENTITY3
+    gives: str = "cam_from_world"
+    axes: str = "opencv"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.sequence, str) or len(self.sequence) != 3:
+            raise InvalidValueError(
+                f"Expected `sequence` to be three axis letters such as 'xyz', got {self.sequence!r}."
+            )
+        if sorted(self.order) != [0, 1, 2]:
+            raise InvalidValueError(f"Expected `order` to be a permutation of (0, 1, 2), got {self.order!r}.")
+        if self.gives not in ("cam_from_world", "world_from_cam"):
+            raise InvalidValueError(
+                f"Expected `gives` to be 'cam_from_world' or 'world_from_cam', got {self.gives!r}."
+            )
+        check_rotation(np.asarray(self.right, dtype=np.float64), "right")
+
+
+def rotation_from_euler_rule(angles: Any, rule: EulerRule) -> np.ndarray:
+    """Return the OpenCV ``cam_from_world`` rotation that a vendor's Euler angles describe.
+
+    Parameters
+    ----------
+    angles : array_like, shape (..., 3)
+        The angles as stored.
+    rule : EulerRule
+        The vendor's rule.
+
+    Returns
+    -------
+    ndarray, shape (..., 3, 3)
+        Rotation part of ``cam_from_world`` in the OpenCV camera convention,
+        whatever ``rule.gives`` and ``rule.axes`` are.
+    """
+    a = check_array(angles, "angles", (3,))
+    ordered = a[..., list(rule.order)] * np.asarray(rule.signs, dtype=np.float64)
+    rot = rotation_from_euler(rule.sequence, ordered, degrees=rule.degrees) @ np.asarray(
+        rule.right, dtype=np.float64
+    )
+    pose = np.zeros((*rot.shape[:-2], 4, 4))
+    pose[..., :3, :3] = rot
+    pose[..., 3, 3] = 1.0
+    if rule.gives == "world_from_cam":
+        pose = np.swapaxes(pose, -1, -2)  # pure rotation: inverse is the transpose
+    return convert_pose(pose, rule.axes, "opencv")[..., :3, :3]
 
 
 def pose_from_euler(seq: str, angles: Any, t: Any, *, degrees: bool = False) -> np.ndarray:

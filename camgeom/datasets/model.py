@@ -25,6 +25,7 @@ from camgeom.errors import CamgeomError, FormatError, InvalidValueError, ShapeEr
 
 if TYPE_CHECKING:
     from camgeom.camera import Camera
+    from camgeom.poses import EulerRule
 
 __all__ = [
     "BACKGROUND_DEPTH_VALUES",
@@ -291,15 +292,39 @@ class CameraMetadata:
         The key the quaternion was stored under, e.g. ``"quaternion_wxyz"``.
     euler : ndarray (3,) or None
         Stored Euler angles, in stored order.
+    euler_rule : camgeom.poses.EulerRule or None
+        How the vendor turns :attr:`euler` into the camera rotation (axis
+        sequence, signs, fixed right factor, which pose it gives).
     euler_sequence : str or None
-        What the three numbers are: a scipy sequence such as ``"xyz"`` or a label
-        such as ``"yaw,pitch,roll"``.
+        What the three numbers are called as stored, e.g. ``"yaw,pitch,roll"`` or
+        ``"xyz"`` (a label; :attr:`euler_rule` is what the math uses).
     euler_degrees : bool or None
         True when :attr:`euler` is in degrees.
     euler_source : str or None
         Where the angles were read from.
     source : str or None
         The metadata file the camera was read from.
+    axis_convention : str or None
+        Camera-axis convention of the stored pose matrices and rotations, as the
+        vendor stored them (``"opengl"`` for Synthesis AI, ``"opencv"`` for
+        Datagen). :attr:`stored_cam_from_world` is already converted to OpenCV.
+    pose_kind : {"cam_from_world", "world_from_cam", "both"} or None
+        Which pose direction(s) the vendor stored.
+    matrix_layout : str or None
+        How the stored 4x4 was laid out: ``"row_major"`` or ``"transposed"``
+        (translation in the last row, undone by the reader).
+    pixel_convention : str or None
+        The pixel convention of the vendor's 2D labels, as a
+        :func:`camgeom.conventions.convert_pixels` name (``"screen_space"``,
+        ``"row_col"``, ``"camgeom"``); the readers convert labels to camgeom's.
+    square_pixels : bool or None
+        True when the vendor's camera model promises ``fx == fy``; False when
+        it documents non-square pixels; None when it says nothing.
+    shift_units : {"fit", "per_axis"} or None
+        Units of :attr:`shift_x` / :attr:`shift_y` for
+        :func:`camgeom.intrinsics.principal_point_from_shift`.
+    stored_K_includes_shift : bool or None
+        Whether the vendor's stored K already has the lens shift applied.
     extras : dict
         Any other stored camera value (vendor-specific keys, see ``docs/datasets.md``).
     """
@@ -326,10 +351,18 @@ class CameraMetadata:
     quaternion_order: str | None = None
     quaternion_label: str | None = None
     euler: np.ndarray | None = None
+    euler_rule: EulerRule | None = None
     euler_sequence: str | None = None
     euler_degrees: bool | None = None
     euler_source: str | None = None
     source: str | None = None
+    axis_convention: str | None = None
+    pose_kind: str | None = None
+    matrix_layout: str | None = None
+    pixel_convention: str | None = None
+    square_pixels: bool | None = None
+    shift_units: str | None = None
+    stored_K_includes_shift: bool | None = None
     extras: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
