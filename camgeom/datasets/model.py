@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, overload
 import numpy as np
 
 from camgeom.errors import CamgeomError, FormatError, InvalidValueError, ShapeError
+from camgeom.io.depthfile import BACKGROUND_DEPTH_VALUES, mask_background_depth
 
 if TYPE_CHECKING:
     from camgeom.camera import Camera
@@ -40,27 +41,6 @@ __all__ = [
 
 VENDORS = ("synthesisai", "datagen", "geogen", "facesynthetics")
 ON_ERROR = ("raise", "skip", "collect")
-
-BACKGROUND_DEPTH_VALUES: tuple[float, ...] = (
-    0.0,
-    float(np.float32(0.0025)),
-    float(np.float32(np.float16(0.0025))),
-    float(np.inf),
-    1e10,
-    65504.0,
-)
-"""Depth values that mark "no surface" in vendor depth maps; :meth:`Frame.read_depth`
-turns them into NaN.
-
-* ``0`` -- Synthesis AI float16 ``depth.tif`` background.
-* ``+inf`` -- Synthesis AI float32 ``depth.tif`` background (v1 faces).
-* ``0.0025`` -- the constant background of one 2021 Synthesis AI set (that set also
-  stores about 5x the range; the scale is *not* corrected).
-* ``1e10`` -- Datagen float32 ``depth.exr`` background.
-* ``65504`` -- Datagen half-float ``depth.exr`` background (the largest half value).
-
-None of these is a plausible depth in metres for these renders.
-"""
 
 _T = TypeVar("_T")
 
@@ -513,8 +493,7 @@ class Frame:
         from camgeom.io import read_depth
 
         path = self._need(self.depth_path, "depth")
-        depth = np.array(read_depth(path, channel=self.depth_channel), dtype=np.float32)
-        return mask_background_depth(depth)
+        return read_depth(path, channel=self.depth_channel, background="nan")
 
     def read_image(self) -> np.ndarray:
         """Read the rendered image as uint8 RGB (H, W, 3); an alpha channel is dropped."""
@@ -615,21 +594,6 @@ class Frame:
             f"scene={self.scene_id!r}, camera={self.camera_name!r}, {size}, "
             f"landmarks={list(self.landmarks)})"
         )
-
-
-def mask_background_depth(depth: np.ndarray) -> np.ndarray:
-    """Return float32 ``depth`` with :data:`BACKGROUND_DEPTH_VALUES` set to NaN.
-
-    Examples
-    --------
-    >>> mask_background_depth(np.array([0.0, 1.5, 1e10, 65504.0], dtype=np.float32))
-    array([nan, 1.5, nan, nan], dtype=float32)
-    """
-    out = np.array(depth, dtype=np.float32)
-    bad = np.isin(out, np.asarray(BACKGROUND_DEPTH_VALUES, dtype=np.float32))
-    bad |= np.isinf(out)
-    out[bad] = np.nan
-    return out
 
 
 # ---------------------------------------------------------------------- dataset

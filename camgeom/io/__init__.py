@@ -9,14 +9,16 @@ existing file unless asked.
 """
 
 from camgeom.io.atomic import atomic_output
-from camgeom.io.depthfile import read_depth
+from camgeom.io.depthfile import BACKGROUND_DEPTH_VALUES, mask_background_depth, read_depth
 from camgeom.io.exr import exr_header, read_exr, write_exr
 from camgeom.io.ply import write_ply
 from camgeom.io.tiff import read_tiff
 
 __all__ = [
+    "BACKGROUND_DEPTH_VALUES",
     "atomic_output",
     "exr_header",
+    "mask_background_depth",
     "read_depth",
     "read_exr",
     "read_tiff",

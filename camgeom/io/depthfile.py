@@ -17,10 +17,34 @@ from camgeom.errors import FormatError, InvalidValueError, MissingChannelError, 
 from camgeom.io.exr import _available, _decode, _resolve_channels
 from camgeom.io.tiff import read_tiff
 
-__all__ = ["read_depth"]
+__all__ = ["BACKGROUND_DEPTH_VALUES", "mask_background_depth", "read_depth"]
 
 EXR_SUFFIXES = (".exr",)
 TIFF_SUFFIXES = (".tif", ".tiff")
+
+BACKGROUND_DEPTH_VALUES: tuple[float, ...] = (
+    0.0,
+    float(np.float32(0.0025)),
+    float(np.float32(np.float16(0.0025))),
+    float(np.inf),
+    1e10,
+    65504.0,
+)
+"""Depth values that mark "no surface" in vendor depth maps; :func:`read_depth` turns
+them into NaN unless asked to keep them (``background="keep"``).
+
+* ``0`` -- Synthesis AI float16 ``depth.tif`` background.
+* ``+inf`` -- Synthesis AI float32 ``depth.tif`` background (v1 faces).
+* ``0.0025`` -- the constant background of one 2021 Synthesis AI set (that set also
+  stores about 5x the range; the scale is *not* corrected).
+* ``1e10`` -- Datagen float32 ``depth.exr`` background.
+* ``65504`` -- Datagen half-float ``depth.exr`` background (the largest half value).
+
+None of these is a plausible depth in metres for these renders.
+"""
+
+BACKGROUND_MODES = ("nan", "keep")
+"""What :func:`read_depth` does with background sentinels."""
 
 _VECTOR_SIBLINGS = ("X", "Y")
 _DEPTH_LAST = ("Z", "V", "Y", "R")
@@ -150,8 +174,18 @@ def _tiff_depth(path: Path, channel: str | int | None) -> np.ndarray:
     return np.ascontiguousarray(image, dtype=np.float32)
 
 
-def read_depth(path: str | os.PathLike[str], *, channel: str | int | None = None) -> np.ndarray:
-    """Read a depth map (raw values) from an ``.exr``, ``.tif`` or ``.tiff`` file.
+def read_depth(
+    path: str | os.PathLike[str],
+    *,
+    channel: str | int | None = None,
+    background: str = "nan",
+) -> np.ndarray:
+    """Read a depth map from an ``.exr``, ``.tif`` or ``.tiff`` file, background as NaN.
+
+    The rule for background: every value in :data:`BACKGROUND_DEPTH_VALUES`
+    (0, 0.0025, +inf, 1e10, 65504) and any infinity becomes NaN, so a depth map
+    can go straight into :func:`camgeom.points_from_depth` without a single
+    point at a sentinel depth. Pass ``background="keep"`` for the stored values.
 
     Parameters
     ----------
@@ -174,13 +208,16 @@ def read_depth(path: str | os.PathLike[str], *, channel: str | int | None = None
         5. ``R`` when ``G`` and ``B`` are bit-identical to it (Datagen
            ``depth.exr``) or absent;
         6. the only channel of a one-channel file.
+    background : {"nan", "keep"}, keyword-only
+        ``"nan"`` (default): background sentinels become NaN;
+        ``"keep"``: the stored values, sentinels included.
 
     Returns
     -------
     numpy.ndarray
         float32 array of shape (H, W): the stored values, HALF/float16 promoted
-        exactly, integers converted without scaling. Background sentinels
-        (0, +inf, 1e10, 65504 ...) are left as they are.
+        exactly, integers converted without scaling; background NaN unless
+        ``background="keep"``.
 
     Raises
     ------
@@ -203,9 +240,16 @@ def read_depth(path: str | os.PathLike[str], *, channel: str | int | None = None
     >>> z = np.array([[1.0, 2.0], [3.0, 1e10]], dtype=np.float32)
     >>> _ = write_exr(path, {"R": z, "G": z, "B": z})
     >>> read_depth(path)
+    array([[ 1.,  2.],
+           [ 3., nan]], dtype=float32)
+    >>> read_depth(path, background="keep")
     array([[1.e+00, 2.e+00],
            [3.e+00, 1.e+10]], dtype=float32)
     """
+    if background not in BACKGROUND_MODES:
+        raise InvalidValueError(
+            f"Expected `background` to be one of {BACKGROUND_MODES!r}, got {background!r}."
+        )
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in EXR_SUFFIXES:
@@ -218,7 +262,30 @@ def read_depth(path: str | os.PathLike[str], *, channel: str | int | None = None
             f"{_supported(EXR_SUFFIXES + TIFF_SUFFIXES)}, got {suffix or 'none'!r}. "
             "Convert the file, or rename it if its extension is wrong."
         )
+    if background == "nan":
+        if not depth.flags.writeable:
+            depth = depth.copy()
+        _mask_background_inplace(depth)
     return depth
+
+
+def _mask_background_inplace(depth: np.ndarray) -> None:
+    bad = np.isin(depth, np.asarray(BACKGROUND_DEPTH_VALUES, dtype=np.float32))
+    bad |= np.isinf(depth)
+    depth[bad] = np.nan
+
+
+def mask_background_depth(depth: np.ndarray) -> np.ndarray:
+    """Return float32 ``depth`` with :data:`BACKGROUND_DEPTH_VALUES` set to NaN.
+
+    Examples
+    --------
+    >>> mask_background_depth(np.array([0.0, 1.5, 1e10, 65504.0], dtype=np.float32))
+    array([nan, 1.5, nan, nan], dtype=float32)
+    """
+    out = np.array(depth, dtype=np.float32)
+    _mask_background_inplace(out)
+    return out
 
 
 def _supported(suffixes: Sequence[str]) -> str:
