@@ -47,6 +47,20 @@ from camgeom.datasets._common import make_camera, natural_key, relative_id
 from camgeom.datasets._json import get, get_array, get_float, load_json
 from camgeom.datasets.model import CameraMetadata, Frame, FrameSource, Landmarks
 from camgeom.errors import CamgeomError, FormatError, MissingKeyError, UnknownVersionError
+from camgeom.poses import EulerRule
+
+DATAGEN_EULER_RULE = EulerRule(
+    "yxz",
+    signs=(-1.0, -1.0, 1.0),
+    degrees=True,
+    right=((1.0, 0.0, 0.0), (0.0, 0.0, -1.0), (0.0, 1.0, 0.0)),
+    gives="cam_from_world",
+    axes="opencv",
+)
+"""Camera (yaw, pitch, roll) in ``datapoint_request.json``, degrees:
+``from_euler("yxz", (-yaw, -pitch, roll)) @ [[1,0,0],[0,0,-1],[0,1,0]]`` is the
+OpenCV ``cam_from_world`` rotation (1e-7 on every sample; roll is 0 in all of
+them, so its sign is unverified)."""
 
 __all__ = [
     "GROUP_ORDER",
@@ -394,10 +408,16 @@ def _metadata(
         if get(meta, "orientation.up_vector", path, default=None) is not None
         else None,
         euler=euler,
+        euler_rule=DATAGEN_EULER_RULE if euler is not None else None,
         euler_sequence="yaw,pitch,roll" if euler is not None else None,
         euler_degrees=True if euler is not None else None,
         euler_source=euler_source,
         source=str(path),
+        axis_convention="opencv",
+        pose_kind="cam_from_world" if "extrinsic_matrix" in meta else None,
+        matrix_layout="row_major",
+        pixel_convention="row_col",
+        square_pixels=True,
         extras=extras,
     )
 

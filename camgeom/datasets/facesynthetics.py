@@ -184,6 +184,7 @@ def read_frame(path: str | Path, *, frame_id: str | None = None) -> Frame:
             width=None if size is None else size[0],
             height=None if size is None else size[1],
             source=str(path),
+            pixel_convention="camgeom",
         ),
         notes=(PIXEL_NOTE,),
         source=path,

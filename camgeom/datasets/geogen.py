@@ -292,6 +292,10 @@ def _read_view(gfile: GeoGenFile, index: int, frame_id: str) -> Frame:
         stored_cam_from_world=camera.cam_from_world if kind == "cam_from_world" else None,
         stored_world_from_cam=camera.world_from_cam if kind == "world_from_cam" else None,
         source=str(path),
+        axis_convention=convention,
+        pose_kind=kind,
+        matrix_layout="row_major",
+        square_pixels=True,
         extras={"convention": convention, "stored_pose": stored},
     )
     if image_path is not None and image_path.is_file():

@@ -67,6 +67,7 @@ from camgeom.datasets.model import (
     LazyLandmarks,
 )
 from camgeom.errors import FormatError, MissingKeyError, UnknownVersionError
+from camgeom.poses import EulerRule
 
 __all__ = [
     "KNOWN_VERSIONS",
@@ -81,6 +82,11 @@ KNOWN_VERSIONS = ("1", "1.1", "1.2", "1.5")
 INFO_SUFFIX = ".info.json"
 _RENDER_ID = re.compile(rb'"render_id"\s*:\s*"?(-?\d+)"?')
 _GL4 = np.diag([1.0, -1.0, -1.0, 1.0])
+
+SYNTHESIS_EULER_RULE = EulerRule("xyz", degrees=True, gives="cam_from_world", axes="opengl")
+"""``transform_world2cam.euler_xyz``: extrinsic x-y-z degrees giving the OpenGL
+``cam_from_world`` rotation. Every public sample rotates about one axis only, so
+extrinsic and intrinsic order cannot be told apart on them."""
 
 DENSE_FILES = {"sai_dense": ".sai_dense.obj", "mediapipe_dense": ".mediapipe_dense.obj"}
 """Dense landmark sets stored as separate OBJ files (world-space vertices, no 2D labels)."""
@@ -400,12 +406,20 @@ def _read(
         euler=None
         if euler is None
         else get_array(info, "camera.transform_world2cam.euler_xyz", info_path, (3,), value=euler),
+        euler_rule=None if euler is None else SYNTHESIS_EULER_RULE,
         euler_sequence=None if euler is None else "xyz",
         euler_degrees=None if euler is None else True,
         euler_source=None
         if euler is None
         else f"{info_path.name}: camera.transform_world2cam.euler_xyz",
         source=str(info_path),
+        axis_convention="opengl",
+        pose_kind="cam_from_world" if c2w is None else "both",
+        matrix_layout="transposed" if transposed else "row_major",
+        pixel_convention="screen_space",
+        square_pixels=not transposed,  # room-format K comes from two FOVs: fx != fy
+        shift_units="per_axis",
+        stored_K_includes_shift=False,
         extras={
             k: v
             for k, v in {
