@@ -307,7 +307,6 @@ PIXEL_CONVENTIONS: dict[str, str] = {
 """Named 2D pixel conventions accepted by :func:`convert_pixels`."""
 
 _PIXEL_ALIASES = {"colmap": "camgeom", "opencv_remap": "integer_centre"}
-_NEEDS_SIZE = ("screen_space", "normalized_bottom_left")
 
 
 def _resolve_pixel(name: str) -> str:

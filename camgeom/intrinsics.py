@@ -16,7 +16,7 @@ from camgeom.errors import InvalidValueError
 
 __all__ = [
     "SENSOR_FITS",
-    "check_intrinsics",
+    "SHIFT_UNITS",
     "crop_intrinsics",
     "focal_length_mm_from_intrinsics",
     "fov_from_intrinsics",

@@ -27,7 +27,6 @@ from camgeom.errors import InvalidValueError
 __all__ = [
     "EulerRule",
     "cam_from_world_look_at",
-    "check_pose",
     "compose_poses",
     "invert_pose",
     "is_rigid",

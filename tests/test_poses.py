@@ -11,15 +11,18 @@ from scipy.spatial.transform import Rotation
 
 from camgeom.errors import InvalidValueError, NonRigidPoseError, ShapeError
 from camgeom.poses import (
+    EulerRule,
     cam_from_world_look_at,
     compose_poses,
     invert_pose,
     is_rigid,
     nearest_rotation,
     pose_from_euler,
+    pose_from_quaternion,
     pose_from_rotation_translation,
     quaternion_from_rotation,
     rotation_from_euler,
+    rotation_from_euler_rule,
     rotation_from_quaternion,
     transform_points,
 )
@@ -189,3 +192,55 @@ def _find_key(obj, key):
             if found is not None:
                 return found
     return None
+
+
+@given(quats, vec)
+def test_pose_from_quaternion_matches_scipy_in_both_orders(q, t):
+    expected = np.eye(4)
+    expected[:3, :3] = Rotation.from_quat(q).as_matrix()  # scipy: scalar last
+    expected[:3, 3] = t
+    np.testing.assert_allclose(pose_from_quaternion(q, t, order="xyzw", normalize=True), expected, atol=1e-12)
+    wxyz = q[[3, 0, 1, 2]]
+    np.testing.assert_allclose(pose_from_quaternion(wxyz, t, order="wxyz", normalize=True), expected, atol=1e-12)
+    with pytest.raises(InvalidValueError):
+        pose_from_quaternion(q, t, order="zyxw")
+
+
+def test_euler_rule_hand_derived() -> None:
+    # Datagen's rule at yaw 90: the camera turns from +y to look along +x (world z up), as
+    # faces_multicam camera_3 (yaw 75) looks along (0.966, 0.259, 0) = (sin 75, cos 75, 0).
+    rule = EulerRule(
+        "yxz", signs=(-1.0, -1.0, 1.0), degrees=True, right=((1, 0, 0), (0, 0, -1), (0, 1, 0))
+    )
+    R = rotation_from_euler_rule([90.0, 0.0, 0.0], rule)
+    # hand-derived: from_euler("y", -90 deg) @ right
+    ry = np.array([[0.0, 0, -1], [0, 1, 0], [1, 0, 0]])
+    np.testing.assert_allclose(R, ry @ np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]]), atol=1e-15)
+    # the optical axis (third row of cam_from_world) in world coordinates
+    np.testing.assert_allclose(R[2], [1.0, 0.0, 0.0], atol=1e-15)
+
+
+@given(angles)
+def test_euler_rule_kinds_and_axes_agree(a):
+    base = EulerRule("xyz", gives="cam_from_world", axes="opencv")
+    R = rotation_from_euler_rule(a, base)
+    # the same numbers declared as world_from_cam give the inverse rotation
+    inv = rotation_from_euler_rule(a, EulerRule("xyz", gives="world_from_cam", axes="opencv"))
+    np.testing.assert_allclose(inv, R.T, atol=1e-12)
+    # declared in OpenGL axes: OpenCV rotation is diag(1, -1, -1) @ R_gl
+    gl = rotation_from_euler_rule(a, EulerRule("xyz", axes="opengl"))
+    np.testing.assert_allclose(gl, np.diag([1.0, -1.0, -1.0]) @ R, atol=1e-12)
+    # order and signs permute and negate the stored angles
+    swapped = rotation_from_euler_rule(a[[2, 0, 1]], EulerRule("xyz", order=(1, 2, 0), signs=(1, 1, 1)))
+    np.testing.assert_allclose(swapped, R, atol=1e-12)
+
+
+def test_euler_rule_rejects_bad_rules() -> None:
+    with pytest.raises(InvalidValueError, match="three axis letters"):
+        EulerRule("yaw,pitch,roll")
+    with pytest.raises(InvalidValueError, match="permutation"):
+        EulerRule("xyz", order=(0, 0, 1))
+    with pytest.raises(InvalidValueError, match="gives"):
+        EulerRule("xyz", gives="c2w")
+    with pytest.raises(NonRigidPoseError):
+        EulerRule("xyz", right=((2, 0, 0), (0, 1, 0), (0, 0, 1)))
