@@ -122,3 +122,47 @@ def test_bad_input(call, match):
     with pytest.raises(InvalidValueError, match=match) as info:
         call()
     assert isinstance(info.value, CamgeomError) and isinstance(info.value, ValueError)
+
+
+def test_principal_point_from_shift_non_square_hand_derived() -> None:
+    from camgeom.intrinsics import principal_point_from_shift
+
+    # 640x480, shift (0.1, -0.05): Blender units are fractions of the fitted width (640)
+    assert principal_point_from_shift(640, 480, 0.1, -0.05, units="fit") == (256.0, 208.0)
+    # per axis (Synthesis AI): x in widths, y in heights
+    assert principal_point_from_shift(640, 480, 0.1, -0.05, units="per_axis") == (256.0, 216.0)
+    # vertical fit: fractions of the height
+    assert principal_point_from_shift(
+        640, 480, 0.1, -0.05, units="fit", sensor_fit="vertical"
+    ) == (320.0 - 48.0, 240.0 - 24.0)
+    # auto fit on a portrait image uses the height
+    assert principal_point_from_shift(480, 640, 0.1, 0.0, units="fit", sensor_fit="auto") == (
+        240.0 - 64.0,
+        320.0,
+    )
+
+
+def test_intrinsics_from_focal_length_uses_the_one_shift_rule() -> None:
+    from camgeom.intrinsics import principal_point_from_shift
+
+    K = intrinsics_from_focal_length(50.0, 36.0, 640, 480, shift_x=0.1, shift_y=-0.05)
+    assert (K[0, 2], K[1, 2]) == principal_point_from_shift(640, 480, 0.1, -0.05, units="fit")
+    assert (K[0, 2], K[1, 2]) == (256.0, 208.0)
+
+
+def test_principal_point_from_shift_errors() -> None:
+    from camgeom.intrinsics import principal_point_from_shift
+
+    with pytest.raises(InvalidValueError, match="units"):
+        principal_point_from_shift(640, 480, 0.1, 0.0, units="pixels")
+    with pytest.raises(InvalidValueError, match="sensor_fit"):
+        principal_point_from_shift(640, 480, 0.1, 0.0, sensor_fit="diagonal")
+    with pytest.raises(InvalidValueError, match="shift_x"):
+        principal_point_from_shift(640, 480, float("nan"), 0.0)
+    with pytest.raises(InvalidValueError, match="shift_x"):
+        intrinsics_from_focal_length(50.0, 36.0, 640, 480, shift_x=None)  # type: ignore[arg-type]
+
+
+def test_focal_length_overflow_is_an_error() -> None:
+    with pytest.raises(InvalidValueError, match="overflows"):
+        intrinsics_from_focal_length(1e300, 1e-300, 640, 480)
