@@ -1,20 +1,26 @@
 """The one place where numba options are set.
 
-Kernels import :data:`jit` (serial) or :data:`pjit` (parallel) from here. Both
-cache compiled code on disk so a new process does not recompile. Setting the
-environment variable ``NUMBA_DISABLE_JIT=1`` turns every kernel into plain
-Python, which the test-suite uses to check the kernels' logic.
+Kernels import :data:`jit` (serial), :data:`pjit` (parallel) or
+:func:`jit_variants` (both, for a kernel that runs serially on small inputs
+and in parallel on large ones) from here. All cache compiled code on disk so a
+new process does not recompile. Setting the environment variable
+``NUMBA_DISABLE_JIT=1`` turns every kernel into plain Python, which the
+test-suite uses to check the kernels' logic.
+
+This module imports numba; nothing imported by ``import camgeom`` imports it,
+so numba loads with the first kernel that is called.
 """
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
 
 import numba
 
-__all__ = ["jit", "pjit", "prange"]
+__all__ = ["jit", "jit_variants", "pjit", "prange"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -23,3 +29,34 @@ pjit: Callable[[F], F] = partial(  # type: ignore[assignment]
     numba.njit, cache=True, nogil=True, parallel=True, error_model="numpy"
 )
 prange = numba.prange
+
+
+def _renamed(func: types.FunctionType, suffix: str) -> types.FunctionType:
+    copy = types.FunctionType(
+        func.__code__, func.__globals__, func.__name__ + suffix, func.__defaults__, func.__closure__
+    )
+    copy.__qualname__ = func.__qualname__ + suffix
+    copy.__module__ = func.__module__
+    copy.__doc__ = func.__doc__
+    return copy
+
+
+def jit_variants(func: F) -> tuple[F, F]:
+    """Compile ``func`` serially and in parallel, each under its own cache entry.
+
+    numba names its on-disk cache after the module, the qualified name and the
+    line number of the Python function, not after the compile options: ``jit(f)``
+    and ``pjit(f)`` share one index (``.nbi``) and whichever variant compiles
+    first is then loaded for both. The variants here are copies of ``func``
+    named ``<name>_serial`` and ``<name>_parallel``, so each has its own index
+    and data (``.nbc``) files.
+
+    Returns
+    -------
+    (serial, parallel)
+        Two dispatchers of the same code; ``prange`` is a plain ``range`` in
+        the serial one.
+    """
+    if not isinstance(func, types.FunctionType):
+        raise TypeError(f"Expected a Python function, got {type(func).__name__}.")
+    return jit(_renamed(func, "_serial")), pjit(_renamed(func, "_parallel"))  # type: ignore[return-value]

@@ -149,6 +149,11 @@ def _check_out(out: Any, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray
     for arr, want, name in ((uv, shape + (2,), "out[0]"), (depth, shape, "out[1]")):
         if not isinstance(arr, np.ndarray) or arr.dtype != np.float64 or not arr.flags.c_contiguous:
             raise InvalidValueError(f"Expected `{name}` to be a C-contiguous float64 ndarray.")
+        if not arr.flags.writeable:
+            raise InvalidValueError(
+                f"Expected `{name}` to be writeable, got a read-only array; pass a buffer "
+                "the results can be written into (e.g. np.empty), or omit `out`."
+            )
         if arr.shape != want:
             raise ShapeError(
                 f"Expected `{name}` to have shape {shape_str(want)}, got {shape_str(arr.shape)}."

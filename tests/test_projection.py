@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -249,3 +254,70 @@ def test_out_buffers_are_filled_and_returned():
         project_points(
             pts, K[:, None], poses[:, None], out=(np.empty((3, 4, 2), np.float32), np.empty((3, 4)))
         )
+
+
+@pytest.mark.kernels
+@pytest.mark.parametrize("which", [0, 1])
+def test_read_only_out_is_refused_before_the_kernel_runs(which):
+    # The same error with and without the JIT (numba alone raises a TypingError here,
+    # plain numpy a ValueError), and the other buffer is left untouched.
+    pts = np.ones((2, 3))
+    buf = (np.full((2, 2), -1.0), np.full(2, -1.0))
+    buf[which].setflags(write=False)
+    with pytest.raises(InvalidValueError, match=rf"`out\[{which}\]` to be writeable"):
+        project_points(pts, np.eye(3), np.eye(4), out=buf)
+    assert (buf[0] == -1).all() and (buf[1] == -1).all()
+
+
+# One process of the cache test: call the projection kernels in the order given on
+# the command line, then print how many calls were served from the on-disk cache.
+_CACHE_SCRIPT = """
+import sys
+import numpy as np
+from camgeom._kernels.projection import project_parallel, project_serial
+kernels = {"serial": project_serial, "parallel": project_parallel}
+pts, K, pose = np.ones((8, 3)), np.eye(3)[None].copy(), np.eye(4)[None].copy()
+for name in sys.argv[1:]:
+    kernels[name](pts, K, pose, 8, np.empty((8, 2)), np.empty(8))
+print(sum(sum(kernels[n].stats.cache_hits.values()) for n in sys.argv[1:]))
+"""
+
+
+def _run_kernels(cache_dir: Path, *order: str) -> tuple[dict[str, bytes], int]:
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache_dir)}
+    env.pop("NUMBA_DISABLE_JIT", None)
+    done = subprocess.run(
+        [sys.executable, "-c", _CACHE_SCRIPT, *order],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    files = {f.name: f.read_bytes() for f in cache_dir.rglob("projection.*") if f.is_file()}
+    return files, int(done.stdout.split()[-1])
+
+
+@pytest.mark.skipif(
+    os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"), reason="needs compiled kernels"
+)
+def test_serial_and_parallel_kernels_have_their_own_cache_entries(tmp_path):
+    # Two fresh caches filled in opposite orders hold the same files: one index and one
+    # data file per variant, parallel code (a parfor gufunc) only in the parallel one.
+    # When both variants shared one entry, the first to compile served both.
+    first, hits = _run_kernels(tmp_path / "a", "serial", "parallel")
+    assert hits == 0
+    second, hits = _run_kernels(tmp_path / "b", "parallel", "serial")
+    assert hits == 0
+    assert sorted(first) == sorted(second)
+    for variant, is_parallel in (("serial", False), ("parallel", True)):
+        mine = sorted(name for name in first if f"._project_{variant}-" in name)
+        assert [name.split(".")[-1] for name in mine] == ["nbc", "nbi"], sorted(first)
+        for files in (first, second):
+            data = next(files[n] for n in mine if n.endswith(".nbc"))
+            assert (b"gufunc" in data) is is_parallel, (variant, sorted(files))
+    assert len(first) == 4
+    # A process with a warm cache loads both variants, in either order, without compiling.
+    _, hits = _run_kernels(tmp_path / "a", "parallel", "serial")
+    assert hits == 2

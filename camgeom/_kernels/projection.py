@@ -7,12 +7,12 @@ points. Outputs are written into ``uv`` (M * N, 2) and ``depth`` (M * N,).
 
 from __future__ import annotations
 
-from camgeom._jit import jit, pjit, prange
+from camgeom._jit import jit_variants, prange
 
 CHUNK = 4096
 
 
-def _project(points, K, pose, n_per, uv, depth):  # pragma: no cover - compiled twice below
+def _project(points, K, pose, n_per, uv, depth):  # pragma: no cover - compiled
     # Work items are chunks that never cross a group boundary, so the inner loop
     # runs with constant camera parameters and no bookkeeping: it is memory-bound.
     n_groups = K.shape[0]
@@ -45,5 +45,6 @@ def _project(points, K, pose, n_per, uv, depth):  # pragma: no cover - compiled 
             depth[i] = z
 
 
-project_serial = jit(_project)
-project_parallel = pjit(_project)
+# Two cache entries (projection._project_serial-*, projection._project_parallel-*),
+# never one shared by both: see camgeom._jit.jit_variants.
+project_serial, project_parallel = jit_variants(_project)
