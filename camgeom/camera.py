@@ -177,6 +177,39 @@ class Camera:
         pts = _proj.unproject_points(uv, depth, self.K, depth_kind=depth_kind)
         return transform_points(self._world_from_cam, pts) if frame == "world" else pts
 
+    def reproject(
+        self, uv: Any, depth: Any, other: Camera, *, depth_kind: str = "z"
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Map pixels (..., 2) with depth (...) in this camera to pixels of ``other``.
+
+        Returns ``other``'s pixels (..., 2), NaN behind it, and its camera z
+        (...). See :func:`camgeom.projection.reproject_points`.
+
+        Examples
+        --------
+        >>> K = np.array([[100.0, 0, 64], [0, 100, 48], [0, 0, 1]])
+        >>> a = Camera(K, np.eye(4), 128, 96)
+        >>> b_pose = np.array([[1.0, 0, 0, -0.5], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]])
+        >>> b = Camera(K, b_pose, 128, 96)  # 0.5 m to the right of a
+        >>> a.reproject([64.0, 48.0], 2.0, b)
+        (array([39., 48.]), array(2.))
+        """
+        if not isinstance(other, Camera):
+            raise InvalidValueError(
+                f"Expected `other` to be a Camera, got {type(other).__name__}. For arrays use "
+                "camgeom.projection.reproject_points(uv, depth, K_a, cam_from_world_a, K_b, "
+                "cam_from_world_b)."
+            )
+        return _proj.reproject_points(
+            uv,
+            depth,
+            self.K,
+            self.cam_from_world,
+            other.K,
+            other.cam_from_world,
+            depth_kind=depth_kind,
+        )
+
     def in_image(self, uv: Any) -> np.ndarray:
         """Return True where pixels (..., 2) fall inside this camera's image."""
         return _proj.in_image(uv, self.width, self.height)

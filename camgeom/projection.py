@@ -11,7 +11,7 @@ K in camgeom's pixel convention (pixel (col, row) covers [col, col+1) x
 from __future__ import annotations
 
 from math import prod
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -27,9 +27,7 @@ from camgeom._validation import (
     shape_str,
 )
 from camgeom.errors import InvalidValueError, ShapeError
-
-if TYPE_CHECKING:
-    from camgeom.camera import Camera
+from camgeom.poses import invert_pose
 
 __all__ = ["in_image", "project_points", "reproject_points", "unproject_points"]
 
@@ -229,9 +227,21 @@ def unproject_points(uv: Any, depth: Any, K: Any, *, depth_kind: str = "z") -> n
 
 
 def reproject_points(
-    uv: Any, depth: Any, cam_a: Camera, cam_b: Camera, *, depth_kind: str = "z"
+    uv: Any,
+    depth: Any,
+    K_a: Any,
+    cam_from_world_a: Any,
+    K_b: Any,
+    cam_from_world_b: Any,
+    *,
+    depth_kind: str = "z",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Map pixels with depth in camera ``a`` to pixels of camera ``b``.
+
+    The pixels are lifted to camera ``a``'s frame (:func:`unproject_points`)
+    and projected by ``b_from_a = cam_from_world_b @ inv(cam_from_world_a)``
+    (:func:`project_points`). For :class:`~camgeom.camera.Camera` objects use
+    ``cam_a.reproject(uv, depth, cam_b)``.
 
     Parameters
     ----------
@@ -239,24 +249,47 @@ def reproject_points(
         Pixels of camera ``a``.
     depth : array_like, shape (...)
         Depth of those pixels in camera ``a`` (kind given by ``depth_kind``).
-    cam_a, cam_b : Camera
-    depth_kind : {"z", "range"}
+    K_a, K_b : array_like, shape (..., 3, 3)
+        OpenCV intrinsics of the two cameras.
+    cam_from_world_a, cam_from_world_b : array_like, shape (..., 4, 4)
+        Rigid world-to-camera poses (OpenCV convention) of the two cameras.
+    depth_kind : {"z", "range"}, keyword-only
+
+    Leading dimensions broadcast as in :func:`project_points`.
 
     Returns
     -------
     uv_b : ndarray, shape (..., 2)
-        Pixels in camera ``b`` (NaN behind it).
+        Pixels in camera ``b`` (NaN on or behind its camera plane).
     depth_b : ndarray, shape (...)
         Camera z in camera ``b``.
 
     Examples
     --------
-    >>> from camgeom.camera import Camera
     >>> K = np.array([[100.0, 0, 64], [0, 100, 48], [0, 0, 1]])
-    >>> a = Camera(K, np.eye(4), 128, 96)
-    >>> uv_b, z_b = reproject_points([64.0, 48.0], 2.0, a, a)
+    >>> b = np.eye(4)
+    >>> b[0, 3] = -0.5  # camera b half a metre to the right of camera a
+    >>> uv_b, z_b = reproject_points([64.0, 48.0], 2.0, K, np.eye(4), K, b)
     >>> uv_b, z_b
-    (array([64., 48.]), array(2.))
+    (array([39., 48.]), array(2.))
     """
-    world = cam_a.unproject(uv, depth, depth_kind=depth_kind, frame="world")
-    return cam_b.project(world)
+    kind = check_depth_kind(depth_kind)
+    k_a = check_intrinsics(K_a, "K_a")
+    k_b = check_intrinsics(K_b, "K_b")
+    pose_a = check_pose(cam_from_world_a, "cam_from_world_a")
+    pose_b = check_pose(cam_from_world_b, "cam_from_world_b")
+    p = check_pixels(uv, "uv")
+    d = check_array(depth, "depth", ())
+    _broadcast(
+        [
+            ("uv", p.shape[:-1]),
+            ("depth", d.shape),
+            ("K_a", k_a.shape[:-2]),
+            ("cam_from_world_a", pose_a.shape[:-2]),
+            ("K_b", k_b.shape[:-2]),
+            ("cam_from_world_b", pose_b.shape[:-2]),
+        ]
+    )
+    points_a = unproject_points(p, d, k_a, depth_kind=kind)
+    b_from_a = pose_b @ invert_pose(pose_a)
+    return project_points(points_a, k_b, b_from_a)

@@ -157,17 +157,74 @@ def test_range_and_z_differ_off_axis_by_the_ray_cosine():
     np.testing.assert_allclose(p_r, [np.sqrt(2), 0.0, np.sqrt(2)])
 
 
+def _opencv_pixels(world, K, pose):
+    """Reference pixels from cv2.projectPoints (no skew term: K[0, 1] must be 0)."""
+    rvec, _ = cv2.Rodrigues(pose[:3, :3])
+    ref, _ = cv2.projectPoints(world, rvec, pose[:3, 3].copy(), K, None)
+    return ref[:, 0]
+
+
 def test_reproject_between_two_cameras():
+    # Reference independent of camgeom: world points built by hand in front of both
+    # cameras, pixels and depth in `a` by hand, pixels in `b` by cv2.projectPoints.
     rng = np.random.default_rng(5)
-    K, poses = random_cameras(rng, 2)
-    a, b = Camera(K[0], poses[0], 800, 800), Camera(K[1], poses[1], 800, 800)
-    world = a.unproject(rng.uniform(0, 800, (10, 2)), rng.uniform(1, 5, 10), frame="world")
-    uv_a, z_a = a.project(world)
-    for kind, depth in (("z", z_a), ("range", np.linalg.norm(world - a.center, axis=-1))):
-        uv_b, z_b = reproject_points(uv_a, depth, a, b, depth_kind=kind)
-        ref_uv, ref_z = b.project(world)
-        np.testing.assert_allclose(uv_b, ref_uv, atol=1e-7)
-        np.testing.assert_allclose(z_b, ref_z, atol=1e-9)
+    K, poses = random_cameras(rng, 1)
+    K_a = K[0].copy()
+    K_a[0, 1] = 0.0
+    K_b = np.array([[900.0, 0.0, 410.0], [0.0, 950.0, 380.0], [0.0, 0.0, 1.0]])
+    pose_a = poses[0]
+    turn = Rotation.from_rotvec([0.05, -0.2, 0.1]).as_matrix()  # b: a turned and moved aside
+    pose_b = pose_from_rotation_translation(
+        turn @ pose_a[:3, :3], turn @ pose_a[:3, 3] + [0.3, -0.1, 0.2]
+    )
+    p_cam_a = rng.uniform([-1, -1, 2], [1, 1, 6], (10, 3))
+    world = (p_cam_a - pose_a[:3, 3]) @ pose_a[:3, :3]  # R^T (p - t), row vectors
+    uv_a = p_cam_a[:, :2] / p_cam_a[:, 2:] * [K_a[0, 0], K_a[1, 1]] + K_a[:2, 2]
+    ref_uv = _opencv_pixels(world, K_b, pose_b)
+    ref_z = world @ pose_b[2, :3] + pose_b[2, 3]
+    assert (ref_z > 0.5).all()
+    a, b = Camera(K_a, pose_a, 800, 800), Camera(K_b, pose_b, 800, 800)
+    for kind, depth in (("z", p_cam_a[:, 2]), ("range", np.linalg.norm(p_cam_a, axis=-1))):
+        for uv_b, z_b in (
+            reproject_points(uv_a, depth, K_a, pose_a, K_b, pose_b, depth_kind=kind),
+            a.reproject(uv_a, depth, b, depth_kind=kind),
+        ):
+            np.testing.assert_allclose(uv_b, ref_uv, atol=1e-7)
+            np.testing.assert_allclose(z_b, ref_z, atol=1e-9)
+
+
+def test_reproject_batched_and_behind():
+    # F camera pairs at once equal F single calls; a point behind `b` gives NaN pixels.
+    rng = np.random.default_rng(6)
+    K, poses = random_cameras(rng, 6)
+    uv = rng.uniform(0, 800, (3, 5, 2))
+    depth = rng.uniform(1, 5, (3, 5))
+    uv_b, z_b = reproject_points(
+        uv, depth, K[:3, None], poses[:3, None], K[3:, None], poses[3:, None]
+    )
+    assert uv_b.shape == (3, 5, 2) and z_b.shape == (3, 5)
+    for f in range(3):
+        one_uv, one_z = reproject_points(uv[f], depth[f], K[f], poses[f], K[3 + f], poses[3 + f])
+        np.testing.assert_array_equal(uv_b[f], one_uv)
+        np.testing.assert_array_equal(z_b[f], one_z)
+    behind = np.diag([-1.0, 1.0, -1.0, 1.0])  # looks along -z from the origin
+    uv_n, z_n = reproject_points([400.0, 400.0], 2.0, K[0], np.eye(4), K[0], behind)
+    assert np.isnan(uv_n).all() and z_n == pytest.approx(-2.0)
+
+
+def test_reproject_bad_input():
+    K = np.eye(3)
+    with pytest.raises(ShapeError, match="`K_b` to have shape"):
+        reproject_points([1.0, 1.0], 1.0, K, np.eye(4), np.eye(4), np.eye(4))
+    with pytest.raises(NonRigidPoseError, match="`cam_from_world_a`"):
+        reproject_points([1.0, 1.0], 1.0, K, 2 * np.eye(4), K, np.eye(4))
+    with pytest.raises(ShapeError, match=r"`K_a` \(4,\)"):
+        reproject_points(
+            np.zeros((3, 2)), np.ones(3), np.tile(K, (4, 1, 1)), np.eye(4), K, np.eye(4)
+        )
+    cam = Camera(K, np.eye(4), 10, 10)
+    with pytest.raises(InvalidValueError, match="Expected `other` to be a Camera"):
+        cam.reproject([1.0, 1.0], 1.0, np.eye(4))  # type: ignore[arg-type]
 
 
 def test_in_image():
