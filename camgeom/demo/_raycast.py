@@ -1,9 +1,10 @@
 """Ray casting against analytic primitives (spheres and flat disks).
 
-Private kernels behind :mod:`camgeom.demo`. They do no validation: callers pass
-contiguous float64 arrays of the documented shapes and unit ray directions.
-The plain-numpy reference the tests compare against lives in
-``tests/test_raycast.py``.
+Private kernels behind :mod:`camgeom.demo.render`. They do no validation:
+callers pass contiguous float64 arrays of the documented shapes and unit ray
+directions. The numba options come from :mod:`camgeom._jit`, as for every
+kernel. The plain-numpy reference the tests compare against lives in
+``tests/demo/test_raycast.py``.
 
 Object ids: spheres are numbered ``0 .. S-1`` in the order given, disks
 ``S .. S+D-1``; a ray that hits nothing gets id ``-1``, distance ``+inf`` and a
@@ -123,37 +124,15 @@ def cast_rays(
         best = math.inf
         best_id = -1
         for s in range(n_spheres):
-            t = ray_sphere(
-                ox,
-                oy,
-                oz,
-                dx,
-                dy,
-                dz,
-                sphere_centres[s, 0],
-                sphere_centres[s, 1],
-                sphere_centres[s, 2],
-                sphere_radii[s],
-            )
+            cx, cy, cz = sphere_centres[s, 0], sphere_centres[s, 1], sphere_centres[s, 2]
+            t = ray_sphere(ox, oy, oz, dx, dy, dz, cx, cy, cz, sphere_radii[s])
             if t < best:
                 best = t
                 best_id = s
         for k in range(n_disks):
-            t = ray_disk(
-                ox,
-                oy,
-                oz,
-                dx,
-                dy,
-                dz,
-                disk_centres[k, 0],
-                disk_centres[k, 1],
-                disk_centres[k, 2],
-                disk_normals[k, 0],
-                disk_normals[k, 1],
-                disk_normals[k, 2],
-                disk_radii[k],
-            )
+            cx, cy, cz = disk_centres[k, 0], disk_centres[k, 1], disk_centres[k, 2]
+            nx, ny, nz = disk_normals[k, 0], disk_normals[k, 1], disk_normals[k, 2]
+            t = ray_disk(ox, oy, oz, dx, dy, dz, cx, cy, cz, nx, ny, nz, disk_radii[k])
             if t < best:
                 best = t
                 best_id = n_spheres + k

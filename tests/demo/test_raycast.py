@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from camgeom._kernels.raycast import T_MIN, cast_rays, ray_disk, ray_sphere
+from camgeom.demo._raycast import T_MIN, cast_rays, ray_disk, ray_sphere
 
 pytestmark = pytest.mark.kernels
 

@@ -303,7 +303,7 @@ def test_synthesis_labels_are_exact_projections(built):
     for frame in frames(truth, "synthesisai"):
         info = json.loads((paths.root / frame["files"]["info"]).read_text())
         K = np.array(info["camera"]["intrinsics"])
-        w2c = np.array(info["camera"]["transform_world2cam"]["mat_4x4"])
+        gl_cam_from_world = np.array(info["camera"]["transform_world2cam"]["mat_4x4"])
         W, H = frame["width"], frame["height"]
         entries = (
             info["landmarks"]["ibug68"]
@@ -313,7 +313,9 @@ def test_synthesis_labels_are_exact_projections(built):
         world = np.array([e["world_space_pos"] for e in entries])
         cam_gl = np.array([e["camera_space_pos"] for e in entries])
         ssp = np.array([e["screen_space_pos"] for e in entries])
-        np.testing.assert_allclose(cam_gl, world @ w2c[:3, :3].T + w2c[:3, 3], atol=1e-12)
+        np.testing.assert_allclose(
+            cam_gl, world @ gl_cam_from_world[:3, :3].T + gl_cam_from_world[:3, 3], atol=1e-12
+        )
         p_cv = cam_gl * GL
         uv = (p_cv @ K.T)[:, :2] / p_cv[:, 2:]
         assert np.abs(ssp * (W, H) - uv).max() < 1e-9
@@ -432,10 +434,12 @@ def test_synthesis_camera_metadata_is_consistent(built):
         assert cam["field_of_view"]["y_axis_rads"] == pytest.approx(
             2 * math.atan(sw * H / W / 2 / f), rel=1e-15
         )
-        w2c = np.array(cam["transform_world2cam"]["mat_4x4"])
-        c2w = np.array(cam["transform_cam2world"]["mat_4x4"])
-        np.testing.assert_allclose(w2c @ c2w, np.eye(4), atol=1e-14)
-        np.testing.assert_allclose(np.diag([1, -1, -1, 1]) @ w2c, frame["cam_from_world"], atol=0)
+        gl_cam_from_world = np.array(cam["transform_world2cam"]["mat_4x4"])
+        gl_world_from_cam = np.array(cam["transform_cam2world"]["mat_4x4"])
+        np.testing.assert_allclose(gl_cam_from_world @ gl_world_from_cam, np.eye(4), atol=1e-14)
+        np.testing.assert_allclose(
+            np.diag([1, -1, -1, 1]) @ gl_cam_from_world, frame["cam_from_world"], atol=0
+        )
         rig = line["scene"]["camera_and_light_rigs"][0]
         spec = rig["cameras"][0]["specifications"]
         assert (spec["resolution_w"], spec["resolution_h"], spec["focal_length"]) == (W, H, f)
@@ -444,9 +448,9 @@ def test_synthesis_camera_metadata_is_consistent(built):
         rot = Rotation.from_euler(
             "YXZ", [loc["yaw"], loc["pitch"], loc["roll"]], degrees=True
         ).as_matrix()
-        np.testing.assert_allclose(c2w[:3, :3], rot, atol=1e-14)
+        np.testing.assert_allclose(gl_world_from_cam[:3, :3], rot, atol=1e-14)
         np.testing.assert_allclose(
-            c2w[:3, 3], head + rot @ [loc["x"], loc["y"], loc["z"]], atol=1e-14
+            gl_world_from_cam[:3, 3], head + rot @ [loc["x"], loc["y"], loc["z"]], atol=1e-14
         )
         np.testing.assert_allclose(frame["rig_orbit_centre"], head, atol=0)
 
@@ -705,7 +709,7 @@ def test_failure_leaves_no_partial_dataset(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(demo, "_write_datagen", broken)
+    monkeypatch.setattr(demo.datagen, "write_datagen", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         make_demo_dataset(out)
     assert [p.name for p in out.iterdir()] == ["keep.txt"]  # no synthesisai/, no staging folder
