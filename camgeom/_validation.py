@@ -4,15 +4,21 @@ Each ``check_*`` function takes the user's value and the argument name, and
 returns a new float64 (or bool/int) array, or raises a :class:`~camgeom.errors`
 error naming the argument, the expected and the actual value. Inputs are never
 modified.
+
+The pose and intrinsics checks measure a whole stack in one pass. Until a
+kernel module has been loaded they do it with numpy (about 20 us for one
+matrix), so that building cameras and reading metadata never imports numba;
+:func:`use_kernels`, called by the projection on its first use, switches them
+to the compiled one-pass kernels (about 1 us). Both give the same numbers.
 """
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from camgeom._kernels.validation import intrinsics_errors, pose_errors
 from camgeom.errors import InvalidValueError, NonRigidPoseError, ShapeError
 
 __all__ = [
@@ -26,10 +32,58 @@ __all__ = [
     "check_positive_int",
     "check_rotation",
     "shape_str",
+    "use_kernels",
 ]
 
 RIGID_ATOL = 1e-6
 """Default tolerance of the rigidity check (orthonormality and last row)."""
+
+
+_kernels: ModuleType | None = None
+
+
+def use_kernels() -> None:
+    """Check poses and intrinsics with the compiled kernels from now on (imports numba)."""
+    global _kernels
+    if _kernels is None:
+        from camgeom._kernels import validation
+
+        _kernels = validation
+
+
+def pose_errors(poses: np.ndarray) -> tuple[float, float, float, bool]:
+    """For C-contiguous poses (M, 4, 4): max |R^T R - I|, min det R, max |last row - [0, 0, 0, 1]|, all finite.
+
+    Values other than the last are meaningless when the poses are not all finite.
+    """
+    if _kernels is not None:
+        return _kernels.pose_errors(poses)
+    finite = bool(np.isfinite(poses).all())
+    if not finite or not poses.shape[0]:
+        return 0.0, np.inf, 0.0, finite
+    R = poses[:, :3, :3]
+    ortho = np.abs(np.swapaxes(R, -1, -2) @ R - np.eye(3)).max()
+    det = (
+        R[:, 0, 0] * (R[:, 1, 1] * R[:, 2, 2] - R[:, 1, 2] * R[:, 2, 1])
+        - R[:, 0, 1] * (R[:, 1, 0] * R[:, 2, 2] - R[:, 1, 2] * R[:, 2, 0])
+        + R[:, 0, 2] * (R[:, 1, 0] * R[:, 2, 1] - R[:, 1, 1] * R[:, 2, 0])
+    )
+    last = np.abs(poses[:, 3] - [0.0, 0.0, 0.0, 1.0]).max()
+    return float(ortho), float(det.min()), float(last), True
+
+
+def intrinsics_errors(Ks: np.ndarray) -> tuple[float, float, float, bool]:
+    """For C-contiguous K (M, 3, 3): min fx, min fy, max |lower part and last row - [0, 0, 1]|, all finite.
+
+    Values other than the last are meaningless when the matrices are not all finite.
+    """
+    if _kernels is not None:
+        return _kernels.intrinsics_errors(Ks)
+    finite = bool(np.isfinite(Ks).all())
+    if not finite or not Ks.shape[0]:
+        return np.inf, np.inf, 0.0, finite
+    lower = np.abs(Ks[:, [1, 2, 2, 2], [0, 0, 1, 2]] - [0.0, 0.0, 0.0, 1.0]).max()
+    return float(Ks[:, 0, 0].min()), float(Ks[:, 1, 1].min()), float(lower), True
 
 
 def shape_str(shape: tuple[int | str, ...]) -> str:

@@ -11,11 +11,11 @@ K in camgeom's pixel convention (pixel (col, row) covers [col, col+1) x
 from __future__ import annotations
 
 from math import prod
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from camgeom._kernels.projection import project_parallel, project_serial
 from camgeom._validation import (
     check_array,
     check_depth_kind,
@@ -25,6 +25,7 @@ from camgeom._validation import (
     check_pose,
     check_positive_int,
     shape_str,
+    use_kernels,
 )
 from camgeom.errors import InvalidValueError, ShapeError
 from camgeom.poses import invert_pose
@@ -32,6 +33,18 @@ from camgeom.poses import invert_pose
 __all__ = ["in_image", "project_points", "reproject_points", "unproject_points"]
 
 _PARALLEL_MIN = 32768  # below this, thread start-up costs more than it saves
+
+_kernels: ModuleType | None = None
+
+
+def _load_kernels() -> ModuleType:
+    """The compiled projection kernels, loaded (with numba) on the first projection."""
+    global _kernels
+    from camgeom._kernels import projection
+
+    use_kernels()
+    _kernels = projection
+    return projection
 
 
 def _broadcast(name_shapes: list[tuple[str, tuple[int, ...]]]) -> tuple[int, ...]:
@@ -91,6 +104,7 @@ def project_points(
     >>> z
     array([ 2., -1.])
     """
+    kernels = _kernels or _load_kernels()
     pts = check_points(points_world, "points_world", finite=False)
     k = check_intrinsics(K)
     pose = check_pose(cam_from_world, "cam_from_world")
@@ -132,7 +146,7 @@ def project_points(
     else:
         uv, depth = _check_out(out, out_shape)
     if total:
-        kernel = project_parallel if total >= _PARALLEL_MIN else project_serial
+        kernel = kernels.project_parallel if total >= _PARALLEL_MIN else kernels.project_serial
         kernel(flat, k_c, pose_c, total // n_groups, uv, depth)
     if out is not None:
         return out

@@ -1,0 +1,119 @@
+"""Start-up costs: ``import camgeom`` against ``import numpy``, and the first projection.
+
+Each measurement runs in a new Python process (so nothing is imported yet) and
+times, inside that process, with ``time.perf_counter``:
+
+* ``import numpy`` and ``import camgeom`` (target: camgeom at most 2x numpy;
+  ``import camgeom`` must not import numba or scipy);
+* the first ``project_points`` of one 468-point frame (serial kernel) and of
+  10,000 x 468 points (parallel kernel) after ``import camgeom``, with the
+  kernels already in numba's on-disk cache (target: at most 0.25 s), split into
+  what numba's own start-up costs (``import numba``, and ``scipy.linalg`` which
+  numba imports for BLAS when its first function loads) and the rest.
+
+Prints medians and the spread (min-max) of ``--repeat`` processes, the cache
+state and the load average.
+
+Run: ``python benchmarks/bench_startup.py [--repeat 9]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+IMPORT_NUMPY = """
+import time
+t0 = time.perf_counter()
+import numpy
+print(time.perf_counter() - t0)
+"""
+
+IMPORT_CAMGEOM = """
+import sys, time
+t0 = time.perf_counter()
+import camgeom
+t = time.perf_counter() - t0
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {"numba", "scipy", "OpenEXR", "cv2"})
+assert not heavy, heavy
+print(t)
+"""
+
+FIRST_PROJECTION = """
+import sys, time
+import numpy as np
+import camgeom
+n = int(sys.argv[1])
+points = np.random.default_rng(0).normal(size=(n, 3)) + [0, 0, 4]
+K, pose = np.array([[500.0, 0, 320], [0, 500, 240], [0, 0, 1]]), np.eye(4)
+numba_parts = {}
+if sys.argv[2] == "split":
+    t0 = time.perf_counter()
+    import numba
+    numba_parts["import numba"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    import scipy.linalg
+    numba_parts["import scipy.linalg"] = time.perf_counter() - t0
+t0 = time.perf_counter()
+camgeom.project_points(points, K, pose)
+t = time.perf_counter() - t0
+from camgeom._kernels import projection as kern
+hits = sum(sum(k.stats.cache_hits.values()) for k in (kern.project_serial, kern.project_parallel))
+misses = sum(sum(k.stats.cache_misses.values()) for k in (kern.project_serial, kern.project_parallel))
+print(json.dumps({"first": t, "hits": hits, "misses": misses, **numba_parts}))
+""".replace("import sys, time", "import json, sys, time")
+
+
+def run(code: str, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+def summary(values: list[float], unit: float = 1e3) -> str:
+    return (
+        f"median {statistics.median(values) * unit:7.1f} ms "
+        f"(min {min(values) * unit:.1f}, max {max(values) * unit:.1f})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=9, help="processes per measurement")
+    args = parser.parse_args()
+    print(f"load average before: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} CPUs")
+    # Warm numba's on-disk cache (and the OS file cache) for both kernel variants.
+    for n in ("468", "4680000"):
+        run(FIRST_PROJECTION, n, "whole")
+
+    t_np, t_cg = [], []
+    for _ in range(args.repeat):  # alternate, so both see the same machine state
+        t_np.append(float(run(IMPORT_NUMPY)))
+        t_cg.append(float(run(IMPORT_CAMGEOM)))
+    ratio = statistics.median(t_cg) / statistics.median(t_np)
+    print(f"import numpy   : {summary(t_np)}")
+    print(f"import camgeom : {summary(t_cg)}   ratio {ratio:.2f}x numpy (target <= 2x)")
+
+    for n, label in (
+        ("468", "one 468-point frame (serial)"),
+        ("4680000", "10,000 x 468 (parallel)"),
+    ):
+        whole = [json.loads(run(FIRST_PROJECTION, n, "whole")) for _ in range(args.repeat)]
+        split = [json.loads(run(FIRST_PROJECTION, n, "split")) for _ in range(args.repeat)]
+        cache = "warm" if all(r["misses"] == 0 for r in whole + split) else "COLD (compiled)"
+        first = [r["first"] for r in whole]
+        print(f"first project_points, {label}, cache {cache}:")
+        print(f"  whole first call             : {summary(first)}   (target <= 250 ms)")
+        for part in ("import numba", "import scipy.linalg"):
+            print(f"    of which {part:<19}: {summary([r[part] for r in split])}")
+        print(f"    of which the rest          : {summary([r['first'] for r in split])}")
+    print(f"load average after: {os.getloadavg()[0]:.2f} (1 min)")
+
+
+if __name__ == "__main__":
+    main()
