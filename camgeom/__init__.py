@@ -28,6 +28,9 @@ from camgeom.intrinsics import (
 from camgeom.poses import cam_from_world_look_at, invert_pose, transform_points
 from camgeom.projection import in_image, project_points, reproject_points, unproject_points
 
+# Imported eagerly: the function must shadow the submodule of the same name.
+from camgeom.verify import Report, verify, verify_dataset
+
 # Heavier entry points (file formats, readers, jobs) load on first use.
 _LAZY = {
     "load": "camgeom.datasets",
@@ -37,9 +40,9 @@ _LAZY = {
     "CameraMetadata": "camgeom.datasets",
     "FrameError": "camgeom.datasets",
     "points_from_depth": "camgeom.depth",
-    "PointCloud": "camgeom.depth",
+    "PointCloud": "camgeom.pointcloud",
     "count_valid_depth": "camgeom.depth",
-    "concatenate_point_clouds": "camgeom.depth",
+    "concatenate_point_clouds": "camgeom.pointcloud",
     "range_from_z": "camgeom.depth",
     "z_from_range": "camgeom.depth",
     "draw_landmarks": "camgeom.drawing",
@@ -48,9 +51,6 @@ _LAZY = {
     "read_depth": "camgeom.io",
     "read_exr": "camgeom.io",
     "write_ply": "camgeom.io",
-    "Report": "camgeom.verification",
-    "verify": "camgeom.verification",
-    "verify_dataset": "camgeom.verification",
 }
 
 
@@ -72,6 +72,7 @@ __all__ = [
     *_LAZY,
     "CamgeomError",
     "Camera",
+    "Report",
     "ConventionError",
     "FormatError",
     "InvalidValueError",
@@ -95,4 +96,6 @@ __all__ = [
     "reproject_points",
     "transform_points",
     "unproject_points",
+    "verify",
+    "verify_dataset",
 ]

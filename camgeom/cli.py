@@ -196,7 +196,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from camgeom.verification import verify_dataset
+    from camgeom.verify import verify_dataset
 
     console = _Console(args.quiet)
     ds = _load(args.path, console)
@@ -379,7 +379,8 @@ def _segment_mask(f: Frame, names: Sequence[str]) -> np.ndarray:
 
 
 def cmd_pointcloud(args: argparse.Namespace) -> int:
-    from camgeom.depth import concatenate_point_clouds, points_from_depth
+    from camgeom.depth import points_from_depth
+    from camgeom.pointcloud import concatenate_point_clouds
 
     job = _start_job(args)
     if job is None:

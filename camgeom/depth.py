@@ -1,4 +1,4 @@
-"""Depth maps to point clouds, and planar z-depth <-> range conversions.
+"""Depth maps to points, and planar z-depth <-> range conversions.
 
 Conventions
 -----------
@@ -20,12 +20,14 @@ Conventions
 Skipped pixels
 --------------
 A pixel gives no point when its depth is not in the open interval
-``(0, max_depth)``: NaN, +inf, -inf, zero and negative values, and values
-``>= max_depth``, are all skipped, as are pixels outside ``mask``. The zero and
-+inf backgrounds (Synthesis AI) therefore vanish by default. Large *finite*
-background sentinels are not guessed: Datagen stores ``1e10`` (float32) or
-``65504`` (float16); pass e.g. ``max_depth=1000.0`` or map them to NaN first
-(the Datagen reader does).
+``(0, max_depth)`` (NaN, +inf, -inf, zero and negative values, and values
+``>= max_depth``), when it equals one of the vendors' background values
+(:data:`camgeom._sentinels.BACKGROUND_DEPTH_VALUES`: ``0.0025`` as stored in
+float32 or float16, ``1e10``, ``65504``; compared exactly, in the dtype of the
+depth map), when ``mask`` is false there, or when its segment is not among
+``segment_ids``. So a depth map read with its background kept
+(``read_depth(path, background="keep")``) gives the same points as one whose
+background was turned into NaN.
 
 Intrinsics for another resolution
 ---------------------------------
@@ -36,272 +38,36 @@ more than one image size outside the image, i.e. unless
 suggests :func:`camgeom.intrinsics.scale_intrinsics`. A ``K`` for an image twice
 as large (``cx = W``) passes this rule: it cannot be told from a crop.
 
-Reusing buffers
----------------
+Pixel indices and reusing buffers
+---------------------------------
+The integer ``(column, row)`` index of each point's pixel is written only with
+``pixel_indices=True``: at 4096 x 4096 it is 40% more output than the points.
 ``points_from_depth(..., out=buf)`` writes into ``buf`` instead of allocating:
 ``buf`` is either a float32 C-contiguous ``(M, 3)`` array (points only) or a
-:class:`PointCloud` from :meth:`PointCloud.empty` (points, pixels and, when
-present, colors and normals). ``M`` must be at least the number of valid pixels,
-which :func:`count_valid_depth` returns; the result's arrays are views of the
-first rows of ``buf``.
+:class:`~camgeom.pointcloud.PointCloud` from
+:meth:`~camgeom.pointcloud.PointCloud.empty` (points and, when present and
+asked for, pixel indices, colours and normals). ``M`` must be at least the
+number of valid pixels, which :func:`count_valid_depth` returns; the result's
+arrays are views of the first rows of ``buf``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-from camgeom._kernels.depth import count_valid_rows, write_points
-from camgeom._validation import (
-    check_depth_kind,
-    check_intrinsics,
-    check_pose,
-    check_positive_int,
-    shape_str,
-)
+from camgeom._colors import colors_to_uint8
+from camgeom._sentinels import BACKGROUND_DEPTH_VALUES
+from camgeom._validation import check_depth_kind, check_intrinsics, check_positive_int, shape_str
 from camgeom.errors import InvalidValueError, ShapeError
+from camgeom.pointcloud import PointCloud
 
-if TYPE_CHECKING:
-    import trimesh
+__all__ = ["count_valid_depth", "points_from_depth", "range_from_z", "z_from_range"]
 
-__all__ = [
-    "PointCloud",
-    "concatenate_point_clouds",
-    "count_valid_depth",
-    "points_from_depth",
-    "range_from_z",
-    "z_from_range",
-]
-
-_BLOCK_ROWS = 1 << 20
-"""Rows per block when transforming clouds (bounds float64 temporaries)."""
-
-
-# --------------------------------------------------------------------------- PointCloud
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class PointCloud:
-    """Points back-projected from a depth map, with the pixels they came from.
-
-    Parameters
-    ----------
-    points : (N, 3) float32
-        Points; in the OpenCV camera frame when made by :func:`points_from_depth`.
-    pixels : (N, 2) int32
-        ``(column, row)`` of the depth pixel each point comes from.
-    colors : (N, 3) uint8, optional
-        RGB colour per point.
-    normals : (N, 3) float32, optional
-        Normal per point, in the same frame as ``points``.
-
-    Arrays are converted to these dtypes when needed (without a copy when they
-    already match, so a cloud can be a view of a caller's buffer).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> cloud = PointCloud(np.zeros((2, 3)), np.array([[0, 0], [1, 0]]))
-    >>> len(cloud), cloud.points.dtype, cloud.pixels.dtype
-    (2, dtype('float32'), dtype('int32'))
-    """
-
-    points: np.ndarray
-    pixels: np.ndarray
-    colors: np.ndarray | None = None
-    normals: np.ndarray | None = None
-
-    def __post_init__(self) -> None:
-        points = _as_rows(self.points, "points", 3, np.float32)
-        n = points.shape[0]
-        pixels = _as_rows(self.pixels, "pixels", 2, np.int32, n=n)
-        object.__setattr__(self, "points", points)
-        object.__setattr__(self, "pixels", pixels)
-        if self.colors is not None:
-            colors = np.asarray(self.colors)
-            if colors.dtype != np.uint8:
-                raise InvalidValueError(
-                    f"Expected `colors` to be uint8, got {colors.dtype}. Convert float colours "
-                    "in [0, 1] with np.rint(colors * 255).astype(np.uint8)."
-                )
-            object.__setattr__(self, "colors", _as_rows(colors, "colors", 3, np.uint8, n=n))
-        if self.normals is not None:
-            object.__setattr__(
-                self, "normals", _as_rows(self.normals, "normals", 3, np.float32, n=n)
-            )
-
-    def __len__(self) -> int:
-        return int(self.points.shape[0])
-
-    def __repr__(self) -> str:
-        return (
-            f"PointCloud(n={len(self)}, colors={self.colors is not None}, "
-            f"normals={self.normals is not None})"
-        )
-
-    @classmethod
-    def empty(cls, n: int, *, colors: bool = False, normals: bool = False) -> PointCloud:
-        """Allocate an uninitialised cloud of ``n`` points, for ``points_from_depth(out=...)``.
-
-        Parameters
-        ----------
-        n : int
-            Capacity (number of points); see :func:`count_valid_depth`.
-        colors, normals : bool, optional
-            Also allocate a (n, 3) uint8 colour / float32 normal buffer.
-
-        Examples
-        --------
-        >>> buf = PointCloud.empty(10, colors=True)
-        >>> buf.points.shape, buf.colors.shape
-        ((10, 3), (10, 3))
-        """
-        if not (isinstance(n, (int, np.integer)) and n >= 0):
-            raise InvalidValueError(f"Expected `n` to be a non-negative integer, got {n!r}.")
-        return cls(
-            np.empty((n, 3), np.float32),
-            np.empty((n, 2), np.int32),
-            colors=np.empty((n, 3), np.uint8) if colors else None,
-            normals=np.empty((n, 3), np.float32) if normals else None,
-        )
-
-    def transformed(self, world_from_cam: npt.ArrayLike) -> PointCloud:
-        """Apply a rigid transform to the points (and rotate the normals).
-
-        Parameters
-        ----------
-        world_from_cam : (4, 4) array_like
-            Rigid pose mapping the cloud's frame to the target frame, e.g. the
-            camera's ``world_from_cam`` (OpenCV camera axes). Computed in float64.
-
-        Returns
-        -------
-        PointCloud
-            New cloud; ``pixels`` and ``colors`` are shared with this one.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> cloud = PointCloud(np.array([[0.0, 0.0, 2.0]]), np.array([[0, 0]]))
-        >>> pose = np.eye(4)
-        >>> pose[:3, 3] = [1.0, 0.0, 0.0]
-        >>> cloud.transformed(pose).points
-        array([[1., 0., 2.]], dtype=float32)
-        """
-        pose = check_pose(world_from_cam, "world_from_cam")
-        if pose.shape != (4, 4):
-            raise ShapeError(
-                f"Expected `world_from_cam` to have shape (4, 4), got {shape_str(pose.shape)}."
-            )
-        rot_t = pose[:3, :3].T
-        shift = pose[:3, 3]
-        points = np.empty_like(self.points)
-        normals = None if self.normals is None else np.empty_like(self.normals)
-        for start in range(0, len(self), _BLOCK_ROWS):
-            block = slice(start, start + _BLOCK_ROWS)
-            points[block] = self.points[block].astype(np.float64) @ rot_t + shift
-            if normals is not None and self.normals is not None:
-                normals[block] = self.normals[block].astype(np.float64) @ rot_t
-        return PointCloud(points, self.pixels, colors=self.colors, normals=normals)
-
-    def to_trimesh(self) -> trimesh.PointCloud:
-        """Return a :class:`trimesh.PointCloud` with the points and colours.
-
-        trimesh point clouds have no normals attribute: the normals (if any) and
-        the pixels are put in ``metadata["normals"]`` and ``metadata["pixels"]``.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> white = np.full((1, 3), 255, np.uint8)
-        >>> cloud = PointCloud(np.ones((1, 3)), np.zeros((1, 2), int), colors=white)
-        >>> cloud.to_trimesh().colors.tolist()
-        [[255, 255, 255, 255]]
-        """
-        import trimesh
-
-        metadata: dict[str, Any] = {"pixels": self.pixels}
-        if self.normals is not None:
-            metadata["normals"] = self.normals
-        return trimesh.PointCloud(
-            vertices=self.points.astype(np.float64), colors=self.colors, metadata=metadata
-        )
-
-    def write_ply(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        """Write the cloud (points, colours, normals) as binary little-endian PLY.
-
-        Uses :func:`camgeom.io.write_ply`: the file appears atomically, and an
-        existing file raises :class:`~camgeom.errors.OutputExistsError` unless
-        ``overwrite=True``. Returns the path written.
-        """
-        from camgeom.io import write_ply
-
-        return write_ply(
-            path, self.points, colors=self.colors, normals=self.normals, overwrite=overwrite
-        )
-
-    @staticmethod
-    def concatenate(clouds: Iterable[PointCloud]) -> PointCloud:
-        """Same as :func:`concatenate_point_clouds`."""
-        return concatenate_point_clouds(clouds)
-
-
-def concatenate_point_clouds(clouds: Iterable[PointCloud]) -> PointCloud:
-    """Fuse clouds (e.g. several views transformed to world) into one.
-
-    Parameters
-    ----------
-    clouds : iterable of PointCloud
-        Either all or none of them must carry colours, and likewise normals.
-        ``pixels`` are kept as they are: they refer to each cloud's own image.
-
-    Returns
-    -------
-    PointCloud
-        Points in input order; an empty cloud for an empty input.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> a = PointCloud(np.zeros((2, 3)), np.zeros((2, 2), int))
-    >>> b = PointCloud(np.ones((1, 3)), np.zeros((1, 2), int))
-    >>> len(concatenate_point_clouds([a, b]))
-    3
-    """
-    items = list(clouds)
-    for i, cloud in enumerate(items):
-        if not isinstance(cloud, PointCloud):
-            raise InvalidValueError(
-                f"Expected `clouds` to hold PointCloud objects, got {type(cloud).__name__} "
-                f"at index {i}."
-            )
-    if not items:
-        return PointCloud(np.empty((0, 3), np.float32), np.empty((0, 2), np.int32))
-    extras: dict[str, np.ndarray | None] = {}
-    for attr in ("colors", "normals"):
-        have = [getattr(c, attr) is not None for c in items]
-        if all(have):
-            extras[attr] = np.concatenate([getattr(c, attr) for c in items])
-        elif not any(have):
-            extras[attr] = None
-        else:
-            missing = [i for i, h in enumerate(have) if not h]
-            raise InvalidValueError(
-                f"Expected all or none of `clouds` to have {attr}, got {attr} missing in "
-                f"clouds {missing[:10]} of {len(items)}. Drop them from every cloud with "
-                f"dataclasses.replace(cloud, {attr}=None), or add them to every cloud."
-            )
-    return PointCloud(
-        np.concatenate([c.points for c in items]),
-        np.concatenate([c.pixels for c in items]),
-        colors=extras["colors"],
-        normals=extras["normals"],
-    )
+SegmentIds = int | Iterable[int] | npt.NDArray[np.integer]
 
 
 # --------------------------------------------------------------------------- depth -> points
@@ -310,10 +76,11 @@ def concatenate_point_clouds(clouds: Iterable[PointCloud]) -> PointCloud:
 def count_valid_depth(
     depth: npt.ArrayLike,
     *,
-    mask: Any = None,
+    mask: npt.ArrayLike | None = None,
+    segmentation: npt.ArrayLike | None = None,
+    segment_ids: SegmentIds | None = None,
     max_depth: float = np.inf,
     stride: int = 1,
-    segmentation: npt.ArrayLike | None = None,
 ) -> int:
     """Number of points :func:`points_from_depth` returns for the same arguments.
 
@@ -323,14 +90,16 @@ def count_valid_depth(
     Examples
     --------
     >>> import numpy as np
-    >>> depth = np.array([[1.0, np.nan], [0.0, 2.0]], dtype=np.float32)
-    >>> count_valid_depth(depth)
+    >>> depth = np.array([[1.0, np.nan], [1e10, 2.0]], dtype=np.float32)
+    >>> count_valid_depth(depth)  # NaN and the background value 1e10 are skipped
     2
     >>> count_valid_depth(depth, max_depth=1.5)
     1
     """
-    grid = _prepare(depth, mask, segmentation, max_depth, stride)
-    return int(count_valid_rows(grid.depth, grid.mask, grid.use_mask, grid.limit).sum())
+    from camgeom._kernels.depth import count_valid_rows
+
+    grid = _prepare(depth, mask, segmentation, segment_ids, max_depth, stride)
+    return int(count_valid_rows(grid.depth, grid.mask, grid.use_mask, grid.limit, grid.skip).sum())
 
 
 def points_from_depth(
@@ -338,13 +107,15 @@ def points_from_depth(
     K: npt.ArrayLike,
     *,
     depth_kind: str = "z",
-    mask: Any = None,
+    mask: npt.ArrayLike | None = None,
+    segmentation: npt.ArrayLike | None = None,
+    segment_ids: SegmentIds | None = None,
     max_depth: float = np.inf,
     stride: int = 1,
+    pixel_indices: bool = False,
     colors: npt.ArrayLike | None = None,
     normals: npt.ArrayLike | None = None,
     out: np.ndarray | PointCloud | None = None,
-    segmentation: npt.ArrayLike | None = None,
 ) -> PointCloud:
     """Back-project a depth map into a point cloud in the OpenCV camera frame.
 
@@ -360,14 +131,21 @@ def points_from_depth(
         the principal point must satisfy ``-W <= cx <= 2 W``, ``-H <= cy <= 2 H``.
     depth_kind : {"z", "range"}, optional
         Planar depth along the optical axis (default) or distance along the ray.
-    mask : (H, W) bool array_like, or int / collection of ints, optional
-        Boolean mask of pixels to keep; or, together with ``segmentation``, the
-        segment id(s) to keep.
+    mask : (H, W) bool array_like, optional
+        Pixels to keep.
+    segmentation : (H, W) array_like of int, optional
+        Segment id per pixel (a label image); needs ``segment_ids``.
+    segment_ids : int or iterable of int, optional
+        The segment ids of ``segmentation`` to keep. Combined with ``mask`` (if
+        given), a pixel is kept when both keep it.
     max_depth : float, optional
         Depths ``>= max_depth`` are skipped (default ``inf``: only +inf is).
         Must be ``>= 0``.
     stride : int, optional
         Keep only pixels whose row and column are multiples of ``stride``.
+    pixel_indices : bool, optional
+        Also return the integer ``(column, row)`` index of each point's pixel
+        (default False: points only, which is the fastest call).
     colors : (H, W, 3) or (H, W, 4) array_like, optional
         uint8, or float in [0, 1] (rounded to uint8); alpha is dropped.
     normals : (H, W, 3) array_like of float, optional
@@ -376,14 +154,13 @@ def points_from_depth(
     out : (M, 3) float32 ndarray or PointCloud, optional
         Buffer to write into (see the module notes); ``M`` must be at least
         :func:`count_valid_depth` of the same arguments.
-    segmentation : (H, W) array_like of int, optional
-        Segment id per pixel, used with ``mask`` ids.
 
     Returns
     -------
     PointCloud
-        ``points`` (N, 3) float32, ``pixels`` (N, 2) int32 ``(column, row)``, and
-        ``colors`` (N, 3) uint8 / ``normals`` (N, 3) float32 when given.
+        ``points`` (N, 3) float32; ``pixel_indices`` (N, 2) int32
+        ``(column, row)`` with ``pixel_indices=True`` (else None); ``colors``
+        (N, 3) uint8 / ``normals`` (N, 3) float32 when given.
 
     Raises
     ------
@@ -392,15 +169,17 @@ def points_from_depth(
         matching it; ``out`` too small (the message gives the size needed).
     InvalidValueError
         ``K`` invalid or for another resolution; ``stride < 1``; ``max_depth``
-        negative or NaN; integer ``depth``; colours out of range.
+        negative or NaN; integer ``depth``; a ``mask`` that is not boolean;
+        ``segmentation`` without ``segment_ids`` or the reverse; colours out of
+        range.
     ConventionError
         Unknown ``depth_kind``.
 
     Notes
     -----
-    Skipped pixels: depth NaN, +-inf, ``<= 0`` or ``>= max_depth``, and pixels
-    outside ``mask``. Large finite background sentinels (Datagen ``1e10`` /
-    ``65504``) need ``max_depth``.
+    Skipped pixels: depth NaN, +-inf, ``<= 0``, ``>= max_depth`` or a vendor
+    background value (``0.0025``, ``1e10``, ``65504``; see the module notes),
+    and pixels outside ``mask`` or the selected segments.
 
     The arithmetic runs in the precision of the depth map (float32 for float16
     and float32 depth, float64 for float64 depth; a few float32 ulps either way)
@@ -414,16 +193,18 @@ def points_from_depth(
     >>> K = np.array([[100.0, 0.0, 2.0], [0.0, 100.0, 1.5], [0.0, 0.0, 1.0]])
     >>> depth = np.full((3, 4), 2.0, dtype=np.float32)
     >>> depth[0, 0] = np.nan
-    >>> cloud = points_from_depth(depth, K)
+    >>> cloud = points_from_depth(depth, K, pixel_indices=True)
     >>> len(cloud)
     11
-    >>> cloud.pixels[0]  # first valid pixel: column 1, row 0
+    >>> cloud.pixel_indices[0]  # first valid pixel: column 1, row 0
     array([1, 0], dtype=int32)
     >>> cloud.points[0]  # ((1.5 - 2) / 100 * 2, (0.5 - 1.5) / 100 * 2, 2)
     array([-0.01, -0.02,  2.  ], dtype=float32)
     """
+    from camgeom._kernels.depth import count_valid_rows, write_points
+
     kind = check_depth_kind(depth_kind)
-    grid = _prepare(depth, mask, segmentation, max_depth, stride)
+    grid = _prepare(depth, mask, segmentation, segment_ids, max_depth, stride)
     h, w = grid.shape
     xc, xr, yr = _ray_terms(K, h, w)
     colors_arr = None if colors is None else _check_colors(colors, (h, w))
@@ -436,14 +217,16 @@ def points_from_depth(
     yq = (yr[::step] * yr[::step] + 1.0).astype(dtype)
     xc, xr, yr = (np.ascontiguousarray(a[::step], dtype=dtype) for a in (xc, xr, yr))
 
-    counts = count_valid_rows(grid.depth, grid.mask, grid.use_mask, grid.limit)
+    counts = count_valid_rows(grid.depth, grid.mask, grid.use_mask, grid.limit, grid.skip)
     offsets = np.zeros(counts.shape[0] + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     n = int(offsets[-1])
 
+    # Indices are written when asked for, or when colours / normals are gathered by them.
+    need_indices = pixel_indices or colors_arr is not None or normals_arr is not None
+    index_buf = None if buffers is None else buffers.pixel_indices
     if buffers is None:
         points = np.empty((n, 3), np.float32)
-        pixels = np.empty((n, 2), np.int32)
     else:
         capacity = buffers.points.shape[0]
         if capacity < n:
@@ -454,12 +237,18 @@ def points_from_depth(
                 "count_valid_depth(...) gives the size for the same arguments."
             )
         points = buffers.points[:n]
-        pixels = np.empty((n, 2), np.int32) if buffers.pixels is None else buffers.pixels[:n]
+    if not need_indices:
+        indices = np.empty((0, 2), np.int32)
+    elif index_buf is not None and pixel_indices:
+        indices = index_buf[:n]
+    else:
+        indices = np.empty((n, 2), np.int32)
     write_points(
         grid.depth,
         grid.mask,
         grid.use_mask,
         grid.limit,
+        grid.skip,
         kind == "range",
         xc,
         xr,
@@ -468,22 +257,26 @@ def points_from_depth(
         step,
         offsets,
         points.reshape(-1),
-        pixels.reshape(-1),
+        indices.reshape(-1),
+        need_indices,
     )
 
     cloud_colors = cloud_normals = None
-    if colors_arr is not None or normals_arr is not None:
-        rows = pixels[:, 1]
-        cols = pixels[:, 0]
+    if need_indices and (colors_arr is not None or normals_arr is not None):
+        rows = indices[:, 1]
+        cols = indices[:, 0]
         if colors_arr is not None:
-            gathered = colors_arr[rows, cols, :3]
-            if gathered.dtype != np.uint8:
-                gathered = np.rint(gathered * 255.0).astype(np.uint8)
+            gathered = colors_to_uint8(colors_arr[rows, cols, :3])
             cloud_colors = _into(gathered, None if buffers is None else buffers.colors)
         if normals_arr is not None:
             gathered = normals_arr[rows, cols].astype(np.float32, copy=False)
             cloud_normals = _into(gathered, None if buffers is None else buffers.normals)
-    return PointCloud(points, pixels, colors=cloud_colors, normals=cloud_normals)
+    return PointCloud(
+        points,
+        indices if pixel_indices else None,
+        colors=cloud_colors,
+        normals=cloud_normals,
+    )
 
 
 # --------------------------------------------------------------------------- z <-> range
@@ -557,14 +350,16 @@ class _Grid(NamedTuple):
     mask: np.ndarray  # same shape bool, or a (1, 1) placeholder
     use_mask: bool
     limit: np.floating  # max_depth in the depth dtype
+    skip: np.ndarray  # (4,) background values in the depth dtype, NaN-padded
     stride: int
     shape: tuple[int, int]  # (H, W) of the full map
 
 
 def _prepare(
     depth: npt.ArrayLike,
-    mask: Any,
+    mask: npt.ArrayLike | None,
     segmentation: npt.ArrayLike | None,
+    segment_ids: SegmentIds | None,
     max_depth: float,
     stride: int,
 ) -> _Grid:
@@ -582,15 +377,33 @@ def _prepare(
             f"Expected `max_depth` to be >= 0 (use inf for no limit), got {max_depth!r}."
         )
     limit = _limit_in_dtype(max_d, arr.dtype)
-    mask_arr = _resolve_mask(mask, segmentation, arr.shape)
     shape = (int(arr.shape[0]), int(arr.shape[1]))
+    mask_arr = _check_mask(mask, shape)
+    seg_arr = _segment_mask(segmentation, segment_ids, shape)
+    if mask_arr is not None and seg_arr is not None:
+        mask_arr = mask_arr & seg_arr
+    elif seg_arr is not None:
+        mask_arr = seg_arr
     if step > 1:
         arr = np.ascontiguousarray(arr[::step, ::step])
         if mask_arr is not None:
             mask_arr = np.ascontiguousarray(mask_arr[::step, ::step])
+    skip = _SKIP[arr.dtype.type]
     if mask_arr is None:
-        return _Grid(arr, np.ones((1, 1), dtype=np.bool_), False, limit, step, shape)
-    return _Grid(arr, mask_arr, True, limit, step, shape)
+        return _Grid(arr, np.ones((1, 1), dtype=np.bool_), False, limit, skip, step, shape)
+    return _Grid(arr, mask_arr, True, limit, skip, step, shape)
+
+
+def _skip_values(dtype: type[np.floating]) -> np.ndarray:
+    """The positive finite background values in ``dtype``, NaN-padded to the kernels' four.
+
+    Zero and +inf are already outside ``(0, max_depth)``; NaN equals nothing.
+    """
+    values = sorted({dtype(v) for v in BACKGROUND_DEPTH_VALUES if 0.0 < v < np.inf})
+    return np.array(values + [np.nan] * (4 - len(values)), dtype=dtype)
+
+
+_SKIP = {np.float32: _skip_values(np.float32), np.float64: _skip_values(np.float64)}
 
 
 def _limit_in_dtype(limit: float, dtype: np.dtype) -> np.floating:
@@ -652,42 +465,43 @@ def _ray_terms(K: npt.ArrayLike, h: int, w: int) -> tuple[np.ndarray, np.ndarray
     return xc, np.ascontiguousarray(xr), yr
 
 
-def _resolve_mask(
-    mask: Any, segmentation: npt.ArrayLike | None, shape: tuple[int, ...]
-) -> np.ndarray | None:
-    """Boolean (H, W) mask from a boolean mask or from segment ids + segmentation."""
-    ids: np.ndarray | None = None
-    if isinstance(mask, (set, frozenset)):
-        ids = np.array(sorted(mask))
-    elif mask is not None:
-        arr = np.asarray(mask)
-        if arr.dtype == np.bool_ and arr.ndim == 2:
-            if segmentation is not None:
-                raise InvalidValueError(
-                    "Expected `mask` to be segment ids when `segmentation` is given, got a "
-                    "boolean array. Pass either a boolean mask, or ids with segmentation=."
-                )
-            if arr.shape != shape:
-                raise ShapeError(
-                    f"Expected `mask` to have shape {shape_str(shape)} like `depth`, "
-                    f"got {shape_str(arr.shape)}."
-                )
-            return np.ascontiguousarray(arr)
-        if arr.ndim <= 1 and (arr.dtype.kind in "iu" or arr.size == 0):
-            ids = arr.reshape(-1)
-        else:
-            raise InvalidValueError(
-                f"Expected `mask` to be a boolean {shape_str(shape)} array or segment id(s), got "
-                f"dtype {arr.dtype} with shape {shape_str(arr.shape)}. For an integer label "
-                "image pass mask=<ids to keep>, segmentation=<label image>."
-            )
-    if segmentation is None:
-        if ids is not None:
-            raise InvalidValueError(
-                "Expected `segmentation=` (an integer (H, W) label image) with segment ids in "
-                f"`mask`, got ids {ids.tolist()[:10]} and no segmentation."
-            )
+def _check_mask(mask: npt.ArrayLike | None, shape: tuple[int, int]) -> np.ndarray | None:
+    """The boolean (H, W) ``mask``, C-contiguous, or None."""
+    if mask is None:
         return None
+    arr = np.asarray(mask)
+    if arr.dtype != np.bool_:
+        raise InvalidValueError(
+            f"Expected `mask` to be a boolean {shape_str(shape)} array, got dtype {arr.dtype} "
+            f"with shape {shape_str(arr.shape)}. To keep segments of a label image pass "
+            "segmentation=<label image>, segment_ids=<ids to keep>."
+        )
+    if arr.shape != shape:
+        raise ShapeError(
+            f"Expected `mask` to have shape {shape_str(shape)} like `depth`, "
+            f"got {shape_str(arr.shape)}."
+        )
+    return np.ascontiguousarray(arr)
+
+
+def _segment_mask(
+    segmentation: npt.ArrayLike | None,
+    segment_ids: SegmentIds | None,
+    shape: tuple[int, int],
+) -> np.ndarray | None:
+    """Boolean (H, W) mask of the pixels whose segment is in ``segment_ids``, or None."""
+    if segmentation is None and segment_ids is None:
+        return None
+    if segmentation is None:
+        raise InvalidValueError(
+            "Expected `segmentation=` (an integer (H, W) label image) with `segment_ids`, "
+            "got no segmentation."
+        )
+    if segment_ids is None:
+        raise InvalidValueError(
+            "Expected `segment_ids=` (the segment ids to keep) with `segmentation=`, "
+            "got segment_ids=None."
+        )
     seg = np.asarray(segmentation)
     if seg.dtype.kind not in "iu":
         raise InvalidValueError(
@@ -699,37 +513,31 @@ def _resolve_mask(
             f"Expected `segmentation` to have shape {shape_str(shape)} like `depth`, "
             f"got {shape_str(seg.shape)}."
         )
-    if ids is None:
+    if isinstance(segment_ids, (set, frozenset)):
+        segment_ids = sorted(segment_ids)
+    ids = np.asarray(segment_ids)
+    if ids.ndim > 1 or (ids.size and ids.dtype.kind not in "iu"):
         raise InvalidValueError(
-            "Expected `mask` to give the segment id(s) to keep when `segmentation` is given, "
-            "got mask=None."
+            "Expected `segment_ids` to be an integer or a flat collection of integers, got "
+            f"{np.ravel(ids).tolist()[:10]} (dtype {ids.dtype}, shape {shape_str(ids.shape)})."
         )
-    if ids.size and ids.dtype.kind not in "iu":
-        raise InvalidValueError(f"Expected segment ids to be integers, got {ids.tolist()[:10]}.")
-    return np.ascontiguousarray(np.isin(seg, ids.astype(np.int64)))
+    return np.ascontiguousarray(np.isin(seg, ids.reshape(-1).astype(np.int64)))
 
 
 def _check_colors(colors: npt.ArrayLike, shape: tuple[int, int]) -> np.ndarray:
+    """The (H, W, 3|4) colour image; uint8 or float (converted after gathering)."""
     arr = np.asarray(colors)
     if arr.ndim != 3 or arr.shape[:2] != shape or arr.shape[2] not in (3, 4):
         raise ShapeError(
             f"Expected `colors` to have shape {shape_str((*shape, 3))} or "
             f"{shape_str((*shape, 4))} like `depth`, got {shape_str(arr.shape)}."
         )
-    if arr.dtype == np.uint8:
-        return arr
-    if arr.dtype.kind == "f":
-        lo, hi = (float(arr.min()), float(arr.max())) if arr.size else (0.0, 0.0)
-        if not (lo >= 0.0 and hi <= 1.0):
-            raise InvalidValueError(
-                f"Expected float `colors` in [0, 1], got values in [{lo:.6g}, {hi:.6g}]. "
-                "Pass uint8 colours, or divide 0..255 values by 255."
-            )
-        return arr
-    raise InvalidValueError(
-        f"Expected `colors` to be uint8 or float in [0, 1], got dtype {arr.dtype}. "
-        "For 16-bit images pass (colors >> 8).astype(np.uint8)."
-    )
+    if arr.dtype != np.uint8 and arr.dtype.kind != "f":
+        raise InvalidValueError(
+            f"Expected `colors` to be uint8 or float in [0, 1], got dtype {arr.dtype}. "
+            "For 16-bit images pass (colors >> 8).astype(np.uint8)."
+        )
+    return arr
 
 
 def _check_normals(normals: npt.ArrayLike, shape: tuple[int, int]) -> np.ndarray:
@@ -749,7 +557,7 @@ def _check_normals(normals: npt.ArrayLike, shape: tuple[int, int]) -> np.ndarray
 
 class _Buffers(NamedTuple):
     points: np.ndarray
-    pixels: np.ndarray | None
+    pixel_indices: np.ndarray | None
     colors: np.ndarray | None
     normals: np.ndarray | None
 
@@ -775,11 +583,11 @@ def _check_out(out: np.ndarray | PointCloud | None) -> _Buffers | None:
     if not isinstance(out, PointCloud):
         _check_writeable(points, "out")
         return _Buffers(points, None, None, None)
-    for name in ("points", "pixels", "colors", "normals"):
+    for name in ("points", "pixel_indices", "colors", "normals"):
         buf = getattr(out, name)
         if buf is not None:
             _check_writeable(buf, f"out.{name}")
-    return _Buffers(out.points, out.pixels, out.colors, out.normals)
+    return _Buffers(out.points, out.pixel_indices, out.colors, out.normals)
 
 
 def _check_writeable(buf: np.ndarray, name: str) -> None:
@@ -797,19 +605,3 @@ def _into(values: np.ndarray, buf: np.ndarray | None) -> np.ndarray:
     view = buf[: len(values)]
     view[...] = values
     return view
-
-
-def _as_rows(
-    value: npt.ArrayLike, name: str, width: int, dtype: Any, *, n: int | None = None
-) -> np.ndarray:
-    arr = np.asarray(value)
-    if arr.ndim != 2 or arr.shape[1] != width or (n is not None and arr.shape[0] != n):
-        rows = "N" if n is None else str(n)
-        raise ShapeError(
-            f"Expected `{name}` to have shape ({rows}, {width}), got {shape_str(arr.shape)}."
-        )
-    if arr.dtype == dtype:
-        return arr
-    if np.dtype(dtype).kind == "i" and arr.dtype.kind not in "iu":
-        raise InvalidValueError(f"Expected `{name}` to be integer, got dtype {arr.dtype}.")
-    return arr.astype(dtype)

@@ -1,31 +1,18 @@
-"""Tests of camgeom.depth: depth maps to point clouds, z <-> range."""
+"""Tests of camgeom.depth: depth maps to points, z <-> range, and the depth kernels."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 import pytest
-import trimesh
 from hypothesis import given
 from hypothesis import strategies as st
-from scipy.spatial.transform import Rotation
 
 from camgeom._kernels.depth import count_valid_rows, write_points
-from camgeom.depth import (
-    PointCloud,
-    concatenate_point_clouds,
-    count_valid_depth,
-    points_from_depth,
-    range_from_z,
-    z_from_range,
-)
-from camgeom.errors import (
-    ConventionError,
-    InvalidValueError,
-    NonRigidPoseError,
-    OutputExistsError,
-    ShapeError,
-)
+from camgeom._sentinels import BACKGROUND_DEPTH_VALUES
+from camgeom.depth import count_valid_depth, points_from_depth, range_from_z, z_from_range
+from camgeom.errors import ConventionError, InvalidValueError, ShapeError
+from camgeom.pointcloud import PointCloud
 
 EPS32 = float(np.finfo(np.float32).eps)
 
@@ -68,15 +55,21 @@ def render_sphere(K, h, w, center, radius):
 
 
 def reference_points(depth, K, depth_kind="z", *, mask=None, max_depth=np.inf, stride=1):
-    """Plain-numpy back-projection in float64: (points (N, 3), pixels (N, 2))."""
+    """Plain-numpy back-projection in float64: (points (N, 3), pixel indices (N, 2)).
+
+    Skips depths outside (0, max_depth) and the background values, compared in the
+    dtype the depth is computed in (float16 is read as float32).
+    """
     d_all = np.asarray(depth)
     if d_all.dtype == np.float16:
         d_all = d_all.astype(np.float32)
     rows = np.arange(0, d_all.shape[0], stride)
     cols = np.arange(0, d_all.shape[1], stride)
-    sub = d_all[np.ix_(rows, cols)].astype(np.float64)
+    background = np.array(BACKGROUND_DEPTH_VALUES, dtype=d_all.dtype)
+    in_dtype = d_all[np.ix_(rows, cols)]
+    sub = in_dtype.astype(np.float64)
     with np.errstate(invalid="ignore"):
-        valid = (sub > 0) & (sub < max_depth)
+        valid = (sub > 0) & (sub < max_depth) & ~np.isin(in_dtype, background)
     if mask is not None:
         valid &= np.asarray(mask)[np.ix_(rows, cols)]
     ri, ci = np.nonzero(valid)  # row-major order
@@ -127,9 +120,9 @@ def test_sphere_points_lie_on_sphere(K):
     hits = np.isfinite(z)
     assert 0 < hits.sum() < H * W  # both hits and misses (NaN, skipped)
     for kind, depth in (("z", z), ("range", rng)):
-        cloud = points_from_depth(depth.astype(np.float32), K, depth_kind=kind)
+        cloud = points_from_depth(depth.astype(np.float32), K, depth_kind=kind, pixel_indices=True)
         assert len(cloud) == hits.sum()
-        assert np.all(hits[cloud.pixels[:, 1], cloud.pixels[:, 0]])
+        assert np.all(hits[cloud.pixel_indices[:, 1], cloud.pixel_indices[:, 0]])
         dist = np.linalg.norm(cloud.points.astype(np.float64) - center, axis=1)
         assert np.abs(dist - radius).max() < 1e-5, kind
     wrong = points_from_depth(z.astype(np.float32), K, depth_kind="range")
@@ -138,7 +131,7 @@ def test_sphere_points_lie_on_sphere(K):
 
 def test_points_reproject_to_pixel_centres_with_opencv():
     z, _ = render_plane(K_OFF, H, W, [0.3, 0.2, -1.0], [0.0, 0.0, 1.5])
-    cloud = points_from_depth(z, K_OFF)
+    cloud = points_from_depth(z, K_OFF, pixel_indices=True)
     uv, _ = cv2.projectPoints(
         cloud.points.astype(np.float64).reshape(-1, 1, 3),
         np.zeros(3),
@@ -146,7 +139,7 @@ def test_points_reproject_to_pixel_centres_with_opencv():
         K_OFF,
         np.zeros(5),
     )
-    np.testing.assert_allclose(uv.reshape(-1, 2), cloud.pixels + 0.5, atol=1e-3)
+    np.testing.assert_allclose(uv.reshape(-1, 2), cloud.pixel_indices + 0.5, atol=1e-3)
 
 
 def test_range_and_z_conversions_match_analytic_maps():
@@ -175,7 +168,7 @@ def test_range_from_z_hand_values_and_passthrough():
 # --------------------------------------------------------------------------- kernel vs reference
 
 finite_depth = st.floats(0.0625, 5.0, width=32)
-special_depth = st.sampled_from([np.nan, np.inf, -np.inf, 0.0, -1.0, 1e10])
+special_depth = st.sampled_from([np.nan, np.inf, -np.inf, 0.0, -1.0, 1e10, 65504.0, 0.0025])
 
 
 @st.composite
@@ -208,13 +201,16 @@ def depth_cases(draw):
 def test_kernel_matches_numpy_reference(case):
     depth, K, kind, mask, max_depth, stride = case
     kwargs = {"mask": mask, "max_depth": max_depth, "stride": stride}
-    cloud = points_from_depth(depth, K, depth_kind=kind, **kwargs)
+    cloud = points_from_depth(depth, K, depth_kind=kind, pixel_indices=True, **kwargs)
     ref_points, ref_pixels = reference_points(depth, K, kind, **kwargs)
-    np.testing.assert_array_equal(cloud.pixels, ref_pixels)  # same set, same order
+    np.testing.assert_array_equal(cloud.pixel_indices, ref_pixels)  # same set, same order
     assert_points_close(cloud.points, ref_points)
     assert count_valid_depth(depth, **kwargs) == len(cloud)
-    assert cloud.points.dtype == np.float32 and cloud.pixels.dtype == np.int32
-    assert cloud.points.flags.c_contiguous and cloud.pixels.flags.c_contiguous
+    assert cloud.points.dtype == np.float32 and cloud.pixel_indices.dtype == np.int32
+    assert cloud.points.flags.c_contiguous and cloud.pixel_indices.flags.c_contiguous
+    points_only = points_from_depth(depth, K, depth_kind=kind, **kwargs)
+    assert points_only.pixel_indices is None
+    np.testing.assert_array_equal(points_only.points, cloud.points)
 
 
 @pytest.mark.kernels
@@ -223,20 +219,28 @@ def test_kernel_matches_reference_on_scene(kind):
     z, rng = render_sphere(K_SKEW, H, W, [0.1, -0.05, 2.5], 0.6)
     depth = (z if kind == "z" else rng).astype(np.float32)
     mask = np.add.outer(np.arange(H), np.arange(W)) % 3 != 0
-    cloud = points_from_depth(depth, K_SKEW, depth_kind=kind, mask=mask, max_depth=2.3)
+    cloud = points_from_depth(
+        depth, K_SKEW, depth_kind=kind, mask=mask, max_depth=2.3, pixel_indices=True
+    )
     ref_points, ref_pixels = reference_points(depth, K_SKEW, kind, mask=mask, max_depth=2.3)
     assert 0 < len(ref_pixels) < mask.sum()
-    np.testing.assert_array_equal(cloud.pixels, ref_pixels)
+    np.testing.assert_array_equal(cloud.pixel_indices, ref_pixels)
     assert_points_close(cloud.points, ref_points)
 
 
+NO_SKIP = np.full(4, np.nan, np.float32)
+"""Background values for the kernels: NaN-padded, so none."""
+
+
 @pytest.mark.kernels
+@pytest.mark.parametrize("is_range", [False, True])
 @pytest.mark.parametrize("use_mask", [False, True])
-def test_write_kernel_stays_inside_each_rows_slots(use_mask):
+def test_write_kernel_stays_inside_each_rows_slots(use_mask, is_range):
     """Rows ending in invalid pixels: nothing is written past a row's last slot.
 
     Each row is run on its own with a spare sentinel slot after its points; in a
-    whole-image run such a stray write would land in the next row's slots.
+    whole-image run such a stray write would land in the next row's slots. Rays
+    along the optical axis (all ray terms 0) make range equal z.
     """
     depth = np.array(
         [[1.0, np.nan, 2.0, np.nan], [np.nan, np.nan, np.nan, -1.0], [3.0, 4.0, 0.0, 5.0]],
@@ -244,7 +248,8 @@ def test_write_kernel_stays_inside_each_rows_slots(use_mask):
     )
     mask = np.array([[1, 1, 1, 1], [1, 1, 1, 1], [1, 1, 1, 0]], bool)
     limit = np.float32(np.inf)
-    counts = count_valid_rows(depth, mask if use_mask else np.ones((1, 1), bool), use_mask, limit)
+    mask_arg = mask if use_mask else np.ones((1, 1), bool)
+    counts = count_valid_rows(depth, mask_arg, use_mask, limit, NO_SKIP)
     np.testing.assert_array_equal(counts, [2, 0, 2 if use_mask else 3])
     expected = {0: ([1.0, 2.0], [0, 2]), 1: ([], []), 2: ([3.0, 4.0], [0, 1])}
     if not use_mask:
@@ -255,14 +260,41 @@ def test_write_kernel_stays_inside_each_rows_slots(use_mask):
         n = len(zs)
         offsets = np.array([0, n])
         points = np.full((n + 1, 3), -99.0, np.float32)
-        pixels = np.full((n + 1, 2), -99, np.int32)
+        indices = np.full((n + 1, 2), -99, np.int32)
         terms = [np.zeros(4, np.float32), np.zeros(1, np.float32), np.zeros(1, np.float32)]
         yq = np.ones(1, np.float32)
-        args = (row, row_mask, use_mask, limit, False, *terms, yq, 1, offsets)
-        write_points(*args, points.reshape(-1), pixels.reshape(-1))
+        args = (row, row_mask, use_mask, limit, NO_SKIP, is_range, *terms, yq, 1, offsets)
+        write_points(*args, points.reshape(-1), indices.reshape(-1), True)
         np.testing.assert_array_equal(points[:n, 2], zs)
-        np.testing.assert_array_equal(pixels[:n, 0], cols)
-        assert np.all(points[n] == -99.0) and np.all(pixels[n] == -99), f"row {r}"
+        np.testing.assert_array_equal(indices[:n, 0], cols)
+        assert np.all(points[n] == -99.0) and np.all(indices[n] == -99), f"row {r}"
+        # Without indices: the same points, and the index buffer is not touched.
+        untouched = np.full(2, -7, np.int32)
+        points[:] = -99.0
+        write_points(*args, points.reshape(-1), untouched, False)
+        np.testing.assert_array_equal(points[:n, 2], zs)
+        assert np.all(points[n] == -99.0) and np.all(untouched == -7)
+
+
+@pytest.mark.kernels
+def test_kernels_skip_the_background_values_they_are_given():
+    depth = np.array([[1.0, 2.0, 3.0, 4.0, 2.0]], np.float32)
+    skip = np.array([2.0, 4.0, np.nan, np.nan], np.float32)
+    counts = count_valid_rows(depth, np.ones((1, 1), bool), False, np.float32(np.inf), skip)
+    assert counts.tolist() == [2]
+    points = np.full((2, 3), -99.0, np.float32)
+    zeros = [np.zeros(5, np.float32), np.zeros(1, np.float32), np.zeros(1, np.float32)]
+    args = (depth, np.ones((1, 1), bool), False, np.float32(np.inf), skip, False, *zeros)
+    write_points(
+        *args,
+        np.ones(1, np.float32),
+        1,
+        np.array([0, 2]),
+        points.reshape(-1),
+        np.empty(0, np.int32),
+        False,
+    )
+    np.testing.assert_array_equal(points[:, 2], [1.0, 3.0])
 
 
 # --------------------------------------------------------------------------- skipping rules
@@ -270,20 +302,64 @@ def test_write_kernel_stays_inside_each_rows_slots(use_mask):
 
 def test_invalid_values_are_skipped():
     K = np.array([[10.0, 0.0, 2.0], [0.0, 10.0, 1.0], [0.0, 0.0, 1.0]])
-    depth = np.array([[np.nan, np.inf, -np.inf, -2.0], [0.0, -0.0, 1.5, 1e10]], dtype=np.float32)
+    depth = np.array([[np.nan, np.inf, -np.inf, -2.0], [0.0, -0.0, 1.5, 1e9]], dtype=np.float32)
     before = depth.copy()
-    cloud = points_from_depth(depth, K)
-    np.testing.assert_array_equal(cloud.pixels, [[2, 1], [3, 1]])  # 1e10 is finite: kept
+    cloud = points_from_depth(depth, K, pixel_indices=True)
+    np.testing.assert_array_equal(cloud.pixel_indices, [[2, 1], [3, 1]])  # 1e9 is finite: kept
     np.testing.assert_array_equal(depth, before)  # input untouched
-    cloud = points_from_depth(depth, K, max_depth=1000.0)
-    np.testing.assert_array_equal(cloud.pixels, [[2, 1]])
+    cloud = points_from_depth(depth, K, max_depth=1000.0, pixel_indices=True)
+    np.testing.assert_array_equal(cloud.pixel_indices, [[2, 1]])
     np.testing.assert_allclose(cloud.points, [[(2.5 - 2.0) / 10 * 1.5, 0.5 / 10 * 1.5, 1.5]])
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("kind", ["z", "range"])
+def test_background_values_never_give_points(dtype, kind):
+    """Every vendor background value, as it is stored, is skipped; its neighbours are not."""
+    K = np.array([[10.0, 0.0, 2.0], [0.0, 10.0, 1.0], [0.0, 0.0, 1.0]])
+    stored = {
+        np.float16: [0.0025, 65504.0],  # 1e10 does not fit in half
+        np.float32: [np.float32(0.0025), np.float32(np.float16(0.0025)), 1e10, 65504.0],
+        np.float64: [np.float64(np.float32(0.0025)), 1e10, 65504.0],
+    }[dtype]
+    values = np.array(stored, dtype=dtype)
+    near = np.nextafter(values, dtype(0))  # the closest smaller depths are not background
+    depth = np.stack([values, near])
+    cloud = points_from_depth(depth, K, depth_kind=kind, pixel_indices=True)
+    assert cloud.pixel_indices[:, 1].tolist() == [1] * len(values)  # only the second row
+    assert count_valid_depth(depth) == len(values)
+    # The background values as the readers keep them are skipped even past max_depth=inf.
+    assert len(points_from_depth(depth[:1], K, depth_kind=kind)) == 0
+
+
+@pytest.mark.fixtures
+def test_datagen_background_kept_by_the_reader_gives_no_points(fixtures):
+    """read_depth(..., background="keep") + points_from_depth: no point at 1e10 or 65504 m."""
+    from camgeom.io import read_depth
+
+    paths = sorted((fixtures / "datagen").glob("**/depth.exr"))
+    assert len(paths) >= 10
+    seen = set()
+    for path in paths:
+        kept = read_depth(path, background="keep")
+        as_nan = read_depth(path)
+        h, w = kept.shape
+        K = np.array([[w, 0.0, w / 2], [0.0, w, h / 2], [0.0, 0.0, 1.0]])
+        for kind in ("z", "range"):
+            cloud = points_from_depth(kept, K, depth_kind=kind)
+            same = points_from_depth(as_nan, K, depth_kind=kind)
+            np.testing.assert_array_equal(cloud.points, same.points)
+            if "hic_" not in str(path):  # face renders: every surface within 100 m
+                assert np.linalg.norm(cloud.points, axis=1).max() < 100.0, path
+        seen |= set(np.unique(kept[kept > 1000.0]).tolist())
+    assert seen == {65504.0, 1e10}  # both Datagen backgrounds were exercised
+
+
 def test_all_invalid_gives_empty_cloud():
-    cloud = points_from_depth(np.full((3, 5), np.nan, np.float32), K_OFF * [[0.05], [0.05], [1]])
+    K = K_OFF * [[0.05], [0.05], [1]]
+    cloud = points_from_depth(np.full((3, 5), np.nan, np.float32), K, pixel_indices=True)
     assert len(cloud) == 0
-    assert cloud.points.shape == (0, 3) and cloud.pixels.shape == (0, 2)
+    assert cloud.points.shape == (0, 3) and cloud.pixel_indices.shape == (0, 2)
 
 
 def test_max_depth_is_exclusive_and_exact_in_float32():
@@ -300,31 +376,39 @@ def test_max_depth_is_exclusive_and_exact_in_float32():
 def test_stride_keeps_grid_pixels():
     z, _ = render_plane(K_OFF, H, W, [0.0, 0.0, -1.0], [0.0, 0.0, 2.0])
     z[5, 6] = np.nan
-    cloud = points_from_depth(z, K_OFF, stride=3)
-    assert np.all(cloud.pixels % 3 == 0)
+    cloud = points_from_depth(z, K_OFF, stride=3, pixel_indices=True)
+    assert np.all(cloud.pixel_indices % 3 == 0)
     expected = len(range(0, H, 3)) * len(range(0, W, 3))
     assert len(cloud) == expected  # (5, 6) is not on the grid
-    full = points_from_depth(z, K_OFF)
-    lookup = {tuple(p): i for i, p in enumerate(full.pixels.tolist())}
-    idx = [lookup[tuple(p)] for p in cloud.pixels.tolist()]
+    full = points_from_depth(z, K_OFF, pixel_indices=True)
+    lookup = {tuple(p): i for i, p in enumerate(full.pixel_indices.tolist())}
+    idx = [lookup[tuple(p)] for p in cloud.pixel_indices.tolist()]
     np.testing.assert_array_equal(cloud.points, full.points[idx])
 
 
-def test_segment_id_masks():
+def test_segment_ids_select_segments():
     rng = np.random.default_rng(3)
     depth = rng.uniform(0.5, 2.0, (H, W)).astype(np.float32)
     seg = rng.integers(0, 6, (H, W)).astype(np.uint8)
-    by_ids = points_from_depth(depth, K_OFF, mask={1, 4}, segmentation=seg)
-    by_mask = points_from_depth(depth, K_OFF, mask=(seg == 1) | (seg == 4))
-    np.testing.assert_array_equal(by_ids.pixels, by_mask.pixels)
+    kw = {"pixel_indices": True}
+    by_ids = points_from_depth(depth, K_OFF, segment_ids={1, 4}, segmentation=seg, **kw)
+    by_mask = points_from_depth(depth, K_OFF, mask=(seg == 1) | (seg == 4), **kw)
+    np.testing.assert_array_equal(by_ids.pixel_indices, by_mask.pixel_indices)
     np.testing.assert_array_equal(by_ids.points, by_mask.points)
-    assert np.all(np.isin(seg[by_ids.pixels[:, 1], by_ids.pixels[:, 0]], [1, 4]))
-    single = points_from_depth(depth, K_OFF, mask=2, segmentation=seg.astype(np.int32))
+    cols, rows = by_ids.pixel_indices[:, 0], by_ids.pixel_indices[:, 1]
+    assert np.all(np.isin(seg[rows, cols], [1, 4]))
+    single = points_from_depth(depth, K_OFF, segment_ids=2, segmentation=seg.astype(np.int32), **kw)
     assert len(single) == np.count_nonzero(seg == 2)
-    listed = points_from_depth(depth, K_OFF, mask=[2], segmentation=seg)
-    np.testing.assert_array_equal(listed.pixels, single.pixels)
-    assert count_valid_depth(depth, mask=[1, 4], segmentation=seg) == len(by_ids)
-    assert len(points_from_depth(depth, K_OFF, mask=[], segmentation=seg)) == 0
+    listed = points_from_depth(depth, K_OFF, segment_ids=[2], segmentation=seg, **kw)
+    np.testing.assert_array_equal(listed.pixel_indices, single.pixel_indices)
+    assert count_valid_depth(depth, segment_ids=[1, 4], segmentation=seg) == len(by_ids)
+    assert len(points_from_depth(depth, K_OFF, segment_ids=[], segmentation=seg)) == 0
+    # mask and segments together: a pixel is kept when both keep it.
+    left = np.zeros((H, W), bool)
+    left[:, : W // 2] = True
+    both = points_from_depth(depth, K_OFF, mask=left, segment_ids=(1, 4), segmentation=seg)
+    assert len(both) == np.count_nonzero(left & np.isin(seg, [1, 4])) > 0
+    assert count_valid_depth(depth, mask=left, segment_ids=(1, 4), segmentation=seg) == len(both)
 
 
 # --------------------------------------------------------------------------- colors / normals
@@ -338,13 +422,20 @@ def test_colors_and_normals_follow_their_pixels():
     rgba = np.stack([cols, rows, np.full_like(rows, 7), np.full_like(rows, 200)], -1)
     rgba = rgba.astype(np.uint8)
     normals = np.stack([cols, rows, -np.ones_like(rows)], -1).astype(np.float64)
-    cloud = points_from_depth(depth, K_OFF, colors=rgba, normals=normals, stride=2)
-    c, r = cloud.pixels[:, 0], cloud.pixels[:, 1]
+    cloud = points_from_depth(
+        depth, K_OFF, colors=rgba, normals=normals, stride=2, pixel_indices=True
+    )
+    c, r = cloud.pixel_indices[:, 0], cloud.pixel_indices[:, 1]
     assert cloud.colors is not None and cloud.normals is not None
     np.testing.assert_array_equal(cloud.colors, np.stack([c, r, np.full_like(c, 7)], -1))
     assert cloud.colors.dtype == np.uint8 and cloud.colors.shape == (len(cloud), 3)
     np.testing.assert_array_equal(cloud.normals, np.stack([c, r, -np.ones_like(c)], -1))
     assert cloud.normals.dtype == np.float32
+    # Without pixel indices in the result: the same colours and normals.
+    lean = points_from_depth(depth, K_OFF, colors=rgba, normals=normals, stride=2)
+    assert lean.pixel_indices is None
+    np.testing.assert_array_equal(lean.colors, cloud.colors)
+    np.testing.assert_array_equal(lean.normals, cloud.normals)
 
 
 def test_float_colors_are_rounded_to_uint8():
@@ -371,15 +462,36 @@ def _depth():
         ({"mask": np.ones((W, H), bool)}, ShapeError, r"`mask` to have shape \(64, 97\)"),
         ({"mask": np.ones((H, W))}, InvalidValueError, "boolean"),
         ({"mask": [1, 2]}, InvalidValueError, "segmentation="),
+        ({"mask": {1, 2}}, InvalidValueError, "segment_ids="),
+        ({"mask": np.ones((H, W), np.uint8)}, InvalidValueError, "boolean"),
         (
             {"mask": np.ones((H, W), bool), "segmentation": np.zeros((H, W), int)},
             InvalidValueError,
             "segment ids",
         ),
-        ({"mask": [1], "segmentation": np.zeros((H, W - 1), int)}, ShapeError, "segmentation"),
-        ({"mask": [1], "segmentation": np.zeros((H, W, 3), np.uint8)}, ShapeError, "segmentation"),
-        ({"mask": [1], "segmentation": np.zeros((H, W))}, InvalidValueError, "integer"),
-        ({"segmentation": np.zeros((H, W), int)}, InvalidValueError, "mask=None"),
+        (
+            {"segment_ids": [1], "segmentation": np.zeros((H, W - 1), int)},
+            ShapeError,
+            "segmentation",
+        ),
+        (
+            {"segment_ids": [1], "segmentation": np.zeros((H, W, 3), np.uint8)},
+            ShapeError,
+            "segmentation",
+        ),
+        ({"segment_ids": [1], "segmentation": np.zeros((H, W))}, InvalidValueError, "integer"),
+        ({"segmentation": np.zeros((H, W), int)}, InvalidValueError, "segment_ids=None"),
+        ({"segment_ids": [1, 4]}, InvalidValueError, "no segmentation"),
+        (
+            {"segment_ids": [1.5], "segmentation": np.zeros((H, W), int)},
+            InvalidValueError,
+            "segment_ids",
+        ),
+        (
+            {"segment_ids": [[1, 2]], "segmentation": np.zeros((H, W), int)},
+            InvalidValueError,
+            "flat collection",
+        ),
         ({"colors": np.zeros((H, W, 2), np.uint8)}, ShapeError, "colors"),
         ({"colors": np.zeros((H + 1, W, 3), np.uint8)}, ShapeError, "colors"),
         ({"colors": np.full((H, W, 3), 2.0)}, InvalidValueError, r"\[0, 1\]"),
@@ -440,13 +552,13 @@ def test_intrinsics_for_another_resolution_are_rejected():
 def test_depth_dtypes_agree():
     z, _ = render_sphere(K_OFF, H, W, [0.1, -0.05, 2.5], 0.6)
     half = z.astype(np.float16)  # values exactly representable in every float dtype
-    base = points_from_depth(half.astype(np.float32), K_OFF)
+    base = points_from_depth(half.astype(np.float32), K_OFF, pixel_indices=True)
     from_half = points_from_depth(half, K_OFF)
-    from_double = points_from_depth(half.astype(np.float64), K_OFF)
+    from_double = points_from_depth(half.astype(np.float64), K_OFF, pixel_indices=True)
     from_big_endian = points_from_depth(half.astype(">f4"), K_OFF)
     np.testing.assert_array_equal(from_half.points, base.points)
     np.testing.assert_array_equal(from_big_endian.points, base.points)
-    np.testing.assert_array_equal(from_double.pixels, base.pixels)
+    np.testing.assert_array_equal(from_double.pixel_indices, base.pixel_indices)
     assert_points_close(from_double.points, base.points, ulps=4)
     assert from_double.points.dtype == np.float32
 
@@ -458,112 +570,40 @@ def test_out_array_is_reused_and_matches_fresh_call():
     rng = np.random.default_rng(11)
     depth = rng.uniform(0.5, 2.0, (H, W)).astype(np.float32)
     depth[rng.random((H, W)) < 0.3] = np.nan
-    fresh = points_from_depth(depth, K_SKEW, depth_kind="range")
+    fresh = points_from_depth(depth, K_SKEW, depth_kind="range", pixel_indices=True)
     n = count_valid_depth(depth)
     assert n == len(fresh)
     out = np.full((n + 5, 3), -1.0, np.float32)
-    cloud = points_from_depth(depth, K_SKEW, depth_kind="range", out=out)
+    cloud = points_from_depth(depth, K_SKEW, depth_kind="range", out=out, pixel_indices=True)
     assert cloud.points.base is out or cloud.points.base is out.base
     assert cloud.points.__array_interface__["data"][0] == out.__array_interface__["data"][0]
     np.testing.assert_array_equal(cloud.points, fresh.points)
-    np.testing.assert_array_equal(cloud.pixels, fresh.pixels)
+    np.testing.assert_array_equal(cloud.pixel_indices, fresh.pixel_indices)
     assert np.all(out[n:] == -1.0)  # rows past the valid count untouched
 
 
 def test_out_point_cloud_buffers_are_reused_across_calls():
     rng = np.random.default_rng(12)
-    buf = PointCloud.empty(H * W, colors=True, normals=True)
+    buf = PointCloud.empty(H * W, pixel_indices=True, colors=True, normals=True)
     colors = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
     normals = rng.normal(size=(H, W, 3))
     for seed in (1, 2):
         depth = np.random.default_rng(seed).uniform(0.5, 2.0, (H, W)).astype(np.float32)
         depth[np.random.default_rng(seed).random((H, W)) < 0.4] = 0.0
-        kwargs = {"colors": colors, "normals": normals}
+        kwargs = {"colors": colors, "normals": normals, "pixel_indices": True}
         fresh = points_from_depth(depth, K_OFF, **kwargs)
         cloud = points_from_depth(depth, K_OFF, out=buf, **kwargs)
-        for name in ("points", "pixels", "colors", "normals"):
+        for name in ("points", "pixel_indices", "colors", "normals"):
             got, want = getattr(cloud, name), getattr(fresh, name)
             assert np.shares_memory(got, getattr(buf, name)), name
             np.testing.assert_array_equal(got, want)
 
 
-# --------------------------------------------------------------------------- PointCloud
+def test_kernels_see_every_positive_finite_background_value():
+    """The kernels compare with four values: the background list must fit in them."""
+    from camgeom import depth as depth_module
 
-
-def test_transformed_matches_manual_math():
-    rng = np.random.default_rng(5)
-    points = rng.normal(size=(50, 3)).astype(np.float32)
-    normals = rng.normal(size=(50, 3)).astype(np.float32)
-    cloud = PointCloud(points, rng.integers(0, 9, (50, 2)), normals=normals)
-    R = Rotation.from_euler("zyx", [30, -20, 75], degrees=True).as_matrix()
-    t = np.array([0.3, -1.2, 2.0])
-    pose = np.eye(4)
-    pose[:3, :3], pose[:3, 3] = R, t
-    moved = cloud.transformed(pose)
-    np.testing.assert_allclose(moved.points, points.astype(np.float64) @ R.T + t, atol=1e-6)
-    np.testing.assert_allclose(moved.normals, normals.astype(np.float64) @ R.T, atol=1e-6)
-    np.testing.assert_array_equal(moved.pixels, cloud.pixels)
-    np.testing.assert_array_equal(cloud.points, points)  # original untouched
-    back = moved.transformed(np.linalg.inv(pose))
-    np.testing.assert_allclose(back.points, points, atol=1e-6)
-    scaled = pose.copy()
-    scaled[:3, :3] *= 2.0
-    with pytest.raises(NonRigidPoseError):
-        cloud.transformed(scaled)
-    with pytest.raises(ShapeError, match=r"\(4, 4\)"):
-        cloud.transformed(np.stack([pose, pose]))
-
-
-def test_point_cloud_validation_and_repr():
-    with pytest.raises(ShapeError, match=r"`pixels` to have shape \(2, 2\)"):
-        PointCloud(np.zeros((2, 3)), np.zeros((3, 2), int))
-    with pytest.raises(ShapeError, match=r"`points` to have shape \(N, 3\)"):
-        PointCloud(np.zeros((2, 4)), np.zeros((2, 2), int))
-    with pytest.raises(InvalidValueError, match="integer"):
-        PointCloud(np.zeros((2, 3)), np.zeros((2, 2)))
-    with pytest.raises(InvalidValueError, match="uint8"):
-        PointCloud(np.zeros((2, 3)), np.zeros((2, 2), int), colors=np.zeros((2, 3)))
-    with pytest.raises(InvalidValueError, match="non-negative"):
-        PointCloud.empty(-1)
-    cloud = PointCloud(np.zeros((2, 3)), np.zeros((2, 2), int), normals=np.zeros((2, 3)))
-    assert repr(cloud) == "PointCloud(n=2, colors=False, normals=True)"
-    assert cloud.normals is not None and cloud.normals.dtype == np.float32
-
-
-def test_concatenate_point_clouds():
-    a = PointCloud(np.zeros((2, 3)), [[0, 0], [1, 0]], colors=np.zeros((2, 3), np.uint8))
-    b = PointCloud(np.ones((1, 3)), [[5, 5]], colors=np.full((1, 3), 9, np.uint8))
-    both = concatenate_point_clouds([a, b])
-    assert len(both) == 3
-    np.testing.assert_array_equal(both.points[:, 0], [0, 0, 1])
-    np.testing.assert_array_equal(both.pixels, [[0, 0], [1, 0], [5, 5]])
-    assert both.colors is not None and both.colors[2, 0] == 9 and both.normals is None
-    np.testing.assert_array_equal(PointCloud.concatenate(iter([b, a])).points[0], [1, 1, 1])
-    assert len(concatenate_point_clouds([])) == 0
-    plain = PointCloud(np.zeros((1, 3)), [[0, 0]])
-    with pytest.raises(InvalidValueError, match=r"colors missing in clouds \[1\]"):
-        concatenate_point_clouds([a, plain])
-    with pytest.raises(InvalidValueError, match="PointCloud"):
-        concatenate_point_clouds([a, np.zeros((1, 3))])
-
-
-def test_to_trimesh_and_ply_round_trip(tmp_path):
-    rng = np.random.default_rng(9)
-    depth = rng.uniform(0.5, 2.0, (H, W)).astype(np.float32)
-    depth[rng.random((H, W)) < 0.3] = np.nan
-    colors = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
-    cloud = points_from_depth(depth, K_OFF, colors=colors)
-    assert cloud.colors is not None
-    mesh = cloud.to_trimesh()
-    np.testing.assert_array_equal(mesh.vertices, cloud.points.astype(np.float64))
-    np.testing.assert_array_equal(mesh.colors[:, :3], cloud.colors)
-    np.testing.assert_array_equal(mesh.metadata["pixels"], cloud.pixels)
-
-    path = cloud.write_ply(tmp_path / "cloud.ply")
-    loaded = trimesh.load(path)
-    assert isinstance(loaded, trimesh.PointCloud)
-    np.testing.assert_array_equal(loaded.vertices, cloud.points.astype(np.float64))
-    np.testing.assert_array_equal(loaded.colors[:, :3], cloud.colors)
-    with pytest.raises(OutputExistsError):
-        cloud.write_ply(path)
-    assert cloud.write_ply(path, overwrite=True) == path
+    for dtype, skip in depth_module._SKIP.items():
+        listed = {dtype(v) for v in BACKGROUND_DEPTH_VALUES if 0.0 < v < np.inf}
+        assert skip.shape == (4,) and skip.dtype == dtype
+        assert set(skip[np.isfinite(skip)].tolist()) == {float(v) for v in listed}

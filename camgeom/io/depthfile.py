@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from camgeom._sentinels import BACKGROUND_DEPTH_VALUES
 from camgeom.errors import FormatError, InvalidValueError, MissingChannelError, ShapeError
 from camgeom.io.exr import _available, _decode, _resolve_channels
 from camgeom.io.tiff import read_tiff
@@ -21,27 +22,6 @@ __all__ = ["BACKGROUND_DEPTH_VALUES", "mask_background_depth", "read_depth"]
 
 EXR_SUFFIXES = (".exr",)
 TIFF_SUFFIXES = (".tif", ".tiff")
-
-BACKGROUND_DEPTH_VALUES: tuple[float, ...] = (
-    0.0,
-    float(np.float32(0.0025)),
-    float(np.float32(np.float16(0.0025))),
-    float(np.inf),
-    1e10,
-    65504.0,
-)
-"""Depth values that mark "no surface" in vendor depth maps; :func:`read_depth` turns
-them into NaN unless asked to keep them (``background="keep"``).
-
-* ``0`` -- Synthesis AI float16 ``depth.tif`` background.
-* ``+inf`` -- Synthesis AI float32 ``depth.tif`` background (v1 faces).
-* ``0.0025`` -- the constant background of one 2021 Synthesis AI set (that set also
-  stores about 5x the range; the scale is *not* corrected).
-* ``1e10`` -- Datagen float32 ``depth.exr`` background.
-* ``65504`` -- Datagen half-float ``depth.exr`` background (the largest half value).
-
-None of these is a plausible depth in metres for these renders.
-"""
 
 BACKGROUND_MODES = ("nan", "keep")
 """What :func:`read_depth` does with background sentinels."""

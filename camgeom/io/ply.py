@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from camgeom._colors import colors_to_uint8
 from camgeom._validation import check_array, check_points
-from camgeom.errors import InvalidValueError, ShapeError
+from camgeom.errors import ShapeError
 from camgeom.io.atomic import atomic_output
 
 __all__ = ["write_ply"]
@@ -31,28 +32,7 @@ def _colors_u8(colors: Any, n: int) -> np.ndarray:
             f"Expected `colors` to have shape ({n}, 3) or ({n}, 4) (one RGB or RGBA per point), "
             f"got {arr.shape}."
         )
-    if arr.dtype == np.uint8:
-        return arr
-    if arr.dtype.kind == "f":
-        finite = np.isfinite(arr)
-        if not np.all(finite):
-            raise InvalidValueError(
-                f"Expected `colors` to be finite, got {arr.size - int(finite.sum())} NaN/inf "
-                f"value(s) of {arr.size}."
-            )
-        if arr.size and (arr.min() < 0.0 or arr.max() > 1.0):
-            raise InvalidValueError(
-                f"Expected float `colors` in [0, 1], got values in [{arr.min():.6g}, "
-                f"{arr.max():.6g}]. Pass uint8 colours for 0..255 values."
-            )
-        return np.rint(arr * 255.0).astype(np.uint8)
-    if arr.dtype.kind in "iu":
-        if arr.size and (arr.min() < 0 or arr.max() > 255):
-            raise InvalidValueError(
-                f"Expected integer `colors` in 0..255, got values in [{arr.min()}, {arr.max()}]."
-            )
-        return arr.astype(np.uint8)
-    raise InvalidValueError(f"Expected `colors` to be numeric, got dtype {arr.dtype}.")
+    return colors_to_uint8(arr)
 
 
 def write_ply(
