@@ -28,9 +28,6 @@ from camgeom.intrinsics import (
 from camgeom.poses import cam_from_world_look_at, invert_pose, transform_points
 from camgeom.projection import in_image, project_points, reproject_points, unproject_points
 
-# Imported eagerly: the function must shadow the submodule of the same name.
-from camgeom.verify import Report, verify, verify_dataset
-
 # Heavier entry points (file formats, readers, jobs) load on first use.
 _LAZY = {
     "load": "camgeom.datasets",
@@ -51,6 +48,9 @@ _LAZY = {
     "read_depth": "camgeom.io",
     "read_exr": "camgeom.io",
     "write_ply": "camgeom.io",
+    "Report": "camgeom.verification",
+    "verify": "camgeom.verification",
+    "verify_dataset": "camgeom.verification",
 }
 
 
@@ -72,7 +72,6 @@ __all__ = [
     *_LAZY,
     "CamgeomError",
     "Camera",
-    "Report",
     "ConventionError",
     "FormatError",
     "InvalidValueError",
@@ -96,6 +95,4 @@ __all__ = [
     "reproject_points",
     "transform_points",
     "unproject_points",
-    "verify",
-    "verify_dataset",
 ]

@@ -196,7 +196,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from camgeom.verify import verify_dataset
+    from camgeom.verification import verify_dataset
 
     console = _Console(args.quiet)
     ds = _load(args.path, console)

@@ -10,7 +10,7 @@ import pytest
 
 import camgeom.datasets as ds
 from camgeom.errors import InvalidValueError
-from camgeom.verify import Check, DatasetReport, Report, verify, verify_dataset
+from camgeom.verification import Check, DatasetReport, Report, verify, verify_dataset
 
 
 def frames(fixtures, sub):

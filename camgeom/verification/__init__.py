@@ -1,0 +1,174 @@
+"""Check a frame's camera metadata against itself and against its pixels.
+
+:func:`verify` runs named checks on one :class:`~camgeom.datasets.Frame` and
+returns a :class:`Report`; :func:`verify_dataset` aggregates over a dataset.
+Each :class:`Check` carries the measured value, the tolerance, a status and a
+hint on how to read or fix it. The checks decide from the structured fields
+the readers fill in :class:`~camgeom.datasets.CameraMetadata` (axis
+convention, lens-shift units, Euler rule, square-pixel promise, ...), never
+from the vendor's name or the text of a note.
+
+Severities
+----------
+``error``
+    The data contradict themselves (K against its own FOV, stored extrinsics
+    against the camera's location and orientation, duplicated landmarks, labels
+    that the projection does not reproduce). A failing error check fails
+    verification.
+``warning``
+    Suspicious but common (vendor visibility flags ignore occlusion; non-square
+    pixels where the format says nothing). Fails only with ``strict=True``, or
+    for the occlusion share above a threshold you set.
+``info``
+    A documented layout quirk of the format that the reader handled (Datagen's
+    row/column swap, Synthesis AI's xyzw quaternion under a wxyz name, the room
+    format's transposed matrices), or a check that could not run (status
+    ``skip``, with the reason). Never fails.
+
+Known vendor defects (``docs/conventions.md``) come out as failures with clear
+names, not hidden. The modules of this package hold the report types
+(:mod:`~camgeom.verification.report`), the tolerances
+(:mod:`~camgeom.verification.tolerances`) and the checks, grouped by what they
+compare (:mod:`~camgeom.verification.intrinsics`,
+:mod:`~camgeom.verification.poses`, :mod:`~camgeom.verification.landmarks`,
+:mod:`~camgeom.verification.depth`).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from camgeom.errors import CamgeomError, InvalidValueError
+from camgeom.verification.depth import depth_checks
+from camgeom.verification.intrinsics import intrinsics_checks
+from camgeom.verification.landmarks import landmark_checks, projected_groups
+from camgeom.verification.poses import pose_checks
+from camgeom.verification.report import Check, DatasetReport, Report, noted, skipped
+
+if TYPE_CHECKING:
+    from camgeom.datasets import Dataset, Frame
+
+__all__ = ["Check", "DatasetReport", "Report", "verify", "verify_dataset"]
+
+
+def verify(
+    frame: Frame,
+    *,
+    strict: bool = False,
+    occlusion_threshold: float | None = None,
+    use_depth: bool = True,
+) -> Report:
+    """Run every applicable check on one frame.
+
+    Parameters
+    ----------
+    frame : Frame
+        A frame from :func:`camgeom.load`.
+    strict : bool
+        Turn warnings into failures.
+    occlusion_threshold : float, optional
+        Fail the occlusion check when the share of "visible" landmarks lying
+        more than 5 mm behind the depth surface exceeds this (0..1). By default
+        the occlusion share is only a warning, since vendor visibility flags
+        ignore occlusion.
+    use_depth : bool
+        Read the depth map for the occlusion and depth-semantics checks
+        (``False``: those checks are reported as skipped).
+
+    Returns
+    -------
+    Report
+
+    Examples
+    --------
+    >>> import camgeom, tempfile
+    >>> from camgeom.demo import make_demo_dataset
+    >>> out = make_demo_dataset(tempfile.mkdtemp() + "/demo")
+    >>> report = verify(camgeom.load(out.synthesisai)[0])
+    >>> report.passed
+    True
+    """
+    if occlusion_threshold is not None and not 0 <= occlusion_threshold <= 1:
+        raise InvalidValueError(
+            f"Expected `occlusion_threshold` in [0, 1], got {occlusion_threshold!r}."
+        )
+    checks: list[Check] = [noted("format.quirk", note) for note in frame.notes]
+    camera = frame.camera
+    if camera is None:
+        checks.append(
+            skipped("camera", "the frame has no camera (e.g. FaceSynthetics): nothing to verify")
+        )
+        return Report(frame.frame_id, frame.vendor, frame.version, tuple(checks))
+    checks += intrinsics_checks(frame, camera)
+    checks += pose_checks(frame.metadata)
+    groups, unprojected = projected_groups(frame, camera)
+    checks += unprojected
+    checks += landmark_checks(camera, groups, strict=strict)
+    checks += depth_checks(
+        frame,
+        camera,
+        groups,
+        strict=strict,
+        occlusion_threshold=occlusion_threshold,
+        use_depth=use_depth,
+    )
+    return Report(frame.frame_id, frame.vendor, frame.version, tuple(checks))
+
+
+def verify_dataset(
+    dataset: Dataset | Iterable[Frame],
+    *,
+    strict: bool = False,
+    occlusion_threshold: float | None = None,
+    use_depth: bool = True,
+    progress: bool = False,
+) -> DatasetReport:
+    """Verify every frame of a dataset; unreadable frames are listed, not raised.
+
+    Parameters
+    ----------
+    dataset : Dataset or iterable of Frame
+    strict, occlusion_threshold, use_depth
+        As in :func:`verify`.
+    progress : bool
+        Show a progress bar (tqdm) on standard error.
+
+    Returns
+    -------
+    DatasetReport
+    """
+    from camgeom.datasets import Dataset
+
+    reports: list[Report] = []
+    unreadable: list[tuple[str, str]] = []
+    ds = dataset if isinstance(dataset, Dataset) else None
+    if ds is not None:
+        ds.errors = []
+        frames: Iterable[Frame] = ds.iter_frames(on_error="collect")
+        total: int | None = len(ds)
+    else:
+        frames = dataset
+        total = None
+    if progress:
+        from tqdm import tqdm
+
+        frames = tqdm(
+            frames, total=total, desc="verify", unit="frame", file=sys.stderr, leave=False
+        )
+    for frame in frames:
+        try:
+            reports.append(
+                verify(
+                    frame,
+                    strict=strict,
+                    occlusion_threshold=occlusion_threshold,
+                    use_depth=use_depth,
+                )
+            )
+        except CamgeomError as exc:
+            unreadable.append((frame.frame_id, str(exc)))
+    if ds is not None:
+        unreadable += [(e.frame_id, f"{e.path}: {e.message}") for e in ds.errors]
+    return DatasetReport(tuple(reports), tuple(unreadable))

@@ -1,0 +1,74 @@
+"""Every tolerance the verifier uses, in one place.
+
+Vendors store float32 values (about 1e-7 relative), so checks that compare
+stored numbers with each other pass far below these limits on clean data; the
+limits are wide enough for float32 storage and tight enough that a convention
+mistake (a flipped axis, a transposed matrix, a wrong lens shift) fails by
+orders of magnitude. Tolerances that a frame supplies itself (label rounding,
+a user's occlusion threshold) are added where the check runs.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DEPTH_KIND_RATIO",
+    "DEPTH_MIN_SURFACE_LANDMARKS",
+    "DEPTH_SURFACE_M",
+    "DUPLICATES_SHOWN",
+    "NAMES_SHOWN",
+    "OCCLUSION_M",
+    "TOL_FOV_RAD",
+    "TOL_INVERSE",
+    "TOL_K_PX",
+    "TOL_M",
+    "TOL_PRINCIPAL_PX",
+    "TOL_PX",
+    "TOL_REL_FOCAL",
+    "TOL_ROT",
+    "TOL_SQUARE",
+]
+
+TOL_REL_FOCAL = 1e-4
+"""``fx`` against ``focal_length_mm / sensor_width_mm * width``, relative."""
+
+TOL_FOV_RAD = 1e-4
+"""Field of view implied by K (or by the lens) against the stated one, radians."""
+
+TOL_PRINCIPAL_PX = 0.01
+"""Principal point against the image centre moved by the lens shift, pixels."""
+
+TOL_SQUARE = 1e-4
+"""``|fx - fy| / fx`` where the format promises square pixels."""
+
+TOL_K_PX = 1e-3
+"""Largest entry of ``|stored K - camera K|`` (like with like), pixels."""
+
+TOL_ROT = 1e-4
+"""Rotation matrix elements: rigidity, quaternion, Euler angles, look-at."""
+
+TOL_M = 1e-4
+"""Metres: translations, camera-space positions, distances to the camera."""
+
+TOL_INVERSE = 1e-5
+"""Largest entry of ``|cam_from_world @ world_from_cam - I|``."""
+
+TOL_PX = 1e-3
+"""Projection against unrounded 2D labels, pixels (label rounding is added)."""
+
+OCCLUSION_M = 0.005
+"""A landmark this far behind every nearby depth sample is occluded, metres."""
+
+DEPTH_SURFACE_M = 0.02
+"""Landmarks this close to the depth surface decide whether depth is z or range."""
+
+DEPTH_MIN_SURFACE_LANDMARKS = 5
+"""Fewest landmarks on the depth surface for the depth-kind check to run."""
+
+DEPTH_KIND_RATIO = 2.0
+"""The declared depth kind's residual may be at most this times the other kind's."""
+
+NAMES_SHOWN = 12
+"""Landmark names listed in a hint before it is cut with ``...``."""
+
+DUPLICATES_SHOWN = 4
+"""Duplicated pairs listed in a message."""

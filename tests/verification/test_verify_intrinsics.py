@@ -1,0 +1,115 @@
+"""Intrinsics checks: lens shift like with like, on a non-square image."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from camgeom.intrinsics import principal_point_from_shift
+from camgeom.verification import verify
+
+W, H = 640, 480
+SHIFT = (0.1, -0.05)
+F = 500.0
+FOV = {"fov_x": 2 * math.atan(W / 2 / F), "fov_y": 2 * math.atan(H / 2 / F)}
+
+
+def K_with(cx: float, cy: float) -> np.ndarray:
+    return np.array([[F, 0.0, cx], [0.0, F, cy], [0.0, 0.0, 1.0]])
+
+
+def shifted_K(units: str) -> np.ndarray:
+    return K_with(*principal_point_from_shift(W, H, *SHIFT, units=units))
+
+
+def centred_stored_K(frame_factory, camera_K, **metadata):
+    """A frame whose stored K is centred and whose metadata hold SHIFT and the FOV."""
+    return frame_factory(
+        camera_K,
+        stored_K=K_with(W / 2, H / 2),
+        shift_x=SHIFT[0],
+        shift_y=SHIFT[1],
+        **FOV,
+        **metadata,
+    )
+
+
+def test_the_two_shift_units_differ_on_this_image():
+    # the test below would not tell the units apart on a square image
+    assert principal_point_from_shift(W, H, *SHIFT, units="per_axis") == (256.0, 216.0)
+    assert principal_point_from_shift(W, H, *SHIFT, units="fit") == (256.0, 208.0)
+
+
+def test_correctly_shifted_frame_with_centred_stored_K_passes(frame_factory):
+    """Synthesis AI's case: the stored K stays centred, the camera's K holds the shift."""
+    f = centred_stored_K(
+        frame_factory,
+        shifted_K("per_axis"),
+        shift_units="per_axis",
+        stored_K_includes_shift=False,
+        square_pixels=True,
+    )
+    r = verify(f)
+    assert r.passed, str(r)
+    for name in (
+        "intrinsics.principal_point",
+        "intrinsics.stored_K_vs_camera",
+        "intrinsics.K_vs_fov",
+    ):
+        assert r[name].status == "pass", r[name]
+        assert r[name].value < 1e-9
+    assert "without lens shift" in r["intrinsics.principal_point"].message
+    assert "lens shift applied" in r["intrinsics.stored_K_vs_camera"].message
+
+
+def test_shift_in_the_wrong_units_fails_stored_K_vs_camera(frame_factory):
+    """A camera shifted in Blender's units where the vendor's are per axis: 8 px off in y."""
+    f = centred_stored_K(
+        frame_factory, shifted_K("fit"), shift_units="per_axis", stored_K_includes_shift=False
+    )
+    c = verify(f)["intrinsics.stored_K_vs_camera"]
+    assert c.failed and c.value == pytest.approx(8.0) and c.unit == "px"
+
+
+@pytest.mark.parametrize("units", ["fit", "per_axis"])
+def test_stored_K_that_includes_the_shift(frame_factory, units):
+    K = shifted_K(units)
+    common = dict(stored_K=K, shift_x=SHIFT[0], shift_y=SHIFT[1], stored_K_includes_shift=True)
+    r = verify(frame_factory(K, shift_units=units, **common, **FOV))
+    assert r.passed, str(r)
+    assert r["intrinsics.principal_point"].value < 1e-9
+    assert r["intrinsics.K_vs_fov"].value < 1e-12  # the lens FOV, with the shift taken out
+    other = "fit" if units == "per_axis" else "per_axis"
+    c = verify(frame_factory(K, shift_units=other, **common))["intrinsics.principal_point"]
+    assert c.failed and c.value == pytest.approx(8.0)
+
+
+def test_shift_units_default_to_per_axis(frame_factory):
+    f = frame_factory(shifted_K("per_axis"), shift_x=SHIFT[0], shift_y=SHIFT[1])
+    assert verify(f)["intrinsics.principal_point"].status == "pass"
+
+
+def test_unknown_whether_stored_K_has_the_shift_is_a_skip_with_the_reason(frame_factory):
+    r = verify(centred_stored_K(frame_factory, shifted_K("per_axis")))
+    for name in ("principal_point", "stored_K_vs_camera", "K_vs_fov"):
+        c = r[f"intrinsics.{name}"]
+        assert c.status == "skip" and "includes it" in c.message
+    assert r.passed
+
+
+def test_unusable_shift_fails_and_the_dependent_checks_skip(frame_factory):
+    f = frame_factory(K_with(W / 2, H / 2), shift_x=0.1, shift_y=0.0, shift_units="furlongs")
+    r = verify(f)
+    assert r["intrinsics.principal_point"].failed
+    assert "units" in r["intrinsics.principal_point"].message
+    assert r["intrinsics.K_vs_fov"].status == "skip"
+
+
+@pytest.mark.parametrize(("promised", "status"), [(True, "fail"), (False, "info"), (None, "warn")])
+def test_square_pixels_follow_the_metadata_field(frame_factory, promised, status):
+    K = np.array([[F, 0.0, W / 2], [0.0, 1.2 * F, H / 2], [0.0, 0.0, 1.0]])
+    c = verify(frame_factory(K, square_pixels=promised))["intrinsics.square_pixels"]
+    assert c.status == status
+    assert c.value == pytest.approx(0.2)
