@@ -352,32 +352,6 @@ def _frame_image(f: Frame) -> np.ndarray:
 # ----------------------------------------------------------------------------- pointcloud
 
 
-def _segment_mask(f: Frame, names: Sequence[str]) -> np.ndarray:
-    mapping = f.segmentation_mapping
-    if f.segmentation_path is None or not mapping:
-        raise CamgeomError("--segments needs a segmentation image and mapping; this frame has none")
-    wanted = []
-    for term in names:
-        hits = [k for k in mapping if k == term or term in k.replace("/", ".").split(".")]
-        if not hits:
-            raise CamgeomError(
-                f"segment {term!r} not in the mapping; known: {', '.join(sorted(mapping)[:30])}"
-            )
-        wanted += hits
-    seg = f.read_segmentation()
-    mask = np.zeros(seg.shape[:2], bool)
-    for k in wanted:
-        value = mapping[k]
-        if seg.ndim == 2:
-            mask |= seg == int(np.asarray(value).ravel()[0])
-        else:
-            col = np.asarray(value, dtype=float)
-            if seg.dtype == np.uint8 and col.max() <= 1.0 and not float(col.max()).is_integer():
-                col = col * 255
-            mask |= np.all(np.abs(seg[..., :3].astype(float) - col[:3]) < 0.5, axis=-1)
-    return mask
-
-
 def cmd_pointcloud(args: argparse.Namespace) -> int:
     from camgeom.depth import points_from_depth
     from camgeom.pointcloud import concatenate_point_clouds
@@ -399,7 +373,7 @@ def cmd_pointcloud(args: argparse.Namespace) -> int:
             if f.camera is None or f.depth_path is None or f.depth_kind is None:
                 raise CamgeomError("the frame has no camera or no depth map")
             depth = f.read_depth()
-            mask = _segment_mask(f, segments) if segments else None
+            mask = f.segment_mask(segments) if segments else None
             colors = f.read_image() if args.colors else None
             normals = f.read_normals() if args.normals else None
             cloud = points_from_depth(

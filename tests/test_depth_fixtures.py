@@ -39,7 +39,7 @@ def _datagen_camera(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def _points_at(cloud, cols: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Cloud points at the given pixels (NaN where the pixel gave no point)."""
-    lookup = {(c, r): i for i, (c, r) in enumerate(cloud.pixels.tolist())}
+    lookup = {(c, r): i for i, (c, r) in enumerate(cloud.pixel_indices.tolist())}
     out = np.full((len(cols), 3), np.nan)
     for j, key in enumerate(zip(cols.tolist(), rows.tolist(), strict=True)):
         i = lookup.get(key)
@@ -70,7 +70,9 @@ def test_datagen_depth_is_planar_z_and_hits_keypoints(fixtures, datapoint):
     medians = {}
     for kind in ("z", "range"):
         # ... and max_depth keeps it out of the cloud.
-        cloud = points_from_depth(depth, K, depth_kind=kind, mask=mask, max_depth=1000.0)
+        cloud = points_from_depth(
+            depth, K, depth_kind=kind, mask=mask, max_depth=1000.0, pixel_indices=True
+        )
         assert np.all(cloud.points[:, 2] < 10.0)
         cloud = cloud.transformed(np.linalg.inv(cam_from_world))
         got = _points_at(cloud, cols, rows)
@@ -111,7 +113,8 @@ def test_synthesisai_depth_is_range_and_matches_dense_mesh(fixtures):
     in_cam = {}
     in_world = {}
     for kind in ("z", "range"):
-        cloud = points_from_depth(depth, K, depth_kind=kind, mask=mask)  # 0 background skipped
+        # 0 background skipped
+        cloud = points_from_depth(depth, K, depth_kind=kind, mask=mask, pixel_indices=True)
         in_cam[kind] = _points_at(cloud, cols, rows)
         in_world[kind] = _points_at(cloud.transformed(world_from_cam), cols, rows)
     behind_range = np.linalg.norm(cam, axis=1) - np.linalg.norm(in_cam["range"], axis=1) > 0.005

@@ -6,6 +6,14 @@
 groups, a :class:`CameraMetadata` with everything stored about the camera, and the
 notes naming each vendor quirk the reader undid. See ``docs/datasets.md``.
 
+Where each concept lives: :mod:`~camgeom.datasets.frame` (``Frame``,
+``FrameError``, ``FrameSource``), :mod:`~camgeom.datasets.landmarks`
+(``Landmarks``, ``LazyLandmarks``), :mod:`~camgeom.datasets.metadata`
+(``CameraMetadata``), :mod:`~camgeom.datasets.dataset` (``Dataset``),
+:mod:`~camgeom.datasets.detect` (``load``), and one module or subpackage per
+vendor. Depth background sentinels belong to :mod:`camgeom.io` and are
+re-exported here.
+
 Examples
 --------
 >>> import tempfile, pathlib
@@ -16,17 +24,12 @@ Examples
 ('facesynthetics', None, (68, 2))
 """
 
+from camgeom.datasets.dataset import Dataset
 from camgeom.datasets.detect import load
-from camgeom.datasets.model import (
-    BACKGROUND_DEPTH_VALUES,
-    CameraMetadata,
-    Dataset,
-    Frame,
-    FrameError,
-    Landmarks,
-    LazyLandmarks,
-    mask_background_depth,
-)
+from camgeom.datasets.frame import Frame, FrameError
+from camgeom.datasets.landmarks import Landmarks, LazyLandmarks
+from camgeom.datasets.metadata import CameraMetadata
+from camgeom.io.depthfile import BACKGROUND_DEPTH_VALUES, mask_background_depth
 
 __all__ = [
     "BACKGROUND_DEPTH_VALUES",

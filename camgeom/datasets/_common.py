@@ -1,4 +1,4 @@
-"""Helpers shared by the vendor readers (camera construction, image sizes, sorting)."""
+"""Helpers shared by the vendor readers (camera construction, stored poses, image sizes, sorting)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from camgeom.errors import CamgeomError, FormatError
+from camgeom.errors import CamgeomError, ConventionError, FormatError
 
 if TYPE_CHECKING:
     from camgeom.camera import Camera
@@ -21,7 +21,9 @@ __all__ = [
     "make_camera",
     "natural_key",
     "read_obj_vertices",
+    "readonly",
     "relative_id",
+    "stored_pose",
 ]
 
 _DIGITS = re.compile(r"(\d+)")
@@ -48,15 +50,71 @@ def relative_id(path: Path, root: Path) -> str:
 
 
 def make_camera(
-    K: np.ndarray, cam_from_world: np.ndarray, width: int, height: int, path: Any
+    K: np.ndarray,
+    pose: np.ndarray,
+    size: tuple[int, int],
+    path: Any,
+    *,
+    convention: str = "opencv",
+    kind: str = "cam_from_world",
+    what: str = "the stored camera",
 ) -> Camera:
-    """Build a :class:`~camgeom.camera.Camera`; invalid values raise FormatError naming ``path``."""
+    """Build a :class:`~camgeom.camera.Camera` of image ``size`` (width, height).
+
+    ``pose`` may be in any camera-axis ``convention`` and of either ``kind``: it
+    is converted with :func:`camgeom.conventions.convert_pose` (through
+    :meth:`Camera.from_pose <camgeom.camera.Camera.from_pose>`), and the camera
+    checks that it is rigid. Invalid values raise :class:`FormatError` naming
+    ``path`` and ``what``.
+    """
     from camgeom.camera import Camera
 
+    width, height = int(size[0]), int(size[1])
     try:
-        return Camera(K, cam_from_world, int(width), int(height))
+        if convention == "opencv" and kind == "cam_from_world":
+            return Camera(K, pose, width, height)
+        return Camera.from_pose(K, pose, width, height, convention=convention, kind=kind)
     except CamgeomError as exc:
-        raise FormatError(f"{path}: the stored camera is not valid: {exc}") from None
+        raise FormatError(f"{path}: {what} is not valid: {exc}") from None
+
+
+def stored_pose(matrix: np.ndarray, convention: str, *, kind: str) -> np.ndarray:
+    """A stored 4x4 pose with its camera axes relabelled to OpenCV, otherwise as stored.
+
+    For a rigid pose this equals ``convert_pose(matrix, convention, "opencv",
+    kind=kind)``. Unlike :func:`~camgeom.conventions.convert_pose` it does not
+    require the matrix to be rigid, so :class:`~camgeom.datasets.CameraMetadata`
+    keeps a scaled or sheared stored pose for a verifier to see: the camera-frame
+    vectors of the matrix (the columns of ``cam_from_world``, the rows of the
+    rotation of ``world_from_cam``) go through
+    :func:`~camgeom.conventions.convert_points`. The result is a new float64 array.
+
+    Examples
+    --------
+    >>> stored_pose(np.diag([2.0, 1.0, 1.0, 1.0]), "opengl", kind="cam_from_world")[:3, :3]
+    array([[ 2.,  0.,  0.],
+           [ 0., -1.,  0.],
+           [ 0.,  0., -1.]])
+    """
+    from camgeom.conventions import POSE_KINDS, convert_points
+
+    if kind not in POSE_KINDS:
+        raise ConventionError(f"Expected `kind` to be one of {POSE_KINDS!r}, got {kind!r}.")
+    out = np.array(matrix, dtype=np.float64)
+    if convention == "opencv":
+        return out
+    if kind == "cam_from_world":
+        out[:3] = convert_points(out[:3].T, convention, "opencv").T
+    else:
+        out[:3, :3] = convert_points(out[:3, :3], convention, "opencv")
+    return out
+
+
+def readonly(arr: np.ndarray | None) -> np.ndarray | None:
+    """Mark ``arr`` read-only (in place) and return it; None passes through."""
+    if arr is not None:
+        arr.flags.writeable = False
+    return arr
 
 
 def image_size(path: Path) -> tuple[int, int] | None:

@@ -14,7 +14,8 @@ from pathlib import Path
 from camgeom.datasets import datagen, facesynthetics, geogen, synthesisai
 from camgeom.datasets._common import natural_key, relative_id
 from camgeom.datasets._json import load_json
-from camgeom.datasets.model import Dataset, FrameSource
+from camgeom.datasets.dataset import Dataset
+from camgeom.datasets.frame import FrameSource
 from camgeom.errors import FormatError
 
 __all__ = ["MAX_DEPTH", "load"]
@@ -207,5 +208,5 @@ def _datagen_camera(cam_dir: Path, root: Path, names: dict[str, bool]) -> list[F
     base = relative_id(cam_dir, root)
     images = datagen.find_images(frozenset(names))
     if len(images) <= 1:
-        return [datagen.DatagenSource(cam_dir, base, root, images[0] if images else None)]
-    return [datagen.DatagenSource(cam_dir, f"{base}:{img}", root, img) for img in images]
+        return [datagen.source_for(cam_dir, base, root, images[0] if images else None)]
+    return [datagen.source_for(cam_dir, f"{base}:{img}", root, img) for img in images]

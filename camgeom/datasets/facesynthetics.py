@@ -11,19 +11,20 @@ in every frame. The segmentation PNG stores one class id per pixel
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from camgeom.datasets._common import decimals_of, image_size, relative_id
-from camgeom.datasets.model import CameraMetadata, Frame, FrameSource, Landmarks
+from camgeom.datasets.frame import Frame, FrameSource
+from camgeom.datasets.landmarks import Landmarks
+from camgeom.datasets.metadata import CameraMetadata
 from camgeom.errors import FormatError
 
 __all__ = [
     "LDMKS_SUFFIX",
     "SEGMENTATION_CLASSES",
-    "FaceSyntheticsSource",
     "read_frame",
     "read_ldmks",
 ]
@@ -61,31 +62,25 @@ PIXEL_NOTE = (
 )
 
 
-@dataclass
-class FaceSyntheticsSource(FrameSource):
-    """One FaceSynthetics sample, not yet parsed."""
-
-    path: Path
-    frame_id: str
-    vendor: str = "facesynthetics"
-
-    def read(self) -> Frame:
-        return read_frame(self.path, frame_id=self.frame_id)
-
-    def scene_id(self) -> str:
-        return f"image:{self.frame_id}"
-
-
 def sample_id(path: Path) -> str:
     """The ``{id}`` of a ``{id}_ldmks.txt`` file."""
     return path.name[: -len(LDMKS_SUFFIX)]
 
 
-def source_for(ldmks_path: Path, root: Path) -> FaceSyntheticsSource:
+def source_for(ldmks_path: Path, root: Path) -> FrameSource:
     """Source of ``ldmks_path`` with a frame id relative to ``root``."""
-    return FaceSyntheticsSource(
-        ldmks_path, relative_id(ldmks_path.parent / sample_id(ldmks_path), root)
+    frame_id = relative_id(ldmks_path.parent / sample_id(ldmks_path), root)
+    return FrameSource(
+        "facesynthetics",
+        ldmks_path,
+        frame_id,
+        partial(read_frame, ldmks_path, frame_id=frame_id),
+        partial(_image_scene, frame_id),
     )
+
+
+def _image_scene(frame_id: str) -> str:
+    return f"image:{frame_id}"
 
 
 def read_ldmks(path: str | Path) -> np.ndarray:
@@ -173,7 +168,7 @@ def read_frame(path: str | Path, *, frame_id: str | None = None) -> Frame:
         vendor="facesynthetics",
         version=None,
         frame_id=frame_id or sid,
-        scene_id=f"image:{frame_id or sid}",
+        scene_id=_image_scene(frame_id or sid),
         camera_name="default",
         image_path=image_path if image_path.is_file() else None,
         segmentation_path=seg_path if seg_path.is_file() else None,

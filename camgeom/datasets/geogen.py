@@ -36,21 +36,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-from camgeom.datasets._common import image_size, make_camera, relative_id
+from camgeom.datasets._common import image_size, make_camera, relative_id, stored_pose
 from camgeom.datasets._json import get, get_array, get_float, load_json
-from camgeom.datasets.model import CameraMetadata, Frame, FrameSource
+from camgeom.datasets.frame import Frame, FrameSource
+from camgeom.datasets.metadata import CameraMetadata
 from camgeom.errors import CamgeomError, FormatError, MissingKeyError
 
 __all__ = [
     "CAMERA_KEYS",
     "TOP_KEYS",
     "GeoGenFile",
-    "GeoGenSource",
     "is_geogen_metadata",
     "read_frame",
 ]
@@ -127,32 +128,22 @@ class GeoGenFile:
         return str(name) if name is not None else self.path.parent.name
 
 
-@dataclass
-class GeoGenSource(FrameSource):
-    """One view of a GeoGen subject, not yet parsed."""
-
-    path: Path
-    frame_id: str
-    file: GeoGenFile
-    index: int
-    vendor: str = "geogen"
-
-    def read(self) -> Frame:
-        return _read_view(self.file, self.index, self.frame_id)
-
-    def scene_id(self) -> str:
-        return f"subject:{self.file.subject}"
-
-
-def sources_for(path: Path, root: Path) -> list[GeoGenSource]:
+def sources_for(path: Path, root: Path) -> list[FrameSource]:
     """One source per view of the metadata file ``path`` (the file is parsed now)."""
     gfile = GeoGenFile.load(path)
     base = relative_id(path.parent, root) if path.parent != root else ""
+    scene = partial(_subject_scene, gfile)
     out = []
     for i, (name, _, _) in enumerate(gfile.views()):
         frame_id = f"{base}/{name}" if base else name
-        out.append(GeoGenSource(path, frame_id, gfile, i))
+        out.append(
+            FrameSource("geogen", path, frame_id, partial(_read_view, gfile, i, frame_id), scene)
+        )
     return out
+
+
+def _subject_scene(gfile: GeoGenFile) -> str:
+    return f"subject:{gfile.subject}"
 
 
 def read_frame(path: str | Path, view: int | str = 0) -> Frame:
@@ -184,12 +175,10 @@ def read_frame(path: str | Path, view: int | str = 0) -> Frame:
     return _read_view(gfile, index, views[index][0])
 
 
-def _pose(
-    cam: Mapping[str, Any], path: Path, where: str, convention: str
-) -> tuple[np.ndarray, np.ndarray]:
-    from camgeom.conventions import convert_pose
-    from camgeom.poses import invert_pose
-
+def _stored_matrix(
+    cam: Mapping[str, Any], path: Path, where: str
+) -> tuple[Literal["cam_from_world", "world_from_cam"], np.ndarray]:
+    """The pose kind and the stored pose padded to 4x4, as stored."""
     has_cfw, has_wfc = "cam_from_world" in cam, "world_from_cam" in cam
     if has_cfw == has_wfc:
         if has_cfw:
@@ -199,17 +188,14 @@ def _pose(
         raise MissingKeyError(
             f"{path}: missing key {where}.cam_from_world (or {where}.world_from_cam)"
         )
-    kind = "cam_from_world" if has_cfw else "world_from_cam"
+    kind: Literal["cam_from_world", "world_from_cam"] = (
+        "cam_from_world" if has_cfw else "world_from_cam"
+    )
     raw = cam[kind]
     rows = 3 if isinstance(raw, list) and len(raw) == 3 else 4
     mat = np.eye(4)
     mat[:rows] = get_array(cam, f"{where}.{kind}", path, (rows, 4), value=raw)
-    try:
-        cv = convert_pose(mat, convention, "opencv", kind=kind)
-        cam_from_world = cv if kind == "cam_from_world" else invert_pose(cv)
-    except CamgeomError as exc:
-        raise FormatError(f"{path}: {where}.{kind} with convention {convention!r}: {exc}") from None
-    return cam_from_world, mat
+    return kind, mat
 
 
 def _read_view(gfile: GeoGenFile, index: int, frame_id: str) -> Frame:
@@ -265,8 +251,18 @@ def _read_view(gfile: GeoGenFile, index: int, frame_id: str) -> Frame:
             K = intrinsics_from_focal_length(f_mm, s_mm, width, height, sensor_height_mm=sensor_h)
         except CamgeomError as exc:
             raise FormatError(f"{path}: {where}: {exc}") from None
-    cam_from_world, stored = _pose(cam, path, where, convention)
-    camera = make_camera(K, cam_from_world, width, height, path)
+    kind, stored = _stored_matrix(cam, path, where)
+    camera = make_camera(
+        K,
+        stored,
+        (width, height),
+        path,
+        convention=convention,
+        kind=kind,
+        what=f"{where}.{kind} with convention {convention!r}",
+    )
+    # the stored pose in OpenCV axes, not the camera's checked copy: a verifier measures it
+    pose = stored_pose(stored, convention, kind=kind)
 
     image = cam.get("image")
     folder = path.parent
@@ -281,7 +277,6 @@ def _read_view(gfile: GeoGenFile, index: int, frame_id: str) -> Frame:
     notes = [ASSUMED_NOTE]
     if resolve_convention(convention) != "RDF":
         notes.append(f"pose stored in the {convention!r} convention: converted to OpenCV")
-    kind = "cam_from_world" if "cam_from_world" in cam else "world_from_cam"
     metadata = CameraMetadata(
         focal_length_mm=focal,
         sensor_width_mm=sensor_w,
@@ -289,8 +284,8 @@ def _read_view(gfile: GeoGenFile, index: int, frame_id: str) -> Frame:
         width=width,
         height=height,
         stored_K=K if "intrinsics" in cam else None,
-        stored_cam_from_world=camera.cam_from_world if kind == "cam_from_world" else None,
-        stored_world_from_cam=camera.world_from_cam if kind == "world_from_cam" else None,
+        stored_cam_from_world=pose if kind == "cam_from_world" else None,
+        stored_world_from_cam=pose if kind == "world_from_cam" else None,
         source=str(path),
         axis_convention=convention,
         pose_kind=kind,
@@ -310,7 +305,7 @@ def _read_view(gfile: GeoGenFile, index: int, frame_id: str) -> Frame:
         vendor="geogen",
         version=None,
         frame_id=frame_id,
-        scene_id=f"subject:{gfile.subject}",
+        scene_id=_subject_scene(gfile),
         camera_name=name,
         image_path=image_path,
         raw={"metadata": gfile.doc},

@@ -14,9 +14,11 @@ import pytest
 from PIL import Image
 from scipy.spatial.transform import Rotation
 
-from camgeom.datasets import datagen, load
-from camgeom.datasets.datagen import read_frame
+from camgeom.datasets import load
+from camgeom.datasets.datagen import DATAGEN_EULER_RULE, read_frame
+from camgeom.datasets.datagen.camera import camera_unversioned
 from camgeom.errors import FormatError, MissingKeyError, UnknownVersionError
+from camgeom.poses import rotation_from_euler_rule
 
 DG = "datagen"
 FACE = "faces_nn/datapoint_00016/camera"
@@ -152,7 +154,7 @@ def test_look_at_rebuild_reproduces_stored_v110(fixtures: Path, rel: str) -> Non
     path = fixtures / DG / rel / "camera_metadata.json"
     meta = json.loads(path.read_text())
     notes: list[str] = []
-    camera, _ = datagen._camera_unversioned(meta, path, None, "camera", notes)
+    camera, _ = camera_unversioned(meta, path, None, "camera", notes)
     np.testing.assert_allclose(camera.cam_from_world[:3], meta["extrinsic_matrix"], atol=1e-6)
     np.testing.assert_allclose(camera.K, meta["intrinsic_matrix"], rtol=1e-6, atol=1e-9)
 
@@ -169,6 +171,46 @@ def test_euler_from_request_reproduces_rotation(fixtures: Path) -> None:
         R = Rotation.from_euler("yxz", (-yaw, -pitch, roll), degrees=True).as_matrix()
         R = R @ np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0]])
         np.testing.assert_allclose(R, frame.camera.cam_from_world[:3, :3], atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "rel",
+    [
+        MULTI,
+        "faces_multicam/datapoint_00011/camera_2",
+        "faces_multicam/datapoint_00012/camera_3",
+    ],
+)
+def test_euler_rule_reproduces_stored_rotation(fixtures: Path, rel: str) -> None:
+    """The structured rule a verifier uses, against the stored extrinsic matrix."""
+    meta = read_frame(fixtures / DG / rel).metadata
+    assert meta.euler_rule == DATAGEN_EULER_RULE and meta.euler_degrees
+    assert np.count_nonzero(meta.euler) >= 1  # (yaw, pitch, roll): (0, -45.3, 0) ... (75, 0, 0)
+    R = rotation_from_euler_rule(meta.euler, meta.euler_rule)
+    stored = np.array(
+        json.loads((fixtures / DG / rel / "camera_metadata.json").read_text())["extrinsic_matrix"]
+    )
+    np.testing.assert_array_equal(meta.stored_cam_from_world[:3], stored)
+    np.testing.assert_allclose(R, meta.stored_cam_from_world[:3, :3], atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("rel", "pose_kind", "euler"),
+    [
+        (FACE, "cam_from_world", True),
+        (HIC, "cam_from_world", False),
+        (CABIN, "cam_from_world", False),
+        (LEGACY, "cam_from_world", False),
+    ],
+)
+def test_structured_metadata_fields(fixtures: Path, rel: str, pose_kind: str, euler: bool) -> None:
+    meta = read_frame(fixtures / DG / rel).metadata
+    assert meta.axis_convention == "opencv" and meta.matrix_layout == "row_major"
+    assert meta.pose_kind == pose_kind
+    assert meta.pixel_convention == "row_col" and meta.square_pixels is True
+    assert meta.shift_units is None and meta.stored_K_includes_shift is None
+    assert (meta.euler_rule is not None) is euler
+    assert meta.quaternion is None
 
 
 def test_head_pose_kept_in_raw(fixtures: Path) -> None:

@@ -81,3 +81,16 @@ def test_bad_rows(tmp_path: Path) -> None:
     path.write_text("1 2\n" * 69 + "1 x\n")
     with pytest.raises(FormatError, match="numbers"):
         read_ldmks(path)
+
+
+def test_structured_fields_and_segment_mask(tmp_path: Path) -> None:
+    _sample(tmp_path)
+    frame = read_frame(tmp_path / "000042_ldmks.txt")
+    meta = frame.metadata
+    assert meta.pixel_convention == "camgeom" and meta.axis_convention is None
+    assert meta.pose_kind is None and meta.stored_cam_from_world is None
+    assert (meta.width, meta.height) == (512, 512)
+    nose = frame.segment_mask("nose")
+    assert nose.shape == (512, 512) and nose.sum() == 100 * 100 and nose[150, 150]
+    assert frame.segment_mask(["nose", "background"]).all()
+    assert not frame.segment_mask(["hair"]).any()

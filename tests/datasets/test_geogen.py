@@ -187,3 +187,50 @@ def test_not_an_object(tmp_path: Path) -> None:
     path.write_text(json.dumps({"cameras": []}))
     with pytest.raises(FormatError, match=r"expected 'cameras' to be a non-empty list or object"):
         load(path)
+
+
+@pytest.mark.parametrize("kind", ["cam_from_world", "world_from_cam"])
+def test_structured_fields_and_stored_pose_as_stored(tmp_path: Path, kind: str) -> None:
+    """The stored pose reaches CameraMetadata relabelled to OpenCV axes but otherwise
+    as stored, so a verifier measures the stored matrix, not the camera's checked copy.
+
+    The rotation is scaled by 1 + 4e-7: within the camera's rigidity tolerance, so
+    the frame reads, but visibly not orthonormal.
+    """
+    path = _write(tmp_path, convention="opengl", kind=kind)
+    doc = json.loads(path.read_text())
+    stored = np.array(doc["cameras"][2][kind])
+    stored[:3, :3] *= 1.0 + 4e-7
+    doc["cameras"][2][kind] = stored.tolist()
+    path.write_text(json.dumps(doc))
+    frame = read_frame(path, view=2)
+    meta = frame.metadata
+    assert meta.axis_convention == "opengl" and meta.pose_kind == kind
+    assert meta.matrix_layout == "row_major" and meta.square_pixels is True
+    assert meta.pixel_convention is None and meta.euler_rule is None
+    np.testing.assert_array_equal(meta.extras["stored_pose"], stored)
+    flip = np.diag([1.0, -1.0, -1.0, 1.0])
+    if kind == "cam_from_world":
+        assert meta.stored_world_from_cam is None
+        np.testing.assert_array_equal(meta.stored_cam_from_world, flip @ stored)
+        held = meta.stored_cam_from_world
+    else:
+        assert meta.stored_cam_from_world is None
+        np.testing.assert_array_equal(meta.stored_world_from_cam, stored @ flip)
+        # the camera's world_from_cam is the rigid inverse of its inverse: not the stored one
+        assert np.abs(frame.camera.world_from_cam - meta.stored_world_from_cam).max() > 1e-8
+        held = meta.stored_world_from_cam
+    R = held[:3, :3]
+    np.testing.assert_allclose(np.abs(R.T @ R - np.eye(3)).max(), 8e-7, rtol=1e-3)
+
+
+def test_non_rigid_pose_names_the_key(tmp_path: Path) -> None:
+    path = _write(tmp_path, kind="world_from_cam")
+    doc = json.loads(path.read_text())
+    doc["cameras"][4]["world_from_cam"][1][1] *= 1.01
+    path.write_text(json.dumps(doc))
+    with pytest.raises(
+        FormatError,
+        match=r"cameras\[4\]\.world_from_cam with convention 'opencv' is not valid: Expected",
+    ):
+        read_frame(path, view=4)

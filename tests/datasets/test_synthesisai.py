@@ -15,9 +15,10 @@ from scipy.spatial.transform import Rotation
 
 from camgeom.conventions import convert_pose
 from camgeom.datasets import load
-from camgeom.datasets.synthesisai import MetadataJsonl, read_frame
+from camgeom.datasets.synthesisai import SYNTHESIS_EULER_RULE, MetadataJsonl, read_frame
 from camgeom.errors import FormatError, MissingKeyError, UnknownVersionError
 from camgeom.intrinsics import intrinsics_from_fov
+from camgeom.poses import rotation_from_euler_rule
 
 SAI = "synthesisai"
 
@@ -303,6 +304,92 @@ def test_lens_shift_applied(fixtures: Path, tmp_path: Path) -> None:
     np.testing.assert_allclose(frame.camera.K[:2, 2], [256 - 0.1 * 512, 256 - 0.05 * 512])
     assert frame.metadata.stored_K[0, 2] == 256.0
     assert any("lens shift" in n for n in frame.notes)
+
+
+def _non_square_render(fixtures: Path, tmp_path: Path, K: list[list[float]]) -> Path:
+    """A 640x480 render: v1.2 info.json with ``K``, and its metadata.jsonl line at 640x480
+    with lens shift 0.1 / -0.05."""
+    info = _copy_render(fixtures, tmp_path, "v1_2_faces/0.info.json")
+    _edit(info, lambda d: d["camera"].__setitem__("intrinsics", K))
+    line = json.loads((fixtures / SAI / "v1_2_faces/metadata.jsonl").read_text().splitlines()[0])
+    line["render"]["resolution"] = {"w": 640, "h": 480}
+    spec = line["scene"]["camera"]["specifications"]
+    spec["lens_shift_horizontal"], spec["lens_shift_vertical"] = 0.1, -0.05
+    (tmp_path / "metadata.jsonl").write_text(json.dumps(line) + "\n")
+    return info
+
+
+def test_lens_shift_on_a_non_square_image_is_per_axis(fixtures: Path, tmp_path: Path) -> None:
+    """Synthesis AI lens shift is a fraction of the width for x and of the height for y.
+
+    On 640x480 that differs from Blender's fraction of the fitted width, which would
+    put cy at 240 - 0.05 * 640 = 208.
+    """
+    info = _non_square_render(fixtures, tmp_path, [[1000.0, 0, 320], [0, 1000.0, 240], [0, 0, 1]])
+    frame = read_frame(info)
+    assert frame.raw["metadata_jsonl"] is not None  # joined: the stored K is unshifted
+    assert (frame.camera.width, frame.camera.height) == (640, 480)
+    assert frame.camera.K[0, 2] == 256.0  # 320 - 0.1 * 640
+    assert frame.camera.K[1, 2] == 216.0  # 240 - 0.05 * 480
+    assert frame.metadata.stored_K[0, 2] == 320.0 and frame.metadata.stored_K[1, 2] == 240.0
+    assert frame.metadata.shift_units == "per_axis"
+    assert frame.metadata.stored_K_includes_shift is False
+    assert any("lens shift from metadata.jsonl applied" in n for n in frame.notes)
+
+
+def test_join_accepts_a_stored_K_that_includes_the_shift(fixtures: Path, tmp_path: Path) -> None:
+    shifted = [[1000.0, 0, 256], [0, 1000.0, 216], [0, 0, 1]]
+    frame = read_frame(_non_square_render(fixtures, tmp_path, shifted))
+    assert frame.raw["metadata_jsonl"] is not None
+    assert (frame.camera.K[0, 2], frame.camera.K[1, 2]) == (256.0, 216.0)
+    # the fit-units centre (256, 208) is not a centre of this line: not joined
+    fit = [[1000.0, 0, 256], [0, 1000.0, 208], [0, 0, 1]]
+    frame = read_frame(_non_square_render(fixtures, tmp_path, fit))
+    assert frame.raw["metadata_jsonl"] is None
+    assert any("does not match the principal point (256, 208)" in n for n in frame.notes)
+
+
+@pytest.mark.parametrize(
+    ("rel", "pose_kind", "layout", "square", "euler"),
+    [
+        ("v1_5_docs/24.info.json", "both", "row_major", True, False),
+        ("v1_2_faces/0.info.json", "both", "row_major", True, True),
+        ("v1_1_docs/188.info.json", "both", "row_major", True, True),
+        ("v1_faces/0.info.json", "both", "row_major", True, False),
+        ("room/0.info.json", "both", "transposed", False, False),
+    ],
+)
+def test_structured_metadata_fields(
+    fixtures: Path, rel: str, pose_kind: str, layout: str, square: bool, euler: bool
+) -> None:
+    meta = read_frame(fixtures / SAI / rel).metadata
+    assert meta.axis_convention == "opengl"
+    assert meta.pose_kind == pose_kind and meta.matrix_layout == layout
+    assert meta.pixel_convention == "screen_space"
+    assert meta.square_pixels is square
+    assert meta.shift_units == "per_axis" and meta.stored_K_includes_shift is False
+    assert (meta.euler_rule == SYNTHESIS_EULER_RULE) is euler
+    assert (meta.euler is not None) is euler
+
+
+@pytest.mark.parametrize("rel", ["v1_2_faces/0.info.json", "v1_1_docs/188.info.json"])
+def test_euler_rule_reproduces_stored_rotation(fixtures: Path, rel: str) -> None:
+    meta = read_frame(fixtures / SAI / rel).metadata
+    assert abs(meta.euler).max() > 4.0  # degrees: a real rotation, not the identity
+    R = rotation_from_euler_rule(meta.euler, meta.euler_rule)
+    np.testing.assert_allclose(R, meta.stored_cam_from_world[:3, :3], atol=1e-12)
+
+
+def test_stored_poses_hold_the_stored_matrices(fixtures: Path) -> None:
+    """Relabelled to OpenCV axes from the raw JSON, not taken from the checked camera."""
+    frame = read_frame(fixtures / SAI / "room/0.info.json")
+    cam = frame.raw["info"]["camera"]
+    w2c = np.array(cam["transform_world2cam"]["mat_4x4"]).T  # room: stored transposed
+    c2w = np.array(cam["transform_cam2world"]["mat_4x4"]).T
+    flip = np.diag([1.0, -1.0, -1.0, 1.0])
+    np.testing.assert_array_equal(frame.metadata.stored_cam_from_world, flip @ w2c)
+    np.testing.assert_array_equal(frame.metadata.stored_world_from_cam, c2w @ flip)
+    np.testing.assert_array_equal(frame.metadata.location, c2w[:3, 3])
 
 
 # ---------------------------------------------------------------------- pixel data

@@ -1,0 +1,173 @@
+"""Decoding of a frame's pixel files: RGB images, segmentation, normal maps, alpha.
+
+Private to :mod:`camgeom.datasets`: the ``Frame.read_*`` methods and
+``Frame.segment_mask`` call these functions with the paths and conventions a
+reader recorded. Depth files are not decoded here: :func:`camgeom.io.read_depth`
+reads them and owns the background-sentinel rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from camgeom.errors import FormatError, InvalidValueError
+
+__all__ = [
+    "NORMALS_CONVENTIONS",
+    "alpha_mask",
+    "read_normal_map",
+    "read_rgb",
+    "read_segmentation",
+    "segment_mask",
+    "segment_names",
+]
+
+NORMALS_CONVENTIONS = ("opengl", "datagen_rgb")
+"""How a normal map file stores its vectors (see :attr:`Frame.normals_convention`)."""
+
+_SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I")
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """Read an image as uint8 RGB (H, W, 3); alpha is dropped, 16-bit grey scaled to 8 bits."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            if img.mode in _SIXTEEN_BIT_MODES:
+                arr16 = np.asarray(img, dtype=np.float64)
+                gray = np.clip(np.round(arr16 / 257.0), 0, 255).astype(np.uint8)
+                return np.repeat(gray[..., None], 3, axis=2)
+            return np.asarray(img.convert("RGB"), dtype=np.uint8)
+    except OSError as exc:
+        raise FormatError(f"{path}: cannot read the image ({exc}).") from None
+
+
+def _read_exr_rgb(path: Path) -> np.ndarray:
+    from camgeom.io import read_exr
+
+    channels = read_exr(path, ["R", "G", "B"])
+    return np.stack([channels["R"], channels["G"], channels["B"]], axis=-1).astype(np.float32)
+
+
+def read_segmentation(path: Path) -> np.ndarray:
+    """Read a segmentation image as stored.
+
+    Integer-id PNGs come back (H, W) integer; colour PNGs (H, W, 3) uint8 (a
+    palette or alpha channel is dropped); EXR masks (H, W, 3) float32.
+    """
+    if path.suffix.lower() == ".exr":
+        return _read_exr_rgb(path)
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            if img.mode in ("RGBA", "P", "LA"):
+                img = img.convert("RGB")
+            return np.array(img)
+    except OSError as exc:
+        raise FormatError(f"{path}: cannot read the segmentation image ({exc}).") from None
+
+
+def read_normal_map(path: Path, convention: str | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Read a normal map into the OpenCV camera frame.
+
+    Parameters
+    ----------
+    path : Path
+    convention : {"opengl", "datagen_rgb"}
+        ``"opengl"``: float vectors in the OpenGL camera frame (Synthesis AI
+        ``normals.tif``); ``"datagen_rgb"``: ``n = 2 * RGB - 1`` in the same axes
+        (Datagen ``normal_maps.exr``).
+
+    Returns
+    -------
+    normals : ndarray, shape (H, W, 3), float32
+        In the OpenCV camera frame (x right, y down, z forward); not renormalised.
+    nodata : ndarray, shape (H, W), bool, or None
+        Pixels the encoding marks as empty (an all-zero RGB triple), when it can.
+    """
+    from camgeom.conventions import convert_points
+
+    nodata = None
+    vec: np.ndarray
+    if convention == "opengl":
+        from camgeom.io import read_tiff
+
+        vec = np.asarray(read_tiff(path), dtype=np.float32)
+    elif convention == "datagen_rgb":
+        rgb = _read_exr_rgb(path)
+        vec = 2.0 * rgb - 1.0
+        nodata = np.all(rgb == 0.0, axis=-1)
+    else:
+        raise FormatError(
+            f"{path}: unknown normals convention {convention!r} "
+            f"(known: {', '.join(NORMALS_CONVENTIONS)})."
+        )
+    if vec.ndim != 3 or vec.shape[2] != 3:
+        raise FormatError(f"{path}: expected a (H, W, 3) normal map, got shape {vec.shape}.")
+    return convert_points(vec, "opengl", "opencv").astype(np.float32), nodata
+
+
+def alpha_mask(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
+    """Pixels with nonzero alpha in an alpha TIFF, (H, W) bool; None if its size differs."""
+    from camgeom.io import read_tiff
+
+    alpha = np.asarray(read_tiff(path))
+    if alpha.shape[:2] != tuple(shape):
+        return None
+    return (alpha if alpha.ndim == 2 else alpha[..., 0]) > 0
+
+
+def segment_names(mapping: Mapping[str, Any], names: Sequence[str]) -> list[str]:
+    """The mapping keys that ``names`` select, in order, without repeats.
+
+    A name selects the key equal to it and every key with it as one of its
+    dot- or slash-separated parts (``"hair"`` selects ``"human.hair"``).
+
+    Raises
+    ------
+    InvalidValueError
+        A name selects nothing; the message lists every known name.
+
+    Examples
+    --------
+    >>> segment_names({"human.hair": 1, "human.eye.left": 2, "background": 0}, ["hair", "eye"])
+    ['human.hair', 'human.eye.left']
+    """
+    if isinstance(names, str):
+        names = [names]
+    wanted: dict[str, None] = {}
+    for term in names:
+        hits = [k for k in mapping if k == term or term in k.replace("/", ".").split(".")]
+        if not hits:
+            raise InvalidValueError(
+                f"segment {term!r} is not in the segmentation mapping; known names: "
+                f"{', '.join(sorted(mapping))}."
+            )
+        wanted.update(dict.fromkeys(hits))
+    return list(wanted)
+
+
+def segment_mask(seg: np.ndarray, mapping: Mapping[str, Any], keys: Sequence[str]) -> np.ndarray:
+    """Boolean (H, W) mask of the pixels of ``seg`` labelled with any of ``keys``.
+
+    ``seg`` is what :func:`read_segmentation` returns: (H, W) integer ids, or
+    (H, W, 3) colours compared with the mapping's RGB triples to half a unit (a
+    mapping in 0-1 floats is scaled to 0-255 for uint8 images).
+    """
+    if seg.ndim == 2:
+        ids = [int(np.asarray(mapping[k]).ravel()[0]) for k in keys]
+        return np.isin(seg, ids)
+    mask = np.zeros(seg.shape[:2], bool)
+    rgb = seg[..., :3].astype(np.float64)
+    for k in keys:
+        col = np.asarray(mapping[k], dtype=np.float64).ravel()[:3]
+        if seg.dtype == np.uint8 and col.max() <= 1.0 and not float(col.max()).is_integer():
+            col = col * 255
+        mask |= np.all(np.abs(rgb - col) < 0.5, axis=-1)
+    return mask

@@ -1,0 +1,171 @@
+"""A lazy, indexable collection of frames: :class:`Dataset`.
+
+:func:`camgeom.datasets.load` lists a dataset's frames as
+:class:`~camgeom.datasets.frame.FrameSource` objects (file paths only); a
+:class:`Dataset` parses a frame when it is accessed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TypeVar, overload
+
+import numpy as np
+
+from camgeom.datasets.frame import Frame, FrameError, FrameSource
+from camgeom.errors import CamgeomError, InvalidValueError
+
+__all__ = ["ON_ERROR", "Dataset"]
+
+ON_ERROR = ("raise", "skip", "collect")
+"""What :meth:`Dataset.iter_frames` may do with a frame that cannot be read."""
+
+_T = TypeVar("_T")
+
+
+class Dataset(Sequence[Frame]):
+    """A lazy, indexable collection of frames from one or more vendor layouts.
+
+    ``len(ds)``, ``ds.frame_ids`` and ``ds.scenes()`` do not parse frames (scenes may
+    read one small file per frame); ``ds[i]`` and iteration parse one frame at a
+    time. Index with an int, a slice (a new :class:`Dataset`) or a frame id.
+
+    Iterating raises on the first bad frame; :meth:`iter_frames` can skip bad frames
+    or collect them in :attr:`errors`, and :meth:`scan` checks every frame.
+
+    Examples
+    --------
+    >>> ds = Dataset([], root=".")
+    >>> len(ds), ds.errors
+    (0, [])
+    """
+
+    def __init__(
+        self,
+        sources: Sequence[FrameSource],
+        *,
+        root: str | os.PathLike[str],
+        description: str = "",
+    ) -> None:
+        self._sources = list(sources)
+        self.root = root if isinstance(root, Path) else Path(root)
+        self.description = description
+        self.errors: list[FrameError] = []
+        self._by_id: dict[str, int] | None = None
+
+    # ------------------------------------------------------------------ sequence
+    def __len__(self) -> int:
+        return len(self._sources)
+
+    @overload
+    def __getitem__(self, index: int) -> Frame: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Dataset: ...
+
+    @overload
+    def __getitem__(self, index: str) -> Frame: ...
+
+    def __getitem__(self, index: int | slice | str) -> Frame | Dataset:
+        if isinstance(index, slice):
+            return Dataset(self._sources[index], root=self.root, description=self.description)
+        if isinstance(index, str):
+            if self._by_id is None:
+                self._by_id = {s.frame_id: i for i, s in enumerate(self._sources)}
+            if index not in self._by_id:
+                raise KeyError(f"no frame with id {index!r} in {self.root}")
+            return self._sources[self._by_id[index]].read()
+        if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
+            raise TypeError(
+                f"Dataset indices must be int, slice or frame id, got {type(index).__name__}"
+            )
+        n = len(self._sources)
+        i = int(index)
+        if not -n <= i < n:
+            raise IndexError(f"frame index {i} out of range for a dataset of {n} frames")
+        return self._sources[i].read()
+
+    def __iter__(self) -> Iterator[Frame]:
+        return self.iter_frames(on_error="raise")
+
+    def __repr__(self) -> str:
+        vendors = ", ".join(self.vendors) or "empty"
+        return f"Dataset({len(self)} frames, {vendors}, root={str(self.root)!r})"
+
+    # ------------------------------------------------------------------ cheap info
+    @property
+    def frame_ids(self) -> tuple[str, ...]:
+        """The id of every frame, in order (no parsing)."""
+        return tuple(s.frame_id for s in self._sources)
+
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        """The main file or folder of every frame, in order (no parsing)."""
+        return tuple(s.path for s in self._sources)
+
+    @property
+    def vendors(self) -> tuple[str, ...]:
+        """The vendors present, sorted (no parsing)."""
+        return tuple(sorted({s.vendor for s in self._sources}))
+
+    # ------------------------------------------------------------------ iteration
+    def iter_frames(self, *, on_error: str = "raise") -> Iterator[Frame]:
+        """Yield each frame, parsed on demand.
+
+        Parameters
+        ----------
+        on_error : {"raise", "skip", "collect"}
+            What to do with a frame whose files cannot be read: raise the
+            :class:`~camgeom.errors.CamgeomError`; skip it silently; or skip it and
+            append a :class:`FrameError` (path and message) to :attr:`errors`.
+        """
+        for _, frame in self._each(lambda source: source.read(), on_error):
+            yield frame
+
+    def _each(
+        self, fn: Callable[[FrameSource], _T], on_error: str
+    ) -> Iterator[tuple[FrameSource, _T]]:
+        """Apply ``fn`` to every source under the ``on_error`` policy of :meth:`iter_frames`."""
+        if on_error not in ON_ERROR:
+            raise InvalidValueError(
+                f"Expected `on_error` to be one of {ON_ERROR!r}, got {on_error!r}."
+            )
+        for source in self._sources:
+            try:
+                value = fn(source)
+            except (CamgeomError, OSError) as exc:
+                if on_error == "raise":
+                    raise
+                if on_error == "collect":
+                    self.errors.append(FrameError(source.frame_id, source.path, str(exc)))
+                continue
+            yield source, value
+
+    def scan(self) -> list[FrameError]:
+        """Parse every frame and return the ones that failed (also kept in :attr:`errors`).
+
+        Frames are not kept; use this to check a dataset before a long job.
+        """
+        self.errors = []
+        for _ in self.iter_frames(on_error="collect"):
+            pass
+        return list(self.errors)
+
+    def scenes(self, *, on_error: str = "raise") -> dict[str, Dataset]:
+        """Group frames by scene: scene id -> a :class:`Dataset` of its frames.
+
+        A scene holds every camera's view of one subject at one moment (a Datagen
+        HIC ``frames/NNN`` folder, Datagen Faces datapoints that share actor and
+        pose, a Synthesis AI task and frame number, a GeoGen subject). Only the
+        files needed for the scene id are read. ``on_error`` as in
+        :meth:`iter_frames`.
+        """
+        groups: dict[str, list[FrameSource]] = {}
+        for source, key in self._each(lambda source: source.scene_id(), on_error):
+            groups.setdefault(key, []).append(source)
+        return {
+            key: Dataset(items, root=self.root, description=f"scene {key}")
+            for key, items in groups.items()
+        }

@@ -1,0 +1,440 @@
+"""Synthesis AI landmark groups: one table for every group of an ``info.json``.
+
+Groups, by layout:
+
+* v1 - v1.2: ``landmarks`` (a list: iBUG-68 numbered by ``ptnum`` from 0),
+  ``contour_landmarks`` (v1.2; ``ptnum`` from 1, hidden points omitted: 68 rows
+  with NaN for the missing ones) and ``pupil_coordinates``;
+* v1.5: ``landmarks`` is an object of named groups (nested names joined with
+  ``_``), each point with an ``id`` it is sorted by;
+* the dense sets ``N.sai_dense.obj`` / ``N.mediapipe_dense.obj``: world-space
+  vertices in separate files, read on first access.
+
+``screen_space_pos`` is ``(u / W, v / H)`` (:func:`~camgeom.conventions.convert_pixels`
+``"screen_space"``), ``camera_space_pos`` is in the OpenGL camera frame
+(:func:`~camgeom.conventions.convert_points` to OpenCV).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from itertools import chain, repeat
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+from camgeom.conventions import convert_pixels, convert_points
+from camgeom.datasets._common import read_obj_vertices
+from camgeom.datasets._json import get_array
+from camgeom.datasets.landmarks import Landmarks
+from camgeom.datasets.synthesisai.camera import AXIS_CONVENTION, PIXEL_CONVENTION
+from camgeom.errors import FormatError, MissingKeyError
+
+if TYPE_CHECKING:
+    from camgeom.camera import Camera
+
+__all__ = ["DENSE_FILES", "landmark_groups", "note_defects"]
+
+DENSE_FILES = {"sai_dense": ".sai_dense.obj", "mediapipe_dense": ".mediapipe_dense.obj"}
+"""Dense landmark sets stored as separate OBJ files (world-space vertices, no 2D labels)."""
+
+
+class _Spec(NamedTuple):
+    """One landmark group to convert: its points and how to name and order them."""
+
+    name: str
+    pts: list[Any]
+    keypath: str
+    order: str  # "id" (sort by id), "ptnum0"/"ptnum1" (place by point number), "given"
+    names: list[str] | None = None
+    item_paths: list[str] | None = None
+
+
+def landmark_groups(
+    info: Mapping[str, Any],
+    info_path: Path,
+    stem: str,
+    siblings: frozenset[str],
+    size: tuple[int, int],
+    notes: list[str],
+) -> tuple[dict[str, Landmarks], dict[str, Any]]:
+    """The landmark groups of an ``info.json``, and loaders of its dense ``.obj`` sets.
+
+    Parameters
+    ----------
+    size : (int, int)
+        Image width and height: ``screen_space_pos`` is scaled by them.
+
+    Returns
+    -------
+    groups : dict of str to Landmarks
+    loaders : dict of str to callable
+        Group name -> function reading that dense set (for :class:`LazyLandmarks`).
+    """
+    specs: list[_Spec] = []
+    lms = info.get("landmarks")
+    if isinstance(lms, list):
+        specs.append(_Spec("ibug68", lms, "landmarks", "ptnum0"))
+    elif isinstance(lms, Mapping):
+        for name, pts, keypath in _flatten_groups(lms, "landmarks"):
+            specs.append(_Spec(name, pts, keypath, "id"))
+    elif lms is not None:
+        raise FormatError(
+            f"{info_path}: expected landmarks to be a list or an object, got {type(lms).__name__}."
+        )
+    contour = info.get("contour_landmarks")
+    if isinstance(contour, list):
+        specs.append(_Spec("ibug68_contour", contour, "contour_landmarks", "ptnum1"))
+        notes.append("contour_landmarks ptnum counts from 1: aligned to 68 rows, NaN where absent")
+    pupils = info.get("pupil_coordinates")
+    if isinstance(pupils, Mapping) and pupils:
+        keys = [k for k in ("pupil_left", "pupil_right") if k in pupils] or list(pupils)
+        specs.append(
+            _Spec(
+                "pupils",
+                [pupils[k] for k in keys],
+                "pupil_coordinates",
+                "given",
+                names=[k.removeprefix("pupil_") for k in keys],
+                item_paths=[f"pupil_coordinates.{k}" for k in keys],
+            )
+        )
+    groups = _convert(specs, info_path, size)
+    if groups:
+        notes.append("screen_space_pos is (u/W, v/H): scaled to camgeom pixels")
+    loaders: dict[str, Any] = {}
+    for name, suffix in DENSE_FILES.items():
+        fname = f"{stem}{suffix}"
+        if fname in siblings:
+            loaders[name] = _dense_loader(info_path.parent / fname)
+    return groups, loaders
+
+
+def _dense_loader(path: Path) -> Any:
+    def load() -> Landmarks:
+        verts = read_obj_vertices(path)
+        return Landmarks(
+            names=tuple(str(i) for i in range(len(verts))),
+            world=verts,
+            pixels=None,
+            visible=None,
+            source=str(path),
+        )
+
+    return load
+
+
+def _flatten_groups(
+    node: Mapping[str, Any], prefix: str, name: str = ""
+) -> list[tuple[str, list[Any], str]]:
+    out: list[tuple[str, list[Any], str]] = []
+    for key, value in node.items():
+        gname = f"{name}_{key}" if name else str(key)
+        keypath = f"{prefix}.{key}"
+        if isinstance(value, list):
+            out.append((_snake(gname), value, keypath))
+        elif isinstance(value, Mapping):
+            out.extend(_flatten_groups(value, keypath, gname))
+    return out
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_")
+
+
+def _points(
+    pts: list[Any], key: str, keypath: str, path: Path, width: int, item_paths: list[str] | None
+) -> np.ndarray:
+    try:
+        arr = np.array([p[key] for p in pts], dtype=np.float64)
+    except (KeyError, TypeError, ValueError):
+        for i, p in enumerate(pts):
+            where = item_paths[i] if item_paths else f"{keypath}[{i}]"
+            if not isinstance(p, Mapping):
+                raise FormatError(
+                    f"{path}: expected an object at {where}, got {type(p).__name__}."
+                ) from None
+            if key not in p:
+                raise MissingKeyError(f"{path}: missing key {where}.{key}") from None
+            get_array(p, f"{where}.{key}", path, (width,), value=p[key])
+        raise FormatError(f"{path}: {keypath} points have inconsistent {key} values.") from None
+    if arr.ndim != 2 or arr.shape[1] != width:
+        raise FormatError(
+            f"{path}: expected {keypath}[*].{key} to hold {width} numbers each, "
+            f"got shape {arr.shape}."
+        )
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.argwhere(~np.isfinite(arr))[0, 0])
+        where = item_paths[bad] if item_paths else f"{keypath}[{bad}]"
+        raise FormatError(f"{path}: {where}.{key} holds non-finite values (NaN or inf).")
+    return arr
+
+
+# One table for every landmark group of a file: 12 columns, zeros where a group has no value.
+_S, _W, _C, _ID, _PT, _DIST, _FR = 0, 2, 5, 8, 9, 10, 11
+_WIDTH = 12
+_VECTOR_KEYS = ("screen_space_pos", "world_space_pos", "camera_space_pos")
+_SCALAR_KEYS = ("id", "ptnum", "distance_to_camera", "in_frustum")
+_COLUMN = {
+    "screen_space_pos": _S,
+    "world_space_pos": _W,
+    "camera_space_pos": _C,
+    "id": _ID,
+    "ptnum": _PT,
+    "distance_to_camera": _DIST,
+    "in_frustum": _FR,
+}
+_PY_POWERS = tuple(10.0**d for d in range(7))
+_Z6 = [0.0] * 6
+
+
+def _signature(first: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(k for k in (*_VECTOR_KEYS, *_SCALAR_KEYS) if k in first)
+
+
+_V15 = ("screen_space_pos", "world_space_pos", "camera_space_pos", "id", "in_frustum")
+_V15_2D = ("screen_space_pos", "id", "in_frustum")
+_V1 = ("screen_space_pos", "world_space_pos", "camera_space_pos", "ptnum", "distance_to_camera")
+_V1_2D = ("screen_space_pos", "ptnum")
+_PUPIL = ("screen_space_pos", "world_space_pos", "camera_space_pos", "distance_to_camera")
+
+
+def _rows(pts: list[Any], sig: tuple[str, ...]) -> list[list[Any]]:
+    """Each point as one 12-value row (fast paths for the layouts seen in the data)."""
+    s, w, c = _VECTOR_KEYS
+    if sig == _V15:  # v1.5 groups
+        return [p[s] + p[w] + p[c] + [p["id"], 0.0, 0.0, p["in_frustum"]] for p in pts]
+    if sig == _V15_2D:  # v1.5 ibug68_contour
+        return [p[s] + _Z6 + [p["id"], 0.0, 0.0, p["in_frustum"]] for p in pts]
+    if sig == _V1:  # v1-v1.2 landmarks
+        return [p[s] + p[w] + p[c] + [0.0, p["ptnum"], p["distance_to_camera"], 0.0] for p in pts]
+    if sig == _V1_2D:  # v1.2 contour_landmarks
+        return [p[s] + _Z6 + [0.0, p["ptnum"], 0.0, 0.0] for p in pts]
+    if sig == _PUPIL:
+        return [p[s] + p[w] + p[c] + [0.0, 0.0, p["distance_to_camera"], 0.0] for p in pts]
+    rows = []
+    for p in pts:
+        row = [0.0] * _WIDTH
+        for key in sig:
+            col = _COLUMN[key]
+            if key in _VECTOR_KEYS:
+                value = p[key]
+                row[col : col + len(value)] = value
+            else:
+                row[col] = p[key]
+        rows.append(row)
+    return rows
+
+
+def _first_lengths_ok(first: Mapping[str, Any], sig: tuple[str, ...]) -> bool:
+    for k in _VECTOR_KEYS:
+        if k in sig:
+            value = first.get(k)
+            if not isinstance(value, list) or len(value) != (2 if k == _VECTOR_KEYS[0] else 3):
+                return False
+    return True
+
+
+def _table(spec: _Spec, sig: tuple[str, ...], path: Path) -> np.ndarray:
+    """One group's (N, 12) rows, checked point by point (errors name the point and key).
+
+    The slow path behind :func:`_convert`, used only when the fast path fails.
+    """
+    pts, keypath, item_paths = spec.pts, spec.keypath, spec.item_paths
+    out = np.zeros((len(pts), _WIDTH))
+    out[:, _S : _S + 2] = _points(pts, "screen_space_pos", keypath, path, 2, item_paths)
+    for key in _VECTOR_KEYS[1:]:
+        if key in sig:
+            col = _COLUMN[key]
+            out[:, col : col + 3] = _points(pts, key, keypath, path, 3, item_paths)
+    for key in _SCALAR_KEYS:
+        if key not in sig:
+            continue
+        if key == "in_frustum":
+            values: list[Any] = [p.get("in_frustum") is True for p in pts]
+        elif key == "distance_to_camera":
+            values = [p.get("distance_to_camera", np.nan) for p in pts]
+        else:
+            if any(key not in p for p in pts):
+                raise MissingKeyError(f"{path}: missing key {keypath}[*].{key}")
+            values = [p[key] for p in pts]
+        try:
+            out[:, _COLUMN[key]] = np.array(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise FormatError(f"{path}: {keypath}[*].{key} must be numbers.") from None
+    return out
+
+
+def _convert(specs: list[_Spec], path: Path, size: tuple[int, int]) -> dict[str, Landmarks]:
+    """Convert landmark groups to :class:`Landmarks` with one table for all of them.
+
+    Every point of every group becomes one row of a (N, 12) float64 table built
+    by a single ``np.array`` call; the finiteness check, the scaling to pixels,
+    the OpenGL -> OpenCV flip and the reordering by id are each one operation on
+    the whole table, and each group gets read-only views of its rows. Any problem
+    falls back to a per-group, per-key path whose errors name the file, the group,
+    the point and the key.
+    """
+    done: dict[str, Landmarks] = {}
+    members: list[tuple[_Spec, tuple[str, ...]]] = []
+    for spec in specs:
+        if not spec.pts:
+            done[spec.name] = Landmarks(
+                (), np.zeros((0, 3)), np.zeros((0, 2)), None, source=f"{path.name}: {spec.keypath}"
+            )
+            continue
+        first = spec.pts[0]
+        if not isinstance(first, Mapping):
+            raise FormatError(
+                f"{path}: expected objects in {spec.keypath}, got {type(first).__name__}."
+            )
+        members.append((spec, _signature(first)))
+    if members:
+        arr = None
+        if all(_first_lengths_ok(m.pts[0], sig) for m, sig in members):
+            rows: list[list[Any]] = []
+            try:
+                for m, sig in members:
+                    rows.extend(_rows(m.pts, sig))
+                arr = np.array(rows, dtype=np.float64)
+                # one reduction: the sum is finite only if every value is
+                if arr.shape != (len(rows), _WIDTH) or not np.isfinite(arr.sum()):
+                    arr = None
+            except (KeyError, TypeError, ValueError):
+                arr = None
+        if arr is None:
+            arr = np.concatenate([_table(m, sig, path) for m, sig in members], axis=0)
+        done.update(_split(arr, members, path, size))
+    return {spec.name: done[spec.name] for spec in specs}
+
+
+def _split(
+    arr: np.ndarray,
+    members: list[tuple[_Spec, tuple[str, ...]]],
+    path: Path,
+    size: tuple[int, int],
+) -> dict[str, Landmarks]:
+    counts = [len(m.pts) for m, _ in members]
+    starts = [0]
+    for n in counts[:-1]:
+        starts.append(starts[-1] + n)
+    # decimals each group's stored screen_space_pos is rounded to: only groups whose
+    # first value is rounded at all are checked, and only at the candidate decimals
+    decimals: list[int | None] = []
+    firsts = arr[starts, _S].tolist()
+    for v, start, n in zip(firsts, starts, counts, strict=True):
+        found = None
+        for d, q in enumerate(_PY_POWERS):
+            if abs(v * q - round(v * q)) <= 1e-6:
+                x = arr[start : start + n, _S : _S + 2] * q
+                if float(np.abs(x - np.rint(x)).max()) <= 1e-6:
+                    found = d
+                    break
+        decimals.append(found)
+
+    # names, and the order by id of groups that have ids (one gather for all groups)
+    stored = list(map(dict.get, chain.from_iterable(m.pts for m, _ in members), repeat("name")))
+    by_id = [m.order == "id" and "id" in sig for m, sig in members]
+    if any(by_id):
+        ids = arr[:, _ID].tolist()
+        index: list[int] | None = None
+        for m_by_id, start, n in zip(by_id, starts, counts, strict=True):
+            part = ids[start : start + n]
+            if m_by_id and part != sorted(part):
+                if index is None:
+                    index = list(range(len(ids)))
+                index[start : start + n] = sorted(range(start, start + n), key=ids.__getitem__)
+        if set(map(type, stored)) != {str}:
+            stored = [str(v) if v is not None else f"{ids[i]:g}" for i, v in enumerate(stored)]
+        if index is not None:
+            arr = arr[index]
+            stored = [stored[i] for i in index]
+    # screen -> pixels, OpenGL camera frame -> OpenCV (arr is a private array)
+    width, height = size
+    arr[:, _S : _S + 2] = convert_pixels(
+        arr[:, _S : _S + 2], PIXEL_CONVENTION, "camgeom", width=width, height=height
+    )
+    arr[:, _C : _C + 3] = convert_points(arr[:, _C : _C + 3], AXIS_CONVENTION, "opencv")
+    scale = (float(width), float(height))
+    frustum = arr[:, _FR] == 1.0
+    arr.flags.writeable = False  # the views below inherit read-only
+    frustum.flags.writeable = False
+
+    out: dict[str, Landmarks] = {}
+    for (m, sig), start, n, dec in zip(members, starts, counts, decimals, strict=True):
+        block = arr[start : start + n]
+        fr = frustum[start : start + n] if "in_frustum" in sig else None
+        if m.names is not None:
+            names = list(m.names)
+        elif m.order in ("ptnum0", "ptnum1") and "ptnum" in sig:
+            block, fr, names = _place(block, fr, m, path)
+        elif m.order in ("ptnum0", "ptnum1"):
+            raise MissingKeyError(f"{path}: missing key {m.keypath}[0].ptnum")
+        else:
+            names = [
+                v if type(v) is str else str(i) for i, v in enumerate(stored[start : start + n])
+            ]
+        out[m.name] = Landmarks._trusted(
+            names=tuple(names),
+            world=block[:, _W : _W + 3] if "world_space_pos" in sig else None,
+            pixels=block[:, _S : _S + 2],
+            visible=None,
+            camera_space=block[:, _C : _C + 3] if "camera_space_pos" in sig else None,
+            distance=block[:, _DIST] if "distance_to_camera" in sig else None,
+            in_frustum=fr,
+            pixels_decimals=dec,
+            pixels_scale=scale,
+            source=f"{path.name}: {m.keypath}",
+        )
+    return out
+
+
+def _place(
+    block: np.ndarray, frustum: np.ndarray | None, spec: _Spec, path: Path
+) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+    """Put points at their row ``ptnum - base`` (68 rows at least; NaN where absent)."""
+    base = 0 if spec.order == "ptnum0" else 1
+    nums = [int(v) - base for v in block[:, _PT].tolist()]
+    if min(nums) < 0 or len(set(nums)) != len(nums):
+        raise FormatError(
+            f"{path}: {spec.keypath} ptnum values are not distinct point numbers from {base}."
+        )
+    total = max(68, max(nums) + 1)
+    names = [str(i + 1) for i in range(total)]
+    if nums == list(range(total)):
+        return block, frustum, names
+    full = np.full((total, block.shape[1]), np.nan)
+    full[nums] = block
+    full.flags.writeable = False
+    if frustum is not None:
+        fr = np.zeros(total, dtype=bool)
+        fr[nums] = frustum
+        fr.flags.writeable = False
+        frustum = fr
+    return full, frustum, names
+
+
+def note_defects(groups: Mapping[str, Landmarks], camera: Camera, notes: list[str]) -> None:
+    """Name the known vendor defects the groups show (they are kept as stored)."""
+    pupils = groups.get("pupils")
+    if pupils is not None and pupils.world is not None and len(pupils) == 2:
+        if np.array_equal(pupils.world[0], pupils.world[1]):
+            notes.append(
+                "known vendor defect: pupil_right carries pupil_left's world_space_pos and "
+                "camera_space_pos (its screen_space_pos and distance_to_camera are its own)"
+            )
+    ibug = groups.get("ibug68")
+    if ibug is not None and ibug.world is not None and ibug.pixels is not None and len(ibug) == 68:
+        uv, z = camera.project(ibug.world)
+        if not (z > 0).all():
+            return
+        err = np.abs(uv - ibug.pixels).max(axis=1).tolist()
+        brows = max(err[17:27])
+        rest = max(err[:17] + err[27:])
+        if brows > 1.0 and rest < 1.0:
+            notes.append(
+                "known vendor defect: iBUG-68 eyebrow labels (points 18-27) are up to "
+                f"{brows:.1f} px from the projection of their world positions"
+            )
