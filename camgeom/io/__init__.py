@@ -8,6 +8,7 @@ floats promoted to float32) and raises :class:`~camgeom.errors.FormatError`
 existing file unless asked.
 """
 
+from camgeom.io._threads import decode_threads, set_decode_threads
 from camgeom.io.atomic import atomic_output
 from camgeom.io.depthfile import BACKGROUND_DEPTH_VALUES, mask_background_depth, read_depth
 from camgeom.io.exr import exr_header, read_exr, write_exr
@@ -17,11 +18,13 @@ from camgeom.io.tiff import read_tiff
 __all__ = [
     "BACKGROUND_DEPTH_VALUES",
     "atomic_output",
+    "decode_threads",
     "exr_header",
     "mask_background_depth",
     "read_depth",
     "read_exr",
     "read_tiff",
+    "set_decode_threads",
     "write_exr",
     "write_ply",
 ]

@@ -1,13 +1,16 @@
-"""Read a depth map from an EXR or TIFF file as raw float32 values.
+"""Read a depth map from an EXR or TIFF file as float32 values.
 
-No vendor knowledge lives here: the values come back as stored (metres,
-planar or along the ray, background sentinels 0, +inf, 1e10 or 65504 kept).
-What they mean is decided by the dataset readers.
+The values come back as stored (metres, planar or along the ray) except the
+background sentinels (0, 0.0025, +inf, 1e10, 65504), which become NaN unless
+``background="keep"``. Whether depth is planar or along the ray is decided by
+the dataset readers. Decoding and masking use
+:func:`~camgeom.io.decode_threads` threads.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,6 +18,7 @@ import numpy as np
 
 from camgeom._sentinels import BACKGROUND_DEPTH_VALUES
 from camgeom.errors import FormatError, InvalidValueError, MissingChannelError, ShapeError
+from camgeom.io._threads import decode_threads
 from camgeom.io.exr import _available, _decode, _resolve_channels
 from camgeom.io.tiff import read_tiff
 
@@ -249,10 +253,56 @@ def read_depth(
     return depth
 
 
+_FINITE_SENTINELS = tuple(
+    v for v in dict.fromkeys(np.float32(x) for x in BACKGROUND_DEPTH_VALUES) if np.isfinite(v)
+)
+_MASK_BLOCK = 1 << 16
+"""Values masked per step: the block (256 KiB) and its two boolean masks stay in L2 cache,
+so the six comparisons cost about one pass over memory instead of six."""
+
+
+def _mask_range(flat: np.ndarray, start: int, stop: int) -> None:
+    """Set NaN where ``flat[start:stop]`` holds a sentinel or an infinity, block by block."""
+    bad = np.empty(min(_MASK_BLOCK, stop - start), dtype=bool)
+    hit = np.empty_like(bad)
+    for lo in range(start, stop, _MASK_BLOCK):
+        block = flat[lo : min(lo + _MASK_BLOCK, stop)]
+        b, h = bad[: block.size], hit[: block.size]
+        np.isinf(block, out=b)
+        for value in _FINITE_SENTINELS:
+            np.equal(block, value, out=h)
+            np.logical_or(b, h, out=b)
+        np.copyto(block, np.float32(np.nan), where=b)
+
+
 def _mask_background_inplace(depth: np.ndarray) -> None:
-    bad = np.isin(depth, np.asarray(BACKGROUND_DEPTH_VALUES, dtype=np.float32))
-    bad |= np.isinf(depth)
-    depth[bad] = np.nan
+    """Background sentinels and infinities of float32 ``depth`` become NaN, in place.
+
+    Large maps are split across :func:`~camgeom.io.decode_threads` threads
+    (numpy releases the GIL in the comparisons).
+    """
+    if not depth.flags.c_contiguous:
+        bad = np.isin(depth, np.asarray(_FINITE_SENTINELS, dtype=np.float32)) | np.isinf(depth)
+        depth[bad] = np.nan
+        return
+    flat = depth.reshape(-1)
+    n = flat.size
+    parts = max(1, min(decode_threads(), n // (8 * _MASK_BLOCK)))
+    if parts == 1:
+        _mask_range(flat, 0, n)
+        return
+    bounds = [(n * i // parts) // _MASK_BLOCK * _MASK_BLOCK for i in range(parts)] + [n]
+    workers = [
+        threading.Thread(target=_mask_range, args=(flat, bounds[i], bounds[i + 1]))
+        for i in range(1, parts)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        _mask_range(flat, bounds[0], bounds[1])
+    finally:
+        for worker in workers:
+            worker.join()
 
 
 def mask_background_depth(depth: np.ndarray) -> np.ndarray:

@@ -12,6 +12,9 @@ in more than one part is prefixed with its part's name (``"left.R"``,
 
 Files that cannot be read raise :class:`~camgeom.errors.FormatError` naming the
 file; a missing file raises :class:`FileNotFoundError`.
+
+Decoding uses :func:`~camgeom.io.decode_threads` threads (every core by
+default; OpenEXR alone decodes on one).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import numpy as np
 import OpenEXR
 
 from camgeom.errors import FormatError, InvalidValueError, MissingChannelError, ShapeError
+from camgeom.io._threads import decode_threads
 from camgeom.io.atomic import atomic_output
 
 __all__ = ["COMPRESSIONS", "exr_header", "read_exr", "write_exr"]
@@ -72,13 +76,30 @@ def _open_exr(path: Path, *, header_only: bool = False) -> Any:
             f"{path} is not an OpenEXR file: it starts with {head!r}, expected the EXR magic "
             f"number {struct.pack('<i', _EXR_MAGIC)!r}. Check the file name and its origin."
         )
+    threads = 0 if header_only else _exr_threads()
     try:
-        exr = OpenEXR.File(str(path), separate_channels=True, header_only=header_only)
+        exr = OpenEXR.File(
+            str(path), separate_channels=True, header_only=header_only, num_threads=threads
+        )
     except Exception as exc:  # the bindings raise RuntimeError, ValueError, IndexError ...
         raise _damaged(path, exc) from exc
     if not exr.parts:
         raise _damaged(path, "the file has no image parts")
     return exr
+
+
+def _exr_threads() -> int:
+    """Threads for one file (0: the calling thread alone), sizing OpenEXR's pool to match.
+
+    OpenEXR runs a file's decode tasks on one process-wide pool (empty by
+    default) and lets a file keep about twice its ``num_threads`` tasks in flight.
+    """
+    n = decode_threads()
+    if n <= 1:
+        return 0
+    if OpenEXR.global_thread_count() < n:
+        OpenEXR.set_global_thread_count(n)
+    return n
 
 
 def _part_labels(names: Sequence[str]) -> list[str]:

@@ -1,7 +1,8 @@
 """TIFF images (depth, normals, alpha) through tifffile.
 
 Compressed float TIFFs such as DEFLATE float16 depth maps need the
-``imagecodecs`` package, a dependency of camgeom.
+``imagecodecs`` package, a dependency of camgeom. Strips and tiles are decoded
+on :func:`~camgeom.io.decode_threads` threads.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 import tifffile
 
 from camgeom.errors import FormatError
+from camgeom.io._threads import decode_threads
 
 __all__ = ["read_tiff"]
 
@@ -57,7 +59,8 @@ def read_tiff(path: str | os.PathLike[str]) -> np.ndarray:
             raise IsADirectoryError(errno.EISDIR, "Expected a TIFF file, got a folder", str(path))
         raise FileNotFoundError(errno.ENOENT, "No such TIFF file", str(path))
     try:
-        image = tifffile.imread(path)
+        # tifffile alone decodes strips and tiles on half the cores.
+        image = tifffile.imread(path, maxworkers=decode_threads())
     except Exception as exc:  # TiffFileError, codec errors (RuntimeError), struct.error ...
         if "imagecodecs" in str(exc):
             hint = "Its compression needs the imagecodecs package: pip install imagecodecs."

@@ -116,7 +116,9 @@ def test_explicit_channel_by_suffix_and_layer(tmp_path: Path) -> None:
         tmp_path, {"ViewLayer.Depth.Z": 0, "ViewLayer.Mist.Z": 1, "normals.X": 2, "normals.Y": 3}
     )
     np.testing.assert_array_equal(read_depth(path, channel="Mist.Z", background="keep"), DEPTH + 1)
-    np.testing.assert_array_equal(read_depth(path, channel="Depth", background="keep"), DEPTH)  # one-channel layer
+    np.testing.assert_array_equal(
+        read_depth(path, channel="Depth", background="keep"), DEPTH
+    )  # one-channel layer
     with pytest.raises(MissingChannelError, match=r"layer of 2 channels.*normals\.X, normals\.Y"):
         read_depth(path, channel="normals", background="keep")
     with pytest.raises(MissingChannelError, match=r"'Z' is ambiguous"):
@@ -273,14 +275,18 @@ def test_vendor_normals_tiff_is_rejected_without_channel(fixtures: Path) -> None
 @pytest.mark.fixtures
 def test_vendor_normal_maps_exr_is_not_depth(fixtures: Path) -> None:
     with pytest.raises(MissingChannelError, match=r"normal_maps\.exr.*colour image"):
-        read_depth(fixtures / "datagen/faces_nn/datapoint_00016/camera/normal_maps.exr", background="keep")
+        read_depth(
+            fixtures / "datagen/faces_nn/datapoint_00016/camera/normal_maps.exr", background="keep"
+        )
 
 
 @pytest.mark.fixtures
 def test_vendor_exr_damaged_and_header_only(fixtures: Path) -> None:
     with pytest.raises(FormatError, match=r"corrupt_zero_parts\.exr"):
         read_depth(fixtures / "synthesisai/exr/corrupt_zero_parts.exr", background="keep")
-    z = read_depth(fixtures / "synthesisai/exr/vray_header_only.exr", background="keep")  # picks Z, not normals.Z
+    z = read_depth(
+        fixtures / "synthesisai/exr/vray_header_only.exr", background="keep"
+    )  # picks Z, not normals.Z
     assert z.shape == (1335, 1780) and z.dtype == np.float32 and np.all(z == 0.0)
 
 

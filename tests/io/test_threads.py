@@ -1,0 +1,117 @@
+"""Decode threads: one setting for EXR and TIFF decoding and background masking."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import OpenEXR
+import pytest
+import tifffile
+
+from camgeom.errors import InvalidValueError
+from camgeom.io import (
+    decode_threads,
+    read_depth,
+    read_exr,
+    read_tiff,
+    set_decode_threads,
+    write_exr,
+)
+from camgeom.io import exr as exr_module
+from camgeom.io import tiff as tiff_module
+from camgeom.io._threads import DECODE_THREADS_ENV, _cores
+
+
+@pytest.fixture(autouse=True)
+def _default_threads(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv(DECODE_THREADS_ENV, raising=False)
+    set_decode_threads(None)
+    yield
+    set_decode_threads(None)
+
+
+def test_setting_environment_and_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert decode_threads() == _cores() >= 1
+    monkeypatch.setenv(DECODE_THREADS_ENV, "3")
+    assert decode_threads() == 3
+    set_decode_threads(1)  # the call wins over the environment
+    assert decode_threads() == 1
+    set_decode_threads(None)
+    assert decode_threads() == 3
+    monkeypatch.setenv(DECODE_THREADS_ENV, "many")
+    with pytest.raises(InvalidValueError, match=DECODE_THREADS_ENV):
+        decode_threads()
+    for bad in (0, -2, 1.5, True, "2"):
+        with pytest.raises(InvalidValueError, match="positive integer"):
+            set_decode_threads(bad)  # type: ignore[arg-type]
+
+
+def _recording(monkeypatch: pytest.MonkeyPatch, module, name: str) -> list[dict]:
+    calls: list[dict] = []
+    original = getattr(module, name)
+
+    def wrapper(*args, **kwargs):
+        calls.append(kwargs)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, wrapper)
+    return calls
+
+
+def _depth(rows: int = 300, cols: int = 257) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    depth = rng.uniform(0.5, 3.0, (rows, cols)).astype(np.float32)
+    depth[:, :20] = 1e10
+    return depth
+
+
+def test_exr_decodes_on_the_threads_asked_for(tmp_path: Path, monkeypatch) -> None:
+    depth = _depth()
+    path = write_exr(tmp_path / "d.exr", {"R": depth, "G": depth, "B": depth})
+    calls = _recording(monkeypatch, exr_module.OpenEXR, "File")
+    set_decode_threads(1)
+    one = read_exr(path)
+    assert calls[-1]["num_threads"] == 0  # the calling thread only
+    set_decode_threads(2)
+    two = read_exr(path)
+    assert calls[-1]["num_threads"] == 2
+    assert OpenEXR.global_thread_count() >= 2  # the pool that runs those threads
+    for name in one:
+        np.testing.assert_array_equal(one[name], two[name])
+    np.testing.assert_array_equal(two["R"], depth)
+
+
+def test_tiff_decodes_on_the_threads_asked_for(tmp_path: Path, monkeypatch) -> None:
+    depth = _depth().astype(np.float16)
+    path = tmp_path / "d.tif"
+    tifffile.imwrite(path, depth, compression="zlib", predictor=3, rowsperstrip=16)
+    calls = _recording(monkeypatch, tiff_module.tifffile, "imread")
+    for n in (1, 2):
+        set_decode_threads(n)
+        np.testing.assert_array_equal(read_tiff(path), depth.astype(np.float32))
+        assert calls[-1]["maxworkers"] == n
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("shape", [(5, 7), (1031, 1025)])
+def test_background_masking_matches_the_rule_across_blocks_and_threads(
+    tmp_path: Path, threads: int, shape: tuple[int, int]
+) -> None:
+    # Every sentinel (in both float32 and half spellings), both infinities, NaN,
+    # near misses and negative zero, scattered over blocks and thread boundaries.
+    values = np.array(
+        [0.0, -0.0, 0.0025, np.float16(0.0025), np.inf, -np.inf, 1e10, 65504.0]
+        + [np.nan, 1.5, -1.0, 70000.0, 0.0026, 65503.0, 9.9e9],
+        dtype=np.float32,
+    )
+    depth = np.random.default_rng(1).choice(values, size=shape)
+    path = tmp_path / "d.tif"
+    tifffile.imwrite(path, depth)
+    sentinels = np.array([0.0, 0.0025, np.float16(0.0025), 1e10, 65504.0], dtype=np.float32)
+    expected = depth.copy()
+    expected[np.isin(depth, sentinels) | np.isinf(depth)] = np.nan
+    set_decode_threads(threads)
+    got = read_depth(path)
+    np.testing.assert_array_equal(got, expected)
+    assert np.isnan(got).sum() == np.isnan(expected).sum() > 0
