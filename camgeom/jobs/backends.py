@@ -1,0 +1,266 @@
+"""Where frames run: in the calling process, in local worker processes, or on a Dask cluster.
+
+Every backend runs :func:`run_frame` on one item and hands back a
+:class:`TaskOutcome`; they differ only in how tasks are submitted and awaited.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import time
+import traceback
+import warnings
+from collections.abc import Collection
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
+from concurrent.futures import wait as wait_futures
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, NamedTuple
+
+from camgeom.errors import CamgeomError, InvalidValueError
+from camgeom.jobs.commit import FrameOutputs
+from camgeom.jobs.job import FrameResult, Job, json_default
+
+__all__ = [
+    "SCHEDULER_ENV",
+    "Backend",
+    "DaskBackend",
+    "InlineBackend",
+    "ProcessBackend",
+    "TaskOutcome",
+    "WorkerLost",
+    "local_cores",
+    "run_frame",
+]
+
+#: Environment variable naming a Dask scheduler address (used when none is passed).
+SCHEDULER_ENV = "CAMGEOM_DASK_SCHEDULER"
+
+
+class TaskOutcome(NamedTuple):
+    """What a worker hands back for one frame (plain data: cheap to pickle)."""
+
+    staged: tuple[tuple[str, str], ...]
+    result: str | None
+    warnings: tuple[str, ...]
+    error: tuple[str, str, str] | None
+    duration: float
+
+
+class WorkerLost(Exception):
+    """The process running a frame died (killed, out of memory, crashed in native code)."""
+
+
+_worker_job: list[Job] = []
+
+
+def _install_job(job: Job) -> None:
+    _worker_job[:] = [job]
+
+
+def run_frame(job: Job | None, item: Any, out_dir: str, frame_id: str, stem: str) -> TaskOutcome:
+    """Run ``job`` on one item in the current process; never raises for the frame's errors.
+
+    ``job`` None uses the job installed in this worker process at start-up.
+    Python warnings raised by the frame become the frame's warnings.
+    """
+    job = job if job is not None else _worker_job[0]
+    out = FrameOutputs(out_dir, frame_id, stem, job.suffixes)
+    start = time.perf_counter()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = job.run(item, out)
+        if result is None:
+            result = FrameResult()
+        elif not isinstance(result, FrameResult):
+            raise TypeError(
+                f"{type(job).__name__}.run must return a FrameResult or None, "
+                f"got {type(result).__name__}"
+            )
+        data = json.dumps(dict(result.data), ensure_ascii=False, default=json_default)
+        notes = tuple(str(w) for w in result.warnings)
+        notes += tuple(f"{w.category.__name__}: {w.message}" for w in caught)
+        return TaskOutcome(out.staged(), data, notes, None, time.perf_counter() - start)
+    except Exception as exc:
+        out.discard()
+        error = (type(exc).__name__, str(exc), traceback.format_exc())
+        return TaskOutcome((), None, (), error, time.perf_counter() - start)
+
+
+def _ping() -> bool:
+    """A no-op task: answers once a worker process has started and loaded the job."""
+    return bool(_worker_job)
+
+
+def local_cores() -> int:
+    """Cores this process may use (CPU affinity where the system reports it)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - platforms without affinity
+        return max(1, os.cpu_count() or 1)
+
+
+class Backend:
+    """Submit frames, wait for some, read outcomes, close."""
+
+    name = ""
+    workers = 1
+
+    def submit(self, item: Any, out_dir: str, frame_id: str, stem: str) -> Any:
+        raise NotImplementedError
+
+    def wait(self, futures: Collection[Any]) -> Collection[Any]:
+        """Block until at least one of ``futures`` is done; return the done ones."""
+        done, _ = wait_futures(futures, return_when=FIRST_COMPLETED)
+        return done
+
+    def result(self, future: Any) -> TaskOutcome:
+        """The outcome of a done future; :class:`WorkerLost` when its process died."""
+        outcome: TaskOutcome = future.result()
+        return outcome
+
+    def restart(self) -> None:
+        """Replace broken workers (after :class:`WorkerLost`)."""
+
+    def close(self, pending: Collection[Any] = ()) -> None:
+        """Cancel ``pending`` futures and release the workers."""
+
+
+class InlineBackend(Backend):
+    """Frames run in the calling process, one at a time (no pickling)."""
+
+    name = "inline"
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+
+    def submit(self, item: Any, out_dir: str, frame_id: str, stem: str) -> Future[TaskOutcome]:
+        future: Future[TaskOutcome] = Future()
+        future.set_result(run_frame(self.job, item, out_dir, frame_id, stem))
+        return future
+
+    def wait(self, futures: Collection[Any]) -> Collection[Any]:
+        return list(futures)  # finished when submitted
+
+
+class ProcessBackend(Backend):
+    """Frames run in ``workers`` local processes (spawned: no state leaks from the parent).
+
+    The pool is started on the first submission, so a run with nothing to do
+    starts no process.
+    """
+
+    name = "processes"
+
+    def __init__(self, job: Job, workers: int) -> None:
+        self.job = job
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_install_job,
+                initargs=(self.job,),
+            )
+            try:
+                pool.submit(_ping).result()
+            except Exception as exc:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise CamgeomError(
+                    f"Worker processes could not start ({type(exc).__name__}: {exc}). The "
+                    "job must be a top-level class of an importable module, and the program "
+                    "a file (not read from stdin); otherwise run with one worker "
+                    "(--workers 1)."
+                ) from None
+            self._pool = pool
+        return self._pool
+
+    def submit(self, item: Any, out_dir: str, frame_id: str, stem: str) -> Future[TaskOutcome]:
+        return self._executor().submit(run_frame, None, item, out_dir, frame_id, stem)
+
+    def result(self, future: Any) -> TaskOutcome:
+        try:
+            outcome: TaskOutcome = future.result()
+        except BrokenProcessPool as exc:
+            raise WorkerLost(str(exc)) from None
+        return outcome
+
+    def restart(self) -> None:
+        self.close()
+
+    def close(self, pending: Collection[Any] = ()) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+class DaskBackend(Backend):
+    """Frames run on a Dask distributed cluster.
+
+    Parameters
+    ----------
+    job : Job
+        Sent to the workers once.
+    scheduler : str or distributed.Client
+        A scheduler address (``"tcp://10.0.0.5:8786"``), or a client to use (it
+        is left open).
+    timeout : float, keyword-only
+        Seconds to wait for the scheduler.
+
+    Notes
+    -----
+    Workers write outputs straight into the output folder, so it must be on a
+    file system they share with this process. Use one thread per worker process:
+    the warnings of a frame are captured per process.
+    """
+
+    name = "dask"
+
+    def __init__(self, job: Job, scheduler: Any, *, timeout: float = 30.0) -> None:
+        try:
+            import distributed
+        except ImportError:
+            raise CamgeomError(
+                'Running on a Dask cluster needs dask.distributed: pip install "camgeom[dask]".'
+            ) from None
+        self._distributed = distributed
+        if isinstance(scheduler, str):
+            try:
+                self.client = distributed.Client(scheduler, timeout=timeout, set_as_default=False)
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise CamgeomError(
+                    f"Cannot connect to the Dask scheduler at {scheduler}: {exc}. Check the "
+                    f"address (--scheduler or ${SCHEDULER_ENV}) and that the scheduler runs."
+                ) from None
+            self._own_client = True
+        elif isinstance(scheduler, distributed.Client):
+            self.client = scheduler
+            self._own_client = False
+        else:
+            raise InvalidValueError(
+                "Expected `scheduler` to be an address or a distributed.Client, "
+                f"got {type(scheduler).__name__}."
+            )
+        self.workers = max(1, sum(self.client.nthreads().values()))
+        self._job = self.client.scatter(job, broadcast=True)
+
+    def submit(self, item: Any, out_dir: str, frame_id: str, stem: str) -> Any:
+        return self.client.submit(run_frame, self._job, item, out_dir, frame_id, stem, pure=False)
+
+    def wait(self, futures: Collection[Any]) -> Collection[Any]:
+        with self.client.as_current():  # distributed.wait uses the current client
+            done: Collection[Any] = self._distributed.wait(
+                list(futures), return_when="FIRST_COMPLETED"
+            ).done
+        return done
+
+    def close(self, pending: Collection[Any] = ()) -> None:
+        if pending:
+            self.client.cancel(list(pending))
+        if self._own_client:
+            self.client.close()

@@ -1,0 +1,424 @@
+"""Run a job over a dataset: resume, parallel workers or a Dask cluster, isolated failures.
+
+The main process iterates the items lazily, skips the ones the manifest says
+are up to date, and keeps at most ``4 x workers`` frames in flight, so memory
+does not grow with the dataset. Workers write each frame's outputs under
+temporary names; the main process commits them together and records the
+outcome (see :mod:`camgeom.jobs.commit`). An exception in one frame fails that
+frame only.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+import time
+import traceback
+from collections.abc import Collection, Iterable, Mapping, Sized
+from typing import Any
+
+from camgeom.errors import InvalidValueError
+from camgeom.jobs.backends import (
+    SCHEDULER_ENV,
+    Backend,
+    DaskBackend,
+    InlineBackend,
+    ProcessBackend,
+    TaskOutcome,
+    WorkerLost,
+    local_cores,
+)
+from camgeom.jobs.commit import JobOutputs, StagedFrame, clean_orphans, commit_frames
+from camgeom.jobs.job import (
+    MAX_LISTED,
+    FrameFailure,
+    FrameWarning,
+    Job,
+    JobSummary,
+    fingerprint,
+    options_digest,
+)
+from camgeom.jobs.lock import RunLock, prepare_output_dir
+from camgeom.jobs.manifest import FrameRow, Manifest, ManifestError
+from camgeom.jobs.naming import MAX_SUFFIX_BYTES, output_stem
+
+__all__ = ["run_job"]
+
+_WINDOW_PER_WORKER = 4
+_FLUSH_FRAMES = 256
+_FLUSH_SECONDS = 0.5
+
+
+def run_job(
+    job: Job,
+    items: Iterable[Any],
+    out_dir: str | os.PathLike[str],
+    *,
+    root: str | os.PathLike[str] | None = None,
+    workers: int | None = None,
+    scheduler: Any = None,
+    overwrite: bool = False,
+    progress: bool = True,
+    debug: bool = False,
+) -> JobSummary:
+    """Run ``job`` on every item and commit the outputs to ``out_dir``.
+
+    Parameters
+    ----------
+    job : Job
+        What to do per frame (and, in :meth:`Job.reduce`, once at the end).
+    items : iterable
+        The frames, iterated once and lazily: pass unparsed frame sources so that
+        parsing happens in the workers. Ids must be unique.
+    out_dir : str or os.PathLike
+        Output folder; created when missing. Its ``.camgeom`` folder holds the
+        manifest and the run lock.
+    root : str or os.PathLike, keyword-only, optional
+        Dataset root: input paths under it are fingerprinted relative to it.
+        Default: ``items.root`` when present.
+    workers : int, keyword-only, optional
+        Local worker processes; 1 runs every frame in this process. Default:
+        every core this process may use, unless a Dask scheduler is configured.
+    scheduler : str or distributed.Client, keyword-only, optional
+        Run on this Dask cluster instead of local processes. Default: the
+        ``CAMGEOM_DASK_SCHEDULER`` environment variable when ``workers`` is not given.
+    overwrite : bool, keyword-only
+        Redo every frame, and replace files camgeom did not write.
+    progress : bool, keyword-only
+        Show a progress bar on stderr.
+    debug : bool, keyword-only
+        Keep each failure's traceback in the summary.
+
+    Returns
+    -------
+    JobSummary
+
+    Raises
+    ------
+    InvalidValueError
+        Bad arguments or job definition (before any frame runs).
+    OutputFolderError, OutputLockedError, ManifestError
+        The output folder is unusable, in use by another run, or its manifest is
+        damaged.
+    CamgeomError
+        The Dask scheduler cannot be reached or dask is not installed.
+    """
+    start = time.perf_counter()
+    _check_job(job)
+    if scheduler is not None and workers is not None:
+        raise InvalidValueError("Pass either `workers` (local processes) or `scheduler` (Dask).")
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+    ):
+        raise InvalidValueError(f"Expected `workers` to be an integer >= 1, got {workers!r}.")
+    if scheduler is None and workers is None:
+        scheduler = os.environ.get(SCHEDULER_ENV) or None
+    options = job.options
+    options_text, options_hash = options_digest(job, options)
+    if root is None:
+        root = getattr(items, "root", None)
+
+    out = prepare_output_dir(out_dir)
+    with RunLock(out), Manifest.open(out, reset_damaged=overwrite) as manifest:
+        try:
+            _check_suffixes(job, manifest.job_suffixes())
+            manifest.register_job(job.name, job.suffixes)
+            if not manifest.last_run_finished():
+                clean_orphans(out)
+            manifest.add_options(options_hash, options_text)
+            run_id = manifest.start_run(job.name, options_hash)
+            if scheduler is not None:
+                backend: Backend = DaskBackend(job, scheduler)
+            elif (workers or local_cores()) == 1:
+                backend = InlineBackend(job)
+            else:
+                backend = ProcessBackend(job, workers or local_cores())
+            state = _Run(job, manifest, backend, run_id, overwrite=overwrite, debug=debug)
+            state.options_hash = options_hash
+            state.root = None if root is None else os.fspath(root)
+            total = len(items) if isinstance(items, Sized) else None
+            state.run(items, total=total, progress=progress)
+            totals = state.reduce()
+            manifest.finish_run(run_id, state.counts())
+            if state.unclean:
+                clean_orphans(out)
+        except sqlite3.Error as exc:
+            raise ManifestError(f"Cannot update the manifest in {out}: {exc}.") from None
+    return JobSummary(
+        job=job.name,
+        out_dir=os.fspath(out),
+        backend=backend.name,
+        workers=backend.workers,
+        done=state.done,
+        kept=state.kept,
+        failed=state.failed,
+        failures=tuple(state.failures),
+        warned=state.warned,
+        warnings=tuple(state.warnings),
+        elapsed=time.perf_counter() - start,
+        totals=dict(totals),
+    )
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+def _check_job(job: Job) -> None:
+    if not isinstance(job, Job):
+        raise InvalidValueError(
+            f"Expected `job` to be a camgeom.jobs.Job, got {type(job).__name__}."
+        )
+    if not isinstance(job.name, str) or not job.name.strip():
+        raise InvalidValueError(f"Expected {type(job).__name__}.name to be a non-empty str.")
+    seen: list[str] = []
+    for suffix in job.suffixes:
+        if (
+            not isinstance(suffix, str)
+            or not suffix.startswith(".")
+            or len(suffix.encode("utf-8", "surrogateescape")) > MAX_SUFFIX_BYTES
+            or any(c in suffix for c in "/\\\0")
+        ):
+            raise InvalidValueError(
+                f"Expected each suffix of job {job.name!r} to start with '.', hold no "
+                f"path separator and be at most {MAX_SUFFIX_BYTES} bytes, got {suffix!r}."
+            )
+        for other in seen:
+            if suffix == other or suffix.endswith(other) or other.endswith(suffix):
+                raise InvalidValueError(
+                    f"Job {job.name!r} declares suffixes {other!r} and {suffix!r}: one ends "
+                    "the other, so two frames could get the same file name."
+                )
+        seen.append(suffix)
+
+
+def _check_suffixes(job: Job, known: Mapping[str, tuple[str, ...]]) -> None:
+    for name, theirs in known.items():
+        if name == job.name:
+            continue
+        for mine in job.suffixes:
+            for other in theirs:
+                if mine.endswith(other) or other.endswith(mine):
+                    raise InvalidValueError(
+                        f"Job {job.name!r} appends {mine!r} to output names and job {name!r} "
+                        f"already wrote {other!r} files in this folder: their names could "
+                        "collide. Choose another output folder."
+                    )
+
+
+# ----------------------------------------------------------------------------- the run
+
+
+class _Run:
+    """The state of one run in the main process."""
+
+    def __init__(
+        self,
+        job: Job,
+        manifest: Manifest,
+        backend: Backend,
+        run_id: int,
+        *,
+        overwrite: bool,
+        debug: bool,
+    ) -> None:
+        self.job = job
+        self.manifest = manifest
+        self.backend = backend
+        self.run_id = run_id
+        self.overwrite = overwrite
+        self.debug = debug
+        self.out = os.fspath(manifest.out_dir)
+        self.options_hash = ""
+        self.root: str | None = None
+        self.per_frame_options = type(job).frame_options is not Job.frame_options
+        self._last_options: tuple[dict[str, Any], str] | None = None
+        self.window = _WINDOW_PER_WORKER * backend.workers if backend.name != "inline" else 1
+        self.in_flight: dict[Any, tuple[FrameRow, Any]] = {}
+        self.batch: list[StagedFrame] = []
+        self.seen: list[tuple[str, int]] = []
+        self.last_flush = time.monotonic()
+        self.done = self.kept = self.failed = self.warned = 0
+        self.failures: list[FrameFailure] = []
+        self.warnings: list[FrameWarning] = []
+        self.unclean = False
+        self.bar: Any = None
+
+    def counts(self) -> dict[str, int]:
+        return {"done": self.done, "kept": self.kept, "failed": self.failed}
+
+    # ------------------------------------------------------------------ main loop
+    def run(self, items: Iterable[Any], *, total: int | None, progress: bool) -> None:
+        if progress:
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=total, desc=self.job.name, unit="frame", file=sys.stderr, leave=False
+            )
+        try:
+            for seq, item in enumerate(items):
+                row = self._prepare(seq, item)
+                if row is None:
+                    continue
+                while len(self.in_flight) >= self.window:
+                    self._collect(self.backend.wait(self.in_flight))
+                future = self.backend.submit(item, self.out, row.frame_id, row.stem)
+                self.in_flight[future] = (row, item)
+            while self.in_flight:
+                self._collect(self.backend.wait(self.in_flight))
+        finally:
+            pending = list(self.in_flight)
+            self.in_flight.clear()
+            self.backend.close(pending)
+            if pending:
+                self.unclean = True
+            self._flush()
+            if self.bar is not None:
+                self.bar.close()
+
+    def _prepare(self, seq: int, item: Any) -> FrameRow | None:
+        """The frame's manifest row, or None when it is up to date (or failed already)."""
+        job = self.job
+        frame_id = f"#{seq}"
+        try:
+            frame_id = job.frame_id(item)
+            stem = output_stem(frame_id)
+            options_hash = self.options_hash
+            if self.per_frame_options:
+                options_hash = self._frame_options_hash(job.frame_options(item))
+            inputs = fingerprint(job.inputs(item), root=self.root)
+        except Exception as exc:
+            row = FrameRow(
+                job.name, frame_id, "", self.options_hash, "[]", run=self.run_id, seq=seq
+            )
+            error = (type(exc).__name__, str(exc), traceback.format_exc())
+            self._stage(row, TaskOutcome((), None, (), error, 0.0))
+            return None
+        if not self.overwrite and self.manifest.is_done(job.name, frame_id, options_hash, inputs):
+            self.kept += 1
+            self.seen.append((frame_id, seq))
+            self._tick()
+            if len(self.seen) >= 4 * _FLUSH_FRAMES:
+                self._flush()
+            return None
+        return FrameRow(job.name, frame_id, stem, options_hash, inputs, run=self.run_id, seq=seq)
+
+    def _frame_options_hash(self, options: Mapping[str, Any]) -> str:
+        # Consecutive frames mostly share their options: hash each distinct set once.
+        if self._last_options is not None and self._last_options[0] == options:
+            return self._last_options[1]
+        text, digest = options_digest(self.job, options)
+        self.manifest.add_options(digest, text)
+        self._last_options = (dict(options), digest)
+        return digest
+
+    def _collect(self, done: Collection[Any]) -> None:
+        lost: list[tuple[FrameRow, Any]] = []
+        for future in done:
+            row, item = self.in_flight.pop(future)
+            try:
+                outcome = self.backend.result(future)
+            except WorkerLost:
+                lost.append((row, item))
+                continue
+            except Exception as exc:  # a cancelled or lost task on a cluster
+                self.unclean = True
+                error = (type(exc).__name__, str(exc), traceback.format_exc())
+                outcome = TaskOutcome((), None, (), error, 0.0)
+            self._stage(row, outcome)
+        if lost:
+            self._recover(lost)
+
+    def _recover(self, lost: list[tuple[FrameRow, Any]]) -> None:
+        """A worker died: rerun each frame that was in flight alone, to find the culprit."""
+        self.unclean = True
+        self.backend.restart()  # every other future of the broken pool is finished now
+        for future, pair in list(self.in_flight.items()):
+            try:
+                self._stage(pair[0], self.backend.result(future))
+            except WorkerLost:
+                lost.append(pair)
+        self.in_flight.clear()
+        for row, item in lost:
+            future = self.backend.submit(item, self.out, row.frame_id, row.stem)
+            self.backend.wait([future])
+            try:
+                outcome = self.backend.result(future)
+            except WorkerLost:
+                self.backend.restart()
+                message = (
+                    "the worker process died while running this frame (killed, out of "
+                    "memory, or a crash in compiled code)"
+                )
+                outcome = TaskOutcome((), None, (), ("WorkerLost", message, ""), 0.0)
+            self._stage(row, outcome)
+
+    def _stage(self, row: FrameRow, outcome: TaskOutcome) -> None:
+        row = row.evolve(
+            result=outcome.result, warnings=outcome.warnings, duration=outcome.duration
+        )
+        self.batch.append(StagedFrame(row, outcome.staged, outcome.error))
+        self._tick()
+        if len(self.batch) >= _FLUSH_FRAMES or time.monotonic() - self.last_flush >= _FLUSH_SECONDS:
+            self._flush()
+
+    def _tick(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def _flush(self) -> None:
+        self.last_flush = time.monotonic()
+        if self.seen:
+            seen, self.seen = self.seen, []
+            self.manifest.mark_seen(self.job.name, self.run_id, seen)
+        if not self.batch:
+            return
+        batch, self.batch = self.batch, []
+        failed_before = self.failed
+        for row in commit_frames(self.manifest, batch, overwrite=self.overwrite):
+            self._count(row)
+        if self.bar is not None and self.failed != failed_before:
+            self.bar.set_postfix(failed=self.failed)
+
+    def _count(self, row: FrameRow) -> None:
+        if row.state == "ok":
+            self.done += 1
+        else:
+            self.failed += 1
+            if len(self.failures) < MAX_LISTED:
+                self.failures.append(self._failure(row))
+        if row.warnings:
+            self.warned += 1
+            for message in row.warnings:
+                if len(self.warnings) < MAX_LISTED:
+                    self.warnings.append(FrameWarning(row.frame_id, message))
+
+    def _failure(self, row: FrameRow) -> FrameFailure:
+        return FrameFailure(
+            row.frame_id,
+            row.error_type or "Error",
+            row.error_message or "",
+            row.traceback if self.debug else None,
+        )
+
+    # ------------------------------------------------------------------ job level
+    def reduce(self) -> Mapping[str, Any]:
+        """Run the job's reduce step over the run's rows and commit its outputs."""
+        job = self.job
+        if type(job).reduce is Job.reduce:
+            return {}
+        out = JobOutputs(self.out)
+        totals: Mapping[str, Any] = {}
+        error = None
+        try:
+            totals = job.reduce(self.manifest.run_rows(job.name, self.run_id), out)
+        except Exception as exc:
+            out.discard()
+            error = (type(exc).__name__, str(exc), traceback.format_exc())
+        row = FrameRow(job.name, "", "", self.options_hash, "[]", run=self.run_id, seq=-1)
+        (final,) = commit_frames(
+            self.manifest, [StagedFrame(row, out.staged(), error)], overwrite=self.overwrite
+        )
+        if final.state != "ok":
+            self.failures.append(self._failure(final))
+        return totals or {}

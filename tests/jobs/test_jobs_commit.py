@@ -1,0 +1,134 @@
+"""Committing a frame's outputs together; users' files kept; orphans cleaned."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from camgeom.errors import InvalidValueError
+from camgeom.jobs import FrameOutputs, FrameRow, JobOutputs, Manifest, clean_orphans
+from camgeom.jobs.commit import StagedFrame, commit_frames, is_temp_name, temp_name
+
+
+def _stage(out: Path, frame_id: str, texts: dict[str, str]) -> StagedFrame:
+    outputs = FrameOutputs(out, frame_id, frame_id, set(texts))
+    for suffix, text in texts.items():
+        outputs.path(suffix).write_text(text, encoding="utf-8")
+    row = FrameRow("job", frame_id, frame_id, "opts", "[]")
+    return StagedFrame(row, outputs.staged())
+
+
+def _visible(out: Path) -> dict[str, str]:
+    return {
+        p.relative_to(out).as_posix(): p.read_text(encoding="utf-8")
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and ".camgeom" not in p.parts and not is_temp_name(p.name)
+    }
+
+
+def _temps(out: Path) -> list[Path]:
+    return [p for p in out.rglob("*") if is_temp_name(p.name)]
+
+
+def test_outputs_appear_together_and_temps_vanish(tmp_path: Path) -> None:
+    with Manifest.open(tmp_path) as m:
+        frame = _stage(tmp_path, "a b/0", {".txt": "t", ".meta.json": "{}"})
+        assert _visible(tmp_path) == {} and len(_temps(tmp_path)) == 2
+        (row,) = commit_frames(m, [frame])
+        assert row.state == "ok" and _temps(tmp_path) == []
+        assert _visible(tmp_path) == {"a b/0.meta.json": "{}", "a b/0.txt": "t"}
+        assert sorted(p for p, _ in row.outputs) == ["a b/0.meta.json", "a b/0.txt"]
+        assert m.owned_by("job", "a b/0") == ["a b/0.meta.json", "a b/0.txt"]
+
+
+def test_users_file_is_kept_and_the_frame_fails_unless_overwrite(tmp_path: Path) -> None:
+    (tmp_path / "x.txt").write_text("mine", encoding="utf-8")
+    with Manifest.open(tmp_path) as m:
+        frame = _stage(tmp_path, "x", {".txt": "ours", ".meta.json": "{}"})
+        (row,) = commit_frames(m, [frame])
+        assert row.state == "failed" and row.error_type == "OutputExistsError"
+        assert "--overwrite" in (row.error_message or "")
+        # Nothing of the frame was committed, and its temporary files are gone.
+        assert _visible(tmp_path) == {"x.txt": "mine"}
+        assert _temps(tmp_path) == []
+        (row,) = commit_frames(m, [_stage(tmp_path, "x", {".txt": "ours"})], overwrite=True)
+        assert row.state == "ok"
+        assert _visible(tmp_path) == {"x.txt": "ours"}
+        assert m.owner_of("x.txt") == ("job", "x")
+
+
+def test_our_earlier_output_is_replaced_without_overwrite(tmp_path: Path) -> None:
+    with Manifest.open(tmp_path) as m:
+        commit_frames(m, [_stage(tmp_path, "x", {".txt": "one"})])
+        (row,) = commit_frames(m, [_stage(tmp_path, "x", {".txt": "two"})])
+        assert row.state == "ok"
+        assert _visible(tmp_path) == {"x.txt": "two"}
+
+
+def test_output_of_another_frame_is_never_replaced(tmp_path: Path) -> None:
+    with Manifest.open(tmp_path) as m:
+        commit_frames(m, [_stage(tmp_path, "x", {".txt": "x"})])
+        other = _stage(tmp_path, "x", {".txt": "y"})
+        other = StagedFrame(other.row.evolve(frame_id="y"), other.staged)
+        (row,) = commit_frames(m, [other], overwrite=True)
+        assert row.state == "failed" and "two frames map to one file name" in str(row.error_message)
+        assert _visible(tmp_path) == {"x.txt": "x"}
+
+
+def test_outputs_no_longer_made_are_removed(tmp_path: Path) -> None:
+    with Manifest.open(tmp_path) as m:
+        commit_frames(m, [_stage(tmp_path, "x", {".txt": "t", ".meta.json": "{}"})])
+        commit_frames(m, [_stage(tmp_path, "x", {".txt": "t2"})])
+        assert _visible(tmp_path) == {"x.txt": "t2"}
+        assert m.owner_of("x.meta.json") is None
+
+
+def test_failure_removes_outputs_made_with_other_options_only(tmp_path: Path) -> None:
+    with Manifest.open(tmp_path) as m:
+        commit_frames(m, [_stage(tmp_path, "x", {".txt": "t"})])
+        failing = StagedFrame(FrameRow("job", "x", "x", "opts", "[]"), (), ("E", "boom", "tb"))
+        (row,) = commit_frames(m, [failing])
+        assert row.state == "failed" and row.traceback == "tb"
+        assert _visible(tmp_path) == {"x.txt": "t"}  # same options and inputs: still valid
+        assert m.owner_of("x.txt") == ("job", "x")  # and still ours, for the retry
+        changed = StagedFrame(failing.row.evolve(options_hash="other"), (), ("E", "boom", ""))
+        commit_frames(m, [changed])
+        assert _visible(tmp_path) == {}  # made with other options: not left to mislead
+
+
+def test_staging_refuses_undeclared_suffixes_and_hidden_job_outputs(tmp_path: Path) -> None:
+    with pytest.raises(InvalidValueError, match="suffix"):
+        FrameOutputs(tmp_path, "x", "x", {".txt"}).path(".png")
+    for bad in ("../x.json", ".hidden.json", "a//b.json", ""):
+        with pytest.raises(InvalidValueError, match="name"):
+            JobOutputs(tmp_path).path(bad)
+    assert JobOutputs(tmp_path).path("reports/report.json").parent == tmp_path / "reports"
+
+
+def test_temp_names_keep_the_extension() -> None:
+    assert temp_name("0.cloud.ply").endswith(".ply")
+    assert is_temp_name(temp_name("weird.ext-with-dash"))
+    assert is_temp_name(".x.0123456789ab.tmp.png")  # camgeom.io.atomic_output's names
+    assert not is_temp_name(".bashrc") and not is_temp_name("x.tmp.0123456789ab.png")
+
+
+def test_clean_orphans_removes_only_our_temporary_files(tmp_path: Path) -> None:
+    keep = [
+        "x.txt",
+        ".hidden",
+        "sub/.x.tmp.notahexvalue",
+        "sub/x.tmp.0123456789ab.txt",
+        ".camgeom/.manifest.tmp.0123456789ab",  # the state folder is not entered
+    ]
+    drop = [
+        "sub/deep/.x.txt.tmp.0123456789ab.txt",
+        ".r.json.tmp.0123456789ab",
+        ".c.0a1b2c3d4e5f.tmp.ply",
+    ]
+    for rel in keep + drop:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x")
+    assert clean_orphans(tmp_path) == len(drop)
+    left = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    assert left == sorted(keep)

@@ -1,0 +1,190 @@
+"""Worker processes and a Dask cluster give the outputs of a run in one process."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fakejob import Src, WriteJob, ids, make_dataset
+from test_jobs_runner import tree
+
+from camgeom.jobs import run_job
+from camgeom.jobs.backends import ProcessBackend
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Src]]:
+    root = tmp_path_factory.mktemp("data")
+    return root, make_dataset(root, ids(40))
+
+
+@pytest.fixture(scope="module")
+def reference(
+    tmp_path_factory: pytest.TempPathFactory, dataset: tuple[Path, list[Src]]
+) -> dict[str, bytes]:
+    root, sources = dataset
+    out = tmp_path_factory.mktemp("inline")
+    summary = run_job(
+        WriteJob(png=True, ply=True), sources, out, root=root, workers=1, progress=False
+    )
+    assert summary.done == 40
+    return tree(out)
+
+
+def test_two_processes_give_byte_identical_outputs(
+    tmp_path: Path, dataset: tuple[Path, list[Src]], reference: dict[str, bytes]
+) -> None:
+    root, sources = dataset
+    summary = run_job(
+        WriteJob(png=True, ply=True), sources, tmp_path, root=root, workers=2, progress=False
+    )
+    assert (summary.backend, summary.workers, summary.done, summary.failed) == (
+        "processes",
+        2,
+        40,
+        0,
+    )
+    assert tree(tmp_path) == reference
+
+
+def test_dead_worker_fails_only_its_frame(tmp_path: Path, dataset: tuple[Path, list[Src]]) -> None:
+    root, sources = dataset
+    crashing = [dataclasses.replace(s, crash=(i == 5)) for i, s in enumerate(sources[:12])]
+    summary = run_job(WriteJob(), crashing, tmp_path, root=root, workers=2, progress=False)
+    assert (summary.done, summary.failed) == (11, 1)
+    (failure,) = summary.failures
+    assert (failure.frame_id, failure.error_type) == (sources[5].frame_id, "WorkerLost")
+    # The next run retries it (and it dies again: workers run in child processes).
+    again = run_job(WriteJob(), crashing, tmp_path, root=root, workers=2, progress=False)
+    assert (again.kept, again.failed) == (11, 1)
+
+
+def test_frames_in_flight_stay_bounded(
+    tmp_path: Path, dataset: tuple[Path, list[Src]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, sources = dataset
+    counts = {"pulled": 0, "submitted": 0, "resolved": 0, "max_in_flight": 0, "max_ahead": 0}
+
+    def lazily() -> Iterator[Src]:
+        for source in sources:
+            counts["pulled"] += 1
+            ahead = counts["pulled"] - counts["resolved"]
+            counts["max_ahead"] = max(counts["max_ahead"], ahead)
+            yield dataclasses.replace(source, sleep=0.005)
+
+    submit, result = ProcessBackend.submit, ProcessBackend.result
+
+    def counting_submit(self: ProcessBackend, *args: Any) -> Any:
+        counts["submitted"] += 1
+        in_flight = counts["submitted"] - counts["resolved"]
+        counts["max_in_flight"] = max(counts["max_in_flight"], in_flight)
+        return submit(self, *args)
+
+    def counting_result(self: ProcessBackend, future: Any) -> Any:
+        counts["resolved"] += 1
+        return result(self, future)
+
+    monkeypatch.setattr(ProcessBackend, "submit", counting_submit)
+    monkeypatch.setattr(ProcessBackend, "result", counting_result)
+    summary = run_job(WriteJob(), lazily(), tmp_path, root=root, workers=2, progress=False)
+    assert summary.done == 40 and counts["resolved"] == 40
+    window = 4 * 2
+    assert counts["max_in_flight"] == window  # the window is used, and never exceeded
+    assert counts["max_ahead"] <= window + 1  # the items are not read ahead of the window
+
+
+def test_resume_after_processes_runs_in_one_process(
+    tmp_path: Path, dataset: tuple[Path, list[Src]]
+) -> None:
+    root, sources = dataset
+    run_job(WriteJob(), sources, tmp_path, root=root, workers=2, progress=False)
+    summary = run_job(WriteJob(), sources, tmp_path, root=root, workers=1, progress=False)
+    assert (summary.done, summary.kept) == (0, 40)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    try:
+        import distributed  # noqa: F401
+    except ImportError:  # pragma: no cover - the test extra installs it
+        pytest.skip("dask.distributed is not installed (pip install 'camgeom[dask]')")
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as local:
+        yield local
+
+
+def test_dask_cluster_gives_byte_identical_outputs(
+    tmp_path: Path, dataset: tuple[Path, list[Src]], reference: dict[str, bytes], cluster: Any
+) -> None:
+    root, sources = dataset
+    summary = run_job(
+        WriteJob(png=True, ply=True),
+        sources,
+        tmp_path,
+        root=root,
+        scheduler=cluster.scheduler_address,
+        progress=False,
+    )
+    assert (summary.backend, summary.workers, summary.done, summary.failed) == ("dask", 2, 40, 0)
+    assert tree(tmp_path) == reference
+    # A rerun through the cluster has nothing to do.
+    again = run_job(
+        WriteJob(png=True, ply=True),
+        sources,
+        tmp_path,
+        root=root,
+        scheduler=cluster.scheduler_address,
+        progress=False,
+    )
+    assert (again.done, again.kept) == (0, 40)
+
+
+def test_dask_from_environment_isolates_failures(
+    tmp_path: Path,
+    dataset: tuple[Path, list[Src]],
+    cluster: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root, sources = dataset
+    marker = tmp_path / "broken"
+    marker.write_text("")
+    failing = [
+        dataclasses.replace(s, fail_if=str(marker)) if i == 3 else s for i, s in enumerate(sources)
+    ]
+    monkeypatch.setenv("CAMGEOM_DASK_SCHEDULER", cluster.scheduler_address)
+    summary = run_job(WriteJob(), failing, tmp_path / "out", root=root, progress=False)
+    assert (summary.backend, summary.done, summary.failed) == ("dask", 39, 1)
+    assert summary.failures[0].error_type == "ZeroDivisionError"
+
+
+def test_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    from camgeom.errors import CamgeomError
+    from camgeom.jobs.backends import DaskBackend
+
+    with pytest.raises(CamgeomError, match="Cannot connect to the Dask scheduler"):
+        DaskBackend(WriteJob(), "tcp://127.0.0.1:1", timeout=1)
+
+
+def test_job_that_cannot_reach_the_workers_is_a_clear_error(
+    tmp_path: Path, dataset: tuple[Path, list[Src]]
+) -> None:
+    from camgeom.errors import CamgeomError
+
+    @dataclasses.dataclass(frozen=True)
+    class Local(WriteJob):  # defined in a function: worker processes cannot import it
+        pass
+
+    root, sources = dataset
+    with pytest.raises(CamgeomError, match="top-level class"):
+        run_job(Local(), sources, tmp_path, root=root, workers=2, progress=False)
