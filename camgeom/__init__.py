@@ -3,52 +3,35 @@
 Conventions: cameras are stored in the OpenCV frame (x right, y down, z
 forward); pixel (col, row) covers [col, col+1) x [row, row+1) with its centre at
 +0.5; depth is planar ``"z"`` or ray ``"range"``. See ``docs/conventions.md``.
+
+The names here are the ones a user needs every day. The rest lives in its own
+room: every error type in :mod:`camgeom.errors`, file formats in
+:mod:`camgeom.io`, vendor readers and the frame model in
+:mod:`camgeom.datasets`, the checks and their report in
+:mod:`camgeom.verification`, point-cloud helpers in :mod:`camgeom.depth` and
+:mod:`camgeom.pointcloud`, overlays in :mod:`camgeom.drawing`, the demo data in
+:mod:`camgeom.demo` (see ``docs/architecture.md``).
 """
 
 from camgeom._version import __version__
 from camgeom.camera import Camera
 from camgeom.conventions import convert_pixels, convert_points, convert_pose
-from camgeom.errors import (
-    CamgeomError,
-    ConventionError,
-    FormatError,
-    InvalidValueError,
-    MissingChannelError,
-    MissingKeyError,
-    NonRigidPoseError,
-    OutputExistsError,
-    ShapeError,
-    UnknownVersionError,
-)
+from camgeom.errors import CamgeomError
 from camgeom.intrinsics import (
     fov_from_intrinsics,
     intrinsics_from_focal_length,
     intrinsics_from_fov,
+    principal_point_from_shift,
 )
-from camgeom.poses import cam_from_world_look_at, invert_pose, transform_points
+from camgeom.poses import cam_from_world_look_at, compose_poses, invert_pose, transform_points
 from camgeom.projection import in_image, project_points, reproject_points, unproject_points
 
-# Heavier entry points (file formats, readers, jobs) load on first use.
+# Entry points that pull in file formats, readers or the verifier load on first use.
 _LAZY = {
     "load": "camgeom.datasets",
-    "Dataset": "camgeom.datasets",
-    "Frame": "camgeom.datasets",
-    "Landmarks": "camgeom.datasets",
-    "CameraMetadata": "camgeom.datasets",
-    "FrameError": "camgeom.datasets",
     "points_from_depth": "camgeom.depth",
     "PointCloud": "camgeom.pointcloud",
-    "count_valid_depth": "camgeom.depth",
-    "concatenate_point_clouds": "camgeom.pointcloud",
-    "range_from_z": "camgeom.depth",
-    "z_from_range": "camgeom.depth",
-    "draw_landmarks": "camgeom.drawing",
-    "draw_landmarks_comparison": "camgeom.drawing",
-    "make_demo_dataset": "camgeom.demo",
     "read_depth": "camgeom.io",
-    "read_exr": "camgeom.io",
-    "write_ply": "camgeom.io",
-    "Report": "camgeom.verification",
     "verify": "camgeom.verification",
     "verify_dataset": "camgeom.verification",
 }
@@ -61,7 +44,11 @@ def __getattr__(name: str) -> object:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
-    raise AttributeError(f"module 'camgeom' has no attribute {name!r}")
+    raise AttributeError(
+        f"module 'camgeom' has no attribute {name!r}; other names live in camgeom.errors, "
+        "camgeom.io, camgeom.datasets, camgeom.verification, camgeom.depth, "
+        "camgeom.pointcloud, camgeom.drawing and camgeom.demo"
+    )
 
 
 def __dir__() -> list[str]:
@@ -69,20 +56,12 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    *_LAZY,
-    "CamgeomError",
     "Camera",
-    "ConventionError",
-    "FormatError",
-    "InvalidValueError",
-    "MissingChannelError",
-    "MissingKeyError",
-    "NonRigidPoseError",
-    "OutputExistsError",
-    "ShapeError",
-    "UnknownVersionError",
+    "CamgeomError",
+    "PointCloud",
     "__version__",
     "cam_from_world_look_at",
+    "compose_poses",
     "convert_pixels",
     "convert_points",
     "convert_pose",
@@ -91,8 +70,14 @@ __all__ = [
     "intrinsics_from_focal_length",
     "intrinsics_from_fov",
     "invert_pose",
+    "load",
+    "points_from_depth",
+    "principal_point_from_shift",
     "project_points",
+    "read_depth",
     "reproject_points",
     "transform_points",
     "unproject_points",
+    "verify",
+    "verify_dataset",
 ]

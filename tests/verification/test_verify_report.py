@@ -38,7 +38,7 @@ class _Groups(Mapping):
 
 def test_public_names():
     assert camgeom.verify is verify and camgeom.verify_dataset is verify_dataset
-    assert camgeom.Report is Report
+    assert camgeom.verification.Report is Report and "Report" not in camgeom.__all__
     import camgeom.verification as module
 
     assert module.__name__ == "camgeom.verification" and callable(module.verify)
