@@ -131,10 +131,8 @@ def project_points(
         pose_c = np.ascontiguousarray(
             np.broadcast_to(pose.reshape(op + (4, 4)), lead + ones + (4, 4))
         ).reshape(-1, 4, 4)
-    # Fresh writeable copies (small): numba generates much slower code for
-    # read-only arrays (broadcast views, Camera's frozen matrices).
-    k_c = np.require(k_c, np.float64, ["C", "W"])
-    pose_c = np.require(pose_c, np.float64, ["C", "W"])
+    k_c = _for_kernel(k_c)
+    pose_c = _for_kernel(pose_c)
     n_groups = max(prod(lead), 1)
     total = prod(out_shape)
     if pts.shape[:-1] != out_shape:
@@ -151,6 +149,17 @@ def project_points(
     if out is not None:
         return out
     return uv.reshape(out_shape + (2,)), depth.reshape(out_shape)
+
+
+def _for_kernel(a: np.ndarray) -> np.ndarray:
+    """``a`` if C-contiguous and writeable, else a copy that is (K and poses are small).
+
+    numba compiles another specialisation, with slower code, for read-only
+    arrays (broadcast views, Camera's frozen matrices); ``np.require`` does the
+    same check at several times the cost, which matters for one frame.
+    """
+    flags = a.flags
+    return a if flags.c_contiguous and flags.writeable else np.array(a, order="C")
 
 
 def _check_out(out: Any, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
