@@ -1,7 +1,8 @@
 """Where frames run: in the calling process, in local worker processes, or on a Dask cluster.
 
-Every backend runs :func:`run_frame` on one item and hands back a
-:class:`TaskOutcome`; they differ only in how tasks are submitted and awaited.
+A task is a short list of frames (:data:`Task` each); every backend runs
+:func:`run_frames` on it and hands back one :class:`TaskOutcome` per frame.
+Backends differ only in how tasks are submitted and awaited.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 import time
 import traceback
 import warnings
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
 from concurrent.futures import wait as wait_futures
 from concurrent.futures.process import BrokenProcessPool
@@ -28,10 +29,12 @@ __all__ = [
     "DaskBackend",
     "InlineBackend",
     "ProcessBackend",
+    "Task",
     "TaskOutcome",
     "WorkerLost",
     "local_cores",
     "run_frame",
+    "run_frames",
 ]
 
 #: Environment variable naming a Dask scheduler address (used when none is passed).
@@ -46,6 +49,10 @@ class TaskOutcome(NamedTuple):
     warnings: tuple[str, ...]
     error: tuple[str, str, str] | None
     duration: float
+
+
+#: One frame of a task: ``(item, frame_id, output stem)``.
+Task = tuple[Any, str, str]
 
 
 class WorkerLost(Exception):
@@ -89,6 +96,11 @@ def run_frame(job: Job | None, item: Any, out_dir: str, frame_id: str, stem: str
         return TaskOutcome((), None, (), error, time.perf_counter() - start)
 
 
+def run_frames(job: Job | None, out_dir: str, tasks: Sequence[Task]) -> list[TaskOutcome]:
+    """:func:`run_frame` on each frame of a task, in order."""
+    return [run_frame(job, item, out_dir, frame_id, stem) for item, frame_id, stem in tasks]
+
+
 def _ping() -> bool:
     """A no-op task: answers once a worker process has started and loaded the job."""
     return bool(_worker_job)
@@ -108,7 +120,8 @@ class Backend:
     name = ""
     workers = 1
 
-    def submit(self, item: Any, out_dir: str, frame_id: str, stem: str) -> Any:
+    def submit(self, out_dir: str, tasks: Sequence[Task]) -> Any:
+        """Start a task; return its future (its result: one outcome per frame)."""
         raise NotImplementedError
 
     def wait(self, futures: Collection[Any]) -> Collection[Any]:
@@ -116,10 +129,10 @@ class Backend:
         done, _ = wait_futures(futures, return_when=FIRST_COMPLETED)
         return done
 
-    def result(self, future: Any) -> TaskOutcome:
-        """The outcome of a done future; :class:`WorkerLost` when its process died."""
-        outcome: TaskOutcome = future.result()
-        return outcome
+    def result(self, future: Any) -> list[TaskOutcome]:
+        """The outcomes of a done task; :class:`WorkerLost` when its process died."""
+        outcomes: list[TaskOutcome] = future.result()
+        return outcomes
 
     def restart(self) -> None:
         """Replace broken workers (after :class:`WorkerLost`)."""
@@ -136,9 +149,9 @@ class InlineBackend(Backend):
     def __init__(self, job: Job) -> None:
         self.job = job
 
-    def submit(self, item: Any, out_dir: str, frame_id: str, stem: str) -> Future[TaskOutcome]:
-        future: Future[TaskOutcome] = Future()
-        future.set_result(run_frame(self.job, item, out_dir, frame_id, stem))
+    def submit(self, out_dir: str, tasks: Sequence[Task]) -> Future[list[TaskOutcome]]:
+        future: Future[list[TaskOutcome]] = Future()
+        future.set_result(run_frames(self.job, out_dir, tasks))
         return future
 
     def wait(self, futures: Collection[Any]) -> Collection[Any]:
@@ -180,15 +193,15 @@ class ProcessBackend(Backend):
             self._pool = pool
         return self._pool
 
-    def submit(self, item: Any, out_dir: str, frame_id: str, stem: str) -> Future[TaskOutcome]:
-        return self._executor().submit(run_frame, None, item, out_dir, frame_id, stem)
+    def submit(self, out_dir: str, tasks: Sequence[Task]) -> Future[list[TaskOutcome]]:
+        return self._executor().submit(run_frames, None, out_dir, list(tasks))
 
-    def result(self, future: Any) -> TaskOutcome:
+    def result(self, future: Any) -> list[TaskOutcome]:
         try:
-            outcome: TaskOutcome = future.result()
+            outcomes: list[TaskOutcome] = future.result()
         except BrokenProcessPool as exc:
             raise WorkerLost(str(exc)) from None
-        return outcome
+        return outcomes
 
     def restart(self) -> None:
         self.close()
@@ -205,7 +218,7 @@ class DaskBackend(Backend):
     Parameters
     ----------
     job : Job
-        Sent to the workers once.
+        Sent to the workers with each task.
     scheduler : str or distributed.Client
         A scheduler address (``"tcp://10.0.0.5:8786"``), or a client to use (it
         is left open).
@@ -247,16 +260,21 @@ class DaskBackend(Backend):
                 f"got {type(scheduler).__name__}."
             )
         self.workers = max(1, sum(self.client.nthreads().values()))
-        self._job = self.client.scatter(job, broadcast=True)
+        # Sent with every task rather than scattered once: scattered data dies with the
+        # workers holding it, and every task depending on it would then be cancelled.
+        self._job = job
 
-    def submit(self, item: Any, out_dir: str, frame_id: str, stem: str) -> Any:
-        return self.client.submit(run_frame, self._job, item, out_dir, frame_id, stem, pure=False)
+    def submit(self, out_dir: str, tasks: Sequence[Task]) -> Any:
+        return self.client.submit(run_frames, self._job, out_dir, list(tasks), pure=False)
 
     def wait(self, futures: Collection[Any]) -> Collection[Any]:
-        with self.client.as_current():  # distributed.wait uses the current client
-            done: Collection[Any] = self._distributed.wait(
-                list(futures), return_when="FIRST_COMPLETED"
-            ).done
+        try:
+            with self.client.as_current():  # distributed.wait uses the current client
+                done: Collection[Any] = self._distributed.wait(
+                    list(futures), return_when="FIRST_COMPLETED"
+                ).done
+        except self._distributed.client.FuturesCancelledError:
+            done = [f for f in futures if f.done()]  # their results raise; see result()
         return done
 
     def close(self, pending: Collection[Any] = ()) -> None:

@@ -32,7 +32,6 @@ from pathlib import Path
 from camgeom.errors import InvalidValueError
 from camgeom.jobs.lock import STATE_DIR
 from camgeom.jobs.manifest import FrameRow, Manifest
-from camgeom.jobs.naming import MAX_SUFFIX_BYTES
 
 __all__ = [
     "FrameOutputs",
@@ -48,6 +47,8 @@ __all__ = [
 _STAGED = re.compile(r"\..+\.tmp\.[0-9a-f]{12}(\.[A-Za-z0-9]{1,16})?")
 _ATOMIC = re.compile(r"\..+\.[0-9a-f]{12}\.tmp(\.[^./]{1,16})?")
 _EXT = re.compile(r"\.[A-Za-z0-9]{1,16}")
+#: Bytes a temporary name adds to its final name: "." + ".tmp." + 12 hex + extension.
+TEMP_NAME_EXTRA = 1 + 5 + 12 + 17
 
 
 def temp_name(final_name: str) -> str:
@@ -221,7 +222,7 @@ class JobOutputs(_Staging):
             raise InvalidValueError(
                 f"Expected `name` to be a relative path of visible names, got {name!r}."
             )
-        if len(parts[-1].encode()) > 255 - 19 - MAX_SUFFIX_BYTES:
+        if len(parts[-1].encode("utf-8", "surrogateescape")) > 255 - TEMP_NAME_EXTRA:
             raise InvalidValueError(f"Expected `name` to be a short file name, got {name!r}.")
         return self._stage(name)
 

@@ -49,6 +49,8 @@ __all__ = ["MANIFEST_NAME", "FrameRow", "Manifest", "ManifestError"]
 MANIFEST_NAME = "manifest.sqlite"
 SCHEMA_VERSION = "1"
 STATES = ("committing", "ok", "failed")
+#: Seconds to wait for another process that holds the database (never camgeom: see RunLock).
+BUSY_SECONDS = 5.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -510,7 +512,7 @@ class _Transaction:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db = sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False)
     try:
         db.execute("PRAGMA journal_mode = TRUNCATE")
         db.execute("PRAGMA synchronous = NORMAL")

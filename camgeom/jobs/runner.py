@@ -45,7 +45,9 @@ from camgeom.jobs.naming import MAX_SUFFIX_BYTES, output_stem
 
 __all__ = ["run_job"]
 
-_WINDOW_PER_WORKER = 4
+_WINDOW_PER_WORKER = 4  # tasks in flight per worker
+_TASK_SECONDS = 0.05  # work per task once frame times are known
+_MAX_TASK_FRAMES = 64
 _FLUSH_FRAMES = 256
 _FLUSH_SECONDS = 0.5
 
@@ -103,6 +105,30 @@ def run_job(
         damaged.
     CamgeomError
         The Dask scheduler cannot be reached or dask is not installed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from dataclasses import dataclass
+    >>> from pathlib import Path
+    >>> from camgeom.jobs import FrameResult, Job
+    >>> @dataclass(frozen=True)
+    ... class Shout(Job):
+    ...     name = "shout"
+    ...     suffixes = (".txt",)
+    ...     def frame_id(self, item):
+    ...         return item
+    ...     def run(self, item, out):
+    ...         _ = out.path(".txt").write_text(item.upper())
+    ...         return FrameResult({"chars": len(item)})
+    >>> out = tempfile.mkdtemp()
+    >>> summary = run_job(Shout(), ["sai.v2/0", "a b/1"], out, workers=1, progress=False)
+    >>> summary.done, summary.kept, summary.exit_code
+    (2, 0, 0)
+    >>> sorted(p.relative_to(out).as_posix() for p in Path(out).rglob("*.txt"))
+    ['a%20b/1.txt', 'sai.v2/0.txt']
+    >>> run_job(Shout(), ["sai.v2/0", "a b/1"], out, workers=1, progress=False).kept
+    2
     """
     start = time.perf_counter()
     _check_job(job)
@@ -234,7 +260,10 @@ class _Run:
         self.per_frame_options = type(job).frame_options is not Job.frame_options
         self._last_options: tuple[dict[str, Any], str] | None = None
         self.window = _WINDOW_PER_WORKER * backend.workers if backend.name != "inline" else 1
-        self.in_flight: dict[Any, tuple[FrameRow, Any]] = {}
+        self.in_flight: dict[Any, list[tuple[FrameRow, Any]]] = {}
+        self.chunk: list[tuple[FrameRow, Any]] = []
+        self.chunk_size = 1
+        self.frame_seconds: float | None = None
         self.batch: list[StagedFrame] = []
         self.seen: list[tuple[str, int]] = []
         self.last_flush = time.monotonic()
@@ -260,10 +289,10 @@ class _Run:
                 row = self._prepare(seq, item)
                 if row is None:
                     continue
-                while len(self.in_flight) >= self.window:
-                    self._collect(self.backend.wait(self.in_flight))
-                future = self.backend.submit(item, self.out, row.frame_id, row.stem)
-                self.in_flight[future] = (row, item)
+                self.chunk.append((row, item))
+                if len(self.chunk) >= self.chunk_size:
+                    self._submit()
+            self._submit()
             while self.in_flight:
                 self._collect(self.backend.wait(self.in_flight))
         finally:
@@ -275,6 +304,16 @@ class _Run:
             self._flush()
             if self.bar is not None:
                 self.bar.close()
+
+    def _submit(self) -> None:
+        """Send the frames gathered so far as one task, once the window has room."""
+        if not self.chunk:
+            return
+        while len(self.in_flight) >= self.window:
+            self._collect(self.backend.wait(self.in_flight))
+        chunk, self.chunk = self.chunk, []
+        tasks = [(item, row.frame_id, row.stem) for row, item in chunk]
+        self.in_flight[self.backend.submit(self.out, tasks)] = chunk
 
     def _prepare(self, seq: int, item: Any) -> FrameRow | None:
         """The frame's manifest row, or None when it is up to date (or failed already)."""
@@ -314,44 +353,74 @@ class _Run:
 
     def _collect(self, done: Collection[Any]) -> None:
         lost: list[tuple[FrameRow, Any]] = []
+        alone: list[tuple[FrameRow, Any]] = []
         for future in done:
-            row, item = self.in_flight.pop(future)
+            chunk = self.in_flight.pop(future)
             try:
-                outcome = self.backend.result(future)
+                outcomes = self.backend.result(future)
             except WorkerLost:
-                lost.append((row, item))
+                lost.extend(chunk)
                 continue
-            except Exception as exc:  # a cancelled or lost task on a cluster
+            except Exception as exc:  # a task lost or cancelled on a cluster
                 self.unclean = True
+                if len(chunk) > 1:  # find which of its frames is to blame
+                    alone.extend(chunk)
+                    continue
                 error = (type(exc).__name__, str(exc), traceback.format_exc())
-                outcome = TaskOutcome((), None, (), error, 0.0)
-            self._stage(row, outcome)
+                outcomes = [TaskOutcome((), None, (), error, 0.0)]
+            else:
+                self._adapt(outcomes)
+            for (row, _), outcome in zip(chunk, outcomes, strict=True):
+                self._stage(row, outcome)
         if lost:
             self._recover(lost)
+        for row, item in alone:
+            self._run_alone(row, item)
+
+    def _adapt(self, outcomes: list[TaskOutcome]) -> None:
+        """Size tasks to about :data:`_TASK_SECONDS` of work: few round trips for small frames."""
+        if self.backend.name == "inline" or not outcomes:
+            return
+        seconds = sum(o.duration for o in outcomes) / len(outcomes)
+        self.frame_seconds = (
+            seconds if self.frame_seconds is None else (0.8 * self.frame_seconds + 0.2 * seconds)
+        )
+        size = int(_TASK_SECONDS / max(self.frame_seconds, 1e-6))
+        self.chunk_size = max(1, min(_MAX_TASK_FRAMES, size))
 
     def _recover(self, lost: list[tuple[FrameRow, Any]]) -> None:
         """A worker died: rerun each frame that was in flight alone, to find the culprit."""
         self.unclean = True
-        self.backend.restart()  # every other future of the broken pool is finished now
-        for future, pair in list(self.in_flight.items()):
+        self.backend.restart()  # every other task of the broken pool is finished now
+        for future, chunk in list(self.in_flight.items()):
             try:
-                self._stage(pair[0], self.backend.result(future))
-            except WorkerLost:
-                lost.append(pair)
+                outcomes = self.backend.result(future)
+            except Exception:  # died with the pool, or cancelled by its shutdown
+                lost.extend(chunk)
+                continue
+            for (row, _), outcome in zip(chunk, outcomes, strict=True):
+                self._stage(row, outcome)
         self.in_flight.clear()
         for row, item in lost:
-            future = self.backend.submit(item, self.out, row.frame_id, row.stem)
-            self.backend.wait([future])
-            try:
-                outcome = self.backend.result(future)
-            except WorkerLost:
-                self.backend.restart()
-                message = (
-                    "the worker process died while running this frame (killed, out of "
-                    "memory, or a crash in compiled code)"
-                )
-                outcome = TaskOutcome((), None, (), ("WorkerLost", message, ""), 0.0)
-            self._stage(row, outcome)
+            self._run_alone(row, item)
+
+    def _run_alone(self, row: FrameRow, item: Any) -> None:
+        """Run one frame as a task of its own and wait for it."""
+        future = self.backend.submit(self.out, [(item, row.frame_id, row.stem)])
+        self.backend.wait([future])
+        try:
+            (outcome,) = self.backend.result(future)
+        except WorkerLost:
+            self.backend.restart()
+            message = (
+                "the worker process died while running this frame (killed, out of "
+                "memory, or a crash in compiled code)"
+            )
+            outcome = TaskOutcome((), None, (), ("WorkerLost", message, ""), 0.0)
+        except Exception as exc:
+            error = (type(exc).__name__, str(exc), traceback.format_exc())
+            outcome = TaskOutcome((), None, (), error, 0.0)
+        self._stage(row, outcome)
 
     def _stage(self, row: FrameRow, outcome: TaskOutcome) -> None:
         row = row.evolve(

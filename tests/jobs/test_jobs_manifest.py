@@ -131,7 +131,10 @@ def test_suffixes_per_job(tmp_path: Path) -> None:
         assert m.job_suffixes() == {"project": (".landmarks.csv", ".overlay.png")}
 
 
-def test_locked_manifest_is_not_mistaken_for_damage(tmp_path: Path) -> None:
+def test_locked_manifest_is_not_mistaken_for_damage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("camgeom.jobs.manifest.BUSY_SECONDS", 0.1)
     Manifest.open(tmp_path).close()
     path = tmp_path / ".camgeom" / MANIFEST_NAME
     other = sqlite3.connect(path, isolation_level=None)

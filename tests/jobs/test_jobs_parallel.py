@@ -62,38 +62,44 @@ def test_dead_worker_fails_only_its_frame(tmp_path: Path, dataset: tuple[Path, l
     assert (again.kept, again.failed) == (11, 1)
 
 
-def test_frames_in_flight_stay_bounded(
-    tmp_path: Path, dataset: tuple[Path, list[Src]], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    root, sources = dataset
-    counts = {"pulled": 0, "submitted": 0, "resolved": 0, "max_in_flight": 0, "max_ahead": 0}
+def test_frames_in_flight_stay_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "data"
+    sources = make_dataset(root, ids(400))
+    counts = {"pulled": 0, "frames_done": 0, "tasks": 0, "tasks_done": 0}
+    peaks = {"tasks_in_flight": 0, "frames_ahead": 0, "task_frames": 0}
 
     def lazily() -> Iterator[Src]:
         for source in sources:
             counts["pulled"] += 1
-            ahead = counts["pulled"] - counts["resolved"]
-            counts["max_ahead"] = max(counts["max_ahead"], ahead)
-            yield dataclasses.replace(source, sleep=0.005)
+            ahead = counts["pulled"] - counts["frames_done"]
+            peaks["frames_ahead"] = max(peaks["frames_ahead"], ahead)
+            yield dataclasses.replace(source, sleep=0.002)
 
     submit, result = ProcessBackend.submit, ProcessBackend.result
 
-    def counting_submit(self: ProcessBackend, *args: Any) -> Any:
-        counts["submitted"] += 1
-        in_flight = counts["submitted"] - counts["resolved"]
-        counts["max_in_flight"] = max(counts["max_in_flight"], in_flight)
-        return submit(self, *args)
+    def counting_submit(self: ProcessBackend, out_dir: str, tasks: Any) -> Any:
+        counts["tasks"] += 1
+        peaks["tasks_in_flight"] = max(
+            peaks["tasks_in_flight"], counts["tasks"] - counts["tasks_done"]
+        )
+        peaks["task_frames"] = max(peaks["task_frames"], len(tasks))
+        return submit(self, out_dir, tasks)
 
     def counting_result(self: ProcessBackend, future: Any) -> Any:
-        counts["resolved"] += 1
-        return result(self, future)
+        outcomes = result(self, future)
+        counts["tasks_done"] += 1
+        counts["frames_done"] += len(outcomes)
+        return outcomes
 
     monkeypatch.setattr(ProcessBackend, "submit", counting_submit)
     monkeypatch.setattr(ProcessBackend, "result", counting_result)
-    summary = run_job(WriteJob(), lazily(), tmp_path, root=root, workers=2, progress=False)
-    assert summary.done == 40 and counts["resolved"] == 40
+    summary = run_job(WriteJob(), lazily(), tmp_path / "out", root=root, workers=2, progress=False)
+    assert summary.done == 400 and counts["frames_done"] == 400
     window = 4 * 2
-    assert counts["max_in_flight"] == window  # the window is used, and never exceeded
-    assert counts["max_ahead"] <= window + 1  # the items are not read ahead of the window
+    assert peaks["tasks_in_flight"] == window  # the window is used, and never exceeded
+    assert 1 < peaks["task_frames"] <= 64  # small frames travel several to a task
+    # Items are read as the window frees up, not ahead of it.
+    assert peaks["frames_ahead"] <= (window + 1) * peaks["task_frames"] < 400
 
 
 def test_resume_after_processes_runs_in_one_process(
@@ -188,3 +194,22 @@ def test_job_that_cannot_reach_the_workers_is_a_clear_error(
     root, sources = dataset
     with pytest.raises(CamgeomError, match="top-level class"):
         run_job(Local(), sources, tmp_path, root=root, workers=2, progress=False)
+
+
+def test_frame_that_kills_dask_workers_fails_alone(
+    tmp_path: Path, dataset: tuple[Path, list[Src]], cluster: Any
+) -> None:
+    root, sources = dataset
+    crashing = [dataclasses.replace(s, crash=(i == 30)) for i, s in enumerate(sources)]
+    summary = run_job(
+        WriteJob(),
+        crashing,
+        tmp_path,
+        root=root,
+        scheduler=cluster.scheduler_address,
+        progress=False,
+    )
+    assert (summary.done, summary.failed) == (39, 1)
+    (failure,) = summary.failures
+    assert failure.frame_id == sources[30].frame_id
+    assert failure.error_type == "KilledWorker"

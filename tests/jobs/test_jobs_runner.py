@@ -380,3 +380,33 @@ def test_job_options_must_be_json(tmp_path: Path) -> None:
 
     with pytest.raises(InvalidValueError, match="JSON"):
         run(Opaque(), [], tmp_path / "out")
+
+
+class Listing:
+    """A dataset-like collection: sized, iterable, with a root."""
+
+    def __init__(self, root: Path, sources: list[Src]) -> None:
+        self.root = root
+        self._sources = sources
+
+    def __len__(self) -> int:
+        return len(self._sources)
+
+    def __iter__(self) -> Iterator[Src]:
+        return iter(self._sources)
+
+
+def test_progress_bar_and_inputs_relative_to_the_dataset_root(
+    tmp_path: Path, data: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, sources = data
+    out = tmp_path / "out"
+    summary = run_job(WriteJob(), Listing(root, sources), out, workers=1, progress=True)
+    assert summary.frames == 12
+    err = capsys.readouterr().err
+    assert "write:" in err and "/12 " in err  # a bar named after the job, over 12 frames
+    with Manifest.open(out) as m:
+        row = m.get("write", "sai.v2/0000")
+        assert row is not None
+        ((path, size, mtime),) = json.loads(row.inputs)
+        assert path == "sai.v2/0000.in" and size == len("hello sai.v2/0000") and mtime > 0
