@@ -12,10 +12,13 @@ __all__ = [
     "ConventionError",
     "FormatError",
     "InvalidValueError",
+    "ManifestError",
     "MissingChannelError",
     "MissingKeyError",
     "NonRigidPoseError",
     "OutputExistsError",
+    "OutputFolderError",
+    "OutputLockedError",
     "ShapeError",
     "UnknownVersionError",
 ]
@@ -59,3 +62,15 @@ class UnknownVersionError(FormatError):
 
 class OutputExistsError(CamgeomError, FileExistsError):
     """An output file exists and overwriting was not asked for."""
+
+
+class OutputFolderError(CamgeomError, OSError):
+    """The output folder cannot be used: it is a file, or it cannot be created or written."""
+
+
+class OutputLockedError(CamgeomError):
+    """Another run is writing to the same output folder."""
+
+
+class ManifestError(CamgeomError):
+    """The manifest of an output folder is damaged or from an unknown version."""

@@ -101,6 +101,15 @@ class Dataset(Sequence[Frame]):
         return tuple(s.frame_id for s in self._sources)
 
     @property
+    def sources(self) -> tuple[FrameSource, ...]:
+        """The unparsed frame sources, in order: cheap, picklable, parsed by ``source.read()``.
+
+        Pass these (not frames) to :func:`camgeom.jobs.run_job`, so that each
+        frame is parsed in the worker that processes it.
+        """
+        return tuple(self._sources)
+
+    @property
     def paths(self) -> tuple[Path, ...]:
         """The main file or folder of every frame, in order (no parsing)."""
         return tuple(s.path for s in self._sources)

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from camgeom.errors import CamgeomError
+from camgeom.errors import OutputFolderError, OutputLockedError
 
 __all__ = ["STATE_DIR", "OutputFolderError", "OutputLockedError", "RunLock", "prepare_output_dir"]
 
@@ -28,14 +28,6 @@ try:  # pragma: no cover - platform switch
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
     import msvcrt
-
-
-class OutputLockedError(CamgeomError):
-    """Another run is writing to the same output folder."""
-
-
-class OutputFolderError(CamgeomError, OSError):
-    """The output folder cannot be used: it is a file, or it cannot be created or written."""
 
 
 def prepare_output_dir(out_dir: str | os.PathLike[str]) -> Path:

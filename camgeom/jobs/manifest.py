@@ -40,7 +40,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from camgeom.errors import CamgeomError
+from camgeom.errors import ManifestError
 from camgeom.jobs.lock import STATE_DIR
 
 __all__ = ["MANIFEST_NAME", "FrameRow", "Manifest", "ManifestError"]
@@ -76,10 +76,6 @@ _COLUMNS = (
     "job, frame_id, stem, outputs, options_hash, inputs, state, result, warnings, "
     "error_type, error_message, traceback, duration, timestamp, run, seq"
 )
-
-
-class ManifestError(CamgeomError):
-    """The manifest of an output folder is damaged or from an unknown version."""
 
 
 @dataclass(frozen=True)
