@@ -154,14 +154,32 @@ def load() -> str:
 
 def numba_cache_state() -> str:
     """Whether the depth kernels came from numba's on-disk cache in this process."""
-    from camgeom._kernels.depth import count_valid_rows, write_points
+    from camgeom._kernels import depth as kernels
 
-    points_from_depth(np.ones((4, 4), np.float32), intrinsics(4), depth_kind="range")
-    hits = sum(k.stats.cache_hits.total() for k in (count_valid_rows, write_points))
-    misses = sum(k.stats.cache_misses.total() for k in (count_valid_rows, write_points))
+    for size in (4, 512):  # the serial and the parallel variants
+        for kind in ("z", "range"):
+            points_from_depth(np.ones((size, size), np.float32), intrinsics(size), depth_kind=kind)
+    dispatchers = [
+        getattr(kernels, f"{name}_{variant}")
+        for name in ("count_valid_rows", "write_points")
+        for variant in ("serial", "parallel")
+    ]
+    hits = sum(k.stats.cache_hits.total() for k in dispatchers)
+    misses = sum(k.stats.cache_misses.total() for k in dispatchers)
     if misses == 0 and hits:
-        return "warm (kernels loaded from numba's on-disk cache)"
+        return f"warm ({hits} kernel variants loaded from numba's on-disk cache, none compiled)"
     return f"cold ({misses} kernel variant(s) compiled in this run, {hits} loaded from cache)"
+
+
+def last_level_cache() -> str:
+    sizes = []
+    for index in range(8):
+        try:
+            with open(f"/sys/devices/system/cpu/cpu0/cache/index{index}/size") as fh:
+                sizes.append(fh.read().strip())
+        except OSError:
+            break
+    return sizes[-1] if sizes else "unknown-size"
 
 
 def cpu_name() -> str:
@@ -301,6 +319,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{numba.threading_layer()} layer)"
     )
     print(f"numba cache for the depth kernels: {state}")
+    print(
+        f"data: inputs resident in RAM (warm) but larger than the {last_level_cache()} "
+        "last-level cache; fresh outputs get new pages from the OS on every call"
+    )
     print(f"at start: {load()}")
     print(f"timings: median of {args.rounds} interleaved rounds (min-max in brackets)")
 

@@ -41,20 +41,18 @@ as large (``cx = W``) passes this rule: it cannot be told from a crop.
 Pixel indices and reusing buffers
 ---------------------------------
 The integer ``(column, row)`` index of each point's pixel is written only with
-``pixel_indices=True``: at 4096 x 4096 it is 40% more output than the points.
-``points_from_depth(..., out=buf)`` writes into ``buf`` instead of allocating:
-``buf`` is either a float32 C-contiguous ``(M, 3)`` array (points only) or a
-:class:`~camgeom.pointcloud.PointCloud` from
-:meth:`~camgeom.pointcloud.PointCloud.empty` (points and, when present and
-asked for, pixel indices, colours and normals). ``M`` must be at least the
-number of valid pixels, which :func:`count_valid_depth` returns; the result's
-arrays are views of the first rows of ``buf``.
+``pixel_indices=True`` (at 4096 x 4096 it is 40% more output than the points).
+``points_from_depth(..., out=buf)`` writes into ``buf``: a float32 C-contiguous
+``(M, 3)`` array, or a :class:`~camgeom.pointcloud.PointCloud` from
+:meth:`~camgeom.pointcloud.PointCloud.empty` (points and, when present and asked
+for, pixel indices, colours and normals), with ``M`` at least
+:func:`count_valid_depth`; the result's arrays are views of ``buf``'s first rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -96,9 +94,8 @@ def count_valid_depth(
     >>> count_valid_depth(depth, max_depth=1.5)
     1
     """
-    from camgeom._kernels.depth import count_valid_rows
-
     grid = _prepare(depth, mask, segmentation, segment_ids, max_depth, stride)
+    count_valid_rows, _ = _kernels(grid.depth.size)
     return int(count_valid_rows(grid.depth, grid.mask, grid.use_mask, grid.limit, grid.skip).sum())
 
 
@@ -179,13 +176,11 @@ def points_from_depth(
     -----
     Skipped pixels: depth NaN, +-inf, ``<= 0``, ``>= max_depth`` or a vendor
     background value (``0.0025``, ``1e10``, ``65504``; see the module notes),
-    and pixels outside ``mask`` or the selected segments.
-
-    The arithmetic runs in the precision of the depth map (float32 for float16
-    and float32 depth, float64 for float64 depth; a few float32 ulps either way)
-    and the points are stored as float32. ``max_depth`` is compared exactly.
-    Work is split over image rows on numba's threads (two passes: count, then
-    write), so the cost is one read of ``depth`` per pass and one write per point.
+    and pixels outside ``mask`` or the selected segments. The arithmetic runs in
+    the precision of the depth map (float32 for float16 and float32 depth),
+    points are stored as float32; ``max_depth`` is compared exactly. Two passes
+    (count, then write) split over image rows on numba's threads cost one read
+    of ``depth`` each and one write per point.
 
     Examples
     --------
@@ -201,10 +196,9 @@ def points_from_depth(
     >>> cloud.points[0]  # ((1.5 - 2) / 100 * 2, (0.5 - 1.5) / 100 * 2, 2)
     array([-0.01, -0.02,  2.  ], dtype=float32)
     """
-    from camgeom._kernels.depth import count_valid_rows, write_points
-
     kind = check_depth_kind(depth_kind)
     grid = _prepare(depth, mask, segmentation, segment_ids, max_depth, stride)
+    count_valid_rows, write_points = _kernels(grid.depth.size)
     h, w = grid.shape
     xc, xr, yr = _ray_terms(K, h, w)
     colors_arr = None if colors is None else _check_colors(colors, (h, w))
@@ -231,8 +225,7 @@ def points_from_depth(
         capacity = buffers.points.shape[0]
         if capacity < n:
             raise ShapeError(
-                f"Expected `out` to hold at least {n} points, got room for {capacity} "
-                f"(points shape {shape_str(buffers.points.shape)}). Allocate "
+                f"Expected `out` to hold at least {n} points, got room for {capacity}. Allocate "
                 f"np.empty(({n}, 3), np.float32) or PointCloud.empty({n}); "
                 "count_valid_depth(...) gives the size for the same arguments."
             )
@@ -338,6 +331,22 @@ def _scale_by_ray_norm(depth: npt.ArrayLike, K: npt.ArrayLike, *, inverse: bool)
         vals = arr[r0:r1].astype(np.float64)
         result[r0:r1] = vals / norm if inverse else vals * norm
     return result
+
+
+# --------------------------------------------------------------------------- kernels
+
+_PARALLEL_MIN_PIXELS = 1 << 16
+"""Maps with fewer pixels (on the stride grid) run in one thread: starting the
+threads would cost more than it saves, and far more on a busy machine."""
+
+
+def _kernels(n_pixels: int) -> tuple[Any, Any]:
+    """(count, write) kernels for a map of ``n_pixels``; numba loads on the first call."""
+    from camgeom._kernels import depth as kernels
+
+    if n_pixels >= _PARALLEL_MIN_PIXELS:
+        return kernels.count_valid_rows_parallel, kernels.write_points_parallel
+    return kernels.count_valid_rows_serial, kernels.write_points_serial
 
 
 # --------------------------------------------------------------------------- validation
@@ -555,15 +564,8 @@ def _check_normals(normals: npt.ArrayLike, shape: tuple[int, int]) -> np.ndarray
     return arr
 
 
-class _Buffers(NamedTuple):
-    points: np.ndarray
-    pixel_indices: np.ndarray | None
-    colors: np.ndarray | None
-    normals: np.ndarray | None
-
-
-def _check_out(out: np.ndarray | PointCloud | None) -> _Buffers | None:
-    """The caller's output buffers (None where a fresh array is to be allocated)."""
+def _check_out(out: np.ndarray | PointCloud | None) -> PointCloud | None:
+    """The caller's output buffers as a cloud (None: allocate fresh arrays)."""
     if out is None:
         return None
     if isinstance(out, PointCloud):
@@ -582,12 +584,12 @@ def _check_out(out: np.ndarray | PointCloud | None) -> _Buffers | None:
         )
     if not isinstance(out, PointCloud):
         _check_writeable(points, "out")
-        return _Buffers(points, None, None, None)
+        return PointCloud(points)
     for name in ("points", "pixel_indices", "colors", "normals"):
         buf = getattr(out, name)
         if buf is not None:
             _check_writeable(buf, f"out.{name}")
-    return _Buffers(out.points, out.pixel_indices, out.colors, out.normals)
+    return out
 
 
 def _check_writeable(buf: np.ndarray, name: str) -> None:

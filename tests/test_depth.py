@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import cv2
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from camgeom._kernels.depth import count_valid_rows, write_points
+from camgeom import depth as depth_module
+from camgeom._kernels import depth as kernels
 from camgeom._sentinels import BACKGROUND_DEPTH_VALUES
 from camgeom.depth import count_valid_depth, points_from_depth, range_from_z, z_from_range
 from camgeom.errors import ConventionError, InvalidValueError, ShapeError
@@ -173,7 +176,7 @@ special_depth = st.sampled_from([np.nan, np.inf, -np.inf, 0.0, -1.0, 1e10, 65504
 
 @st.composite
 def depth_cases(draw):
-    h = draw(st.integers(1, 9))
+    h = draw(st.integers(1, 40))  # more rows than one parallel task holds
     w = draw(st.integers(1, 11))
     values = draw(st.lists(st.one_of(finite_depth, special_depth), min_size=h * w, max_size=h * w))
     dtype = draw(st.sampled_from([np.float16, np.float32, np.float64]))
@@ -196,32 +199,41 @@ def depth_cases(draw):
     return depth, K, kind, mask, max_depth, stride
 
 
+VARIANTS = {"serial": 1 << 62, "parallel": 0}
+"""Smallest map run on the parallel kernels, forcing each variant."""
+
+
 @pytest.mark.kernels
-@given(depth_cases())
-def test_kernel_matches_numpy_reference(case):
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@given(case=depth_cases())
+def test_kernel_matches_numpy_reference(variant, case):
     depth, K, kind, mask, max_depth, stride = case
     kwargs = {"mask": mask, "max_depth": max_depth, "stride": stride}
-    cloud = points_from_depth(depth, K, depth_kind=kind, pixel_indices=True, **kwargs)
+    with mock.patch.object(depth_module, "_PARALLEL_MIN_PIXELS", VARIANTS[variant]):
+        cloud = points_from_depth(depth, K, depth_kind=kind, pixel_indices=True, **kwargs)
+        points_only = points_from_depth(depth, K, depth_kind=kind, **kwargs)
+        count = count_valid_depth(depth, **kwargs)
     ref_points, ref_pixels = reference_points(depth, K, kind, **kwargs)
     np.testing.assert_array_equal(cloud.pixel_indices, ref_pixels)  # same set, same order
     assert_points_close(cloud.points, ref_points)
-    assert count_valid_depth(depth, **kwargs) == len(cloud)
+    assert count == len(cloud)
     assert cloud.points.dtype == np.float32 and cloud.pixel_indices.dtype == np.int32
     assert cloud.points.flags.c_contiguous and cloud.pixel_indices.flags.c_contiguous
-    points_only = points_from_depth(depth, K, depth_kind=kind, **kwargs)
     assert points_only.pixel_indices is None
     np.testing.assert_array_equal(points_only.points, cloud.points)
 
 
 @pytest.mark.kernels
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
 @pytest.mark.parametrize("kind", ["z", "range"])
-def test_kernel_matches_reference_on_scene(kind):
+def test_kernel_matches_reference_on_scene(kind, variant):
     z, rng = render_sphere(K_SKEW, H, W, [0.1, -0.05, 2.5], 0.6)
     depth = (z if kind == "z" else rng).astype(np.float32)
     mask = np.add.outer(np.arange(H), np.arange(W)) % 3 != 0
-    cloud = points_from_depth(
-        depth, K_SKEW, depth_kind=kind, mask=mask, max_depth=2.3, pixel_indices=True
-    )
+    with mock.patch.object(depth_module, "_PARALLEL_MIN_PIXELS", VARIANTS[variant]):
+        cloud = points_from_depth(
+            depth, K_SKEW, depth_kind=kind, mask=mask, max_depth=2.3, pixel_indices=True
+        )
     ref_points, ref_pixels = reference_points(depth, K_SKEW, kind, mask=mask, max_depth=2.3)
     assert 0 < len(ref_pixels) < mask.sum()
     np.testing.assert_array_equal(cloud.pixel_indices, ref_pixels)
@@ -233,15 +245,18 @@ NO_SKIP = np.full(4, np.nan, np.float32)
 
 
 @pytest.mark.kernels
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
 @pytest.mark.parametrize("is_range", [False, True])
 @pytest.mark.parametrize("use_mask", [False, True])
-def test_write_kernel_stays_inside_each_rows_slots(use_mask, is_range):
+def test_write_kernel_stays_inside_each_rows_slots(use_mask, is_range, variant):
     """Rows ending in invalid pixels: nothing is written past a row's last slot.
 
     Each row is run on its own with a spare sentinel slot after its points; in a
     whole-image run such a stray write would land in the next row's slots. Rays
     along the optical axis (all ray terms 0) make range equal z.
     """
+    count_valid_rows = getattr(kernels, f"count_valid_rows_{variant}")
+    write_points = getattr(kernels, f"write_points_{variant}")
     depth = np.array(
         [[1.0, np.nan, 2.0, np.nan], [np.nan, np.nan, np.nan, -1.0], [3.0, 4.0, 0.0, 5.0]],
         dtype=np.float32,
@@ -277,7 +292,10 @@ def test_write_kernel_stays_inside_each_rows_slots(use_mask, is_range):
 
 
 @pytest.mark.kernels
-def test_kernels_skip_the_background_values_they_are_given():
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_kernels_skip_the_background_values_they_are_given(variant):
+    count_valid_rows = getattr(kernels, f"count_valid_rows_{variant}")
+    write_points = getattr(kernels, f"write_points_{variant}")
     depth = np.array([[1.0, 2.0, 3.0, 4.0, 2.0]], np.float32)
     skip = np.array([2.0, 4.0, np.nan, np.nan], np.float32)
     counts = count_valid_rows(depth, np.ones((1, 1), bool), False, np.float32(np.inf), skip)
@@ -601,9 +619,22 @@ def test_out_point_cloud_buffers_are_reused_across_calls():
 
 def test_kernels_see_every_positive_finite_background_value():
     """The kernels compare with four values: the background list must fit in them."""
-    from camgeom import depth as depth_module
-
     for dtype, skip in depth_module._SKIP.items():
         listed = {dtype(v) for v in BACKGROUND_DEPTH_VALUES if 0.0 < v < np.inf}
         assert skip.shape == (4,) and skip.dtype == dtype
         assert set(skip[np.isfinite(skip)].tolist()) == {float(v) for v in listed}
+
+
+def test_out_without_an_index_buffer_still_gives_indices_when_asked():
+    depth = np.random.default_rng(13).uniform(0.5, 2.0, (H, W)).astype(np.float32)
+    depth[::7, ::5] = np.nan
+    fresh = points_from_depth(depth, K_OFF, pixel_indices=True)
+    buf = PointCloud.empty(len(fresh))
+    cloud = points_from_depth(depth, K_OFF, out=buf, pixel_indices=True)
+    assert np.shares_memory(cloud.points, buf.points) and buf.pixel_indices is None
+    np.testing.assert_array_equal(cloud.pixel_indices, fresh.pixel_indices)
+    # An index buffer that is not asked for stays untouched.
+    with_indices = PointCloud.empty(len(fresh), pixel_indices=True)
+    with_indices.pixel_indices[:] = -5
+    lean = points_from_depth(depth, K_OFF, out=with_indices)
+    assert lean.pixel_indices is None and np.all(with_indices.pixel_indices == -5)
