@@ -1,28 +1,28 @@
 """The ``camgeom`` command line: info, verify, project, pointcloud, demo.
 
-Exit codes: 0 success; 1 a check failed or some frames failed (the rest were
-processed, see the summary); 2 the input could not be read at all or the
-command line was wrong.
+Exit codes, the same in every command: 0 success; 1 a check failed or some
+frames failed (the rest were processed, see the summary); 2 the input could
+not be read at all, the output folder is unusable or in use, or the command
+line was wrong (refused before any frame runs). Tracebacks are shown only with
+``--debug``.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import json
+import os
 import sys
+import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from camgeom._version import __version__
 from camgeom.errors import CamgeomError, OutputExistsError
 
 if TYPE_CHECKING:
     from camgeom.datasets import Dataset, Frame
+    from camgeom.jobs import JobSummary
 
 __all__ = ["main"]
 
@@ -43,9 +43,12 @@ examples:
   camgeom info data/job_0042                vendor, version, frames, cameras, what is present
   camgeom verify data/job_0042 --json report.json
   camgeom project data/faces --out overlays --groups ibug68,pupils
-  camgeom pointcloud data/faces --out clouds --frame world --segments face,hair --colors --fuse
+  camgeom pointcloud data/faces --out clouds --frame world --segments head --colors --fuse
 
-exit codes: 0 ok; 1 a check or a frame failed (the others were processed); 2 unreadable input.
+exit codes: 0 ok; 1 a check or a frame failed (the others were processed);
+  2 unreadable input, unusable output folder or bad arguments (before any frame).
+parallel: --workers N local processes (default: every core), or --scheduler ADDRESS
+  (or CAMGEOM_DASK_SCHEDULER) for a Dask cluster (pip install camgeom[dask]).
 conventions: docs/conventions.md (OpenCV camera frame, pixel centres at +0.5, z vs range depth).
 """
 
@@ -71,6 +74,10 @@ class _Console:
         return tqdm(items, total=total, desc=desc, unit="frame", file=sys.stderr, leave=False)
 
 
+class _UsageError(CamgeomError, ValueError):
+    """A command-line argument no frame could use (exit 2 before any frame runs)."""
+
+
 def _load(path: str, console: _Console) -> Dataset | None:
     from camgeom.datasets import load
 
@@ -83,29 +90,41 @@ def _load(path: str, console: _Console) -> Dataset | None:
     return None
 
 
-def _start_job(args: argparse.Namespace) -> tuple[_Console, Dataset, Path] | None:
-    """Load the dataset and create the output folder of a per-frame job (None: unreadable)."""
-    console = _Console(args.quiet)
-    ds = _load(args.path, console)
-    if ds is None:
-        return None
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    return console, ds, out
-
-
 def _csv_list(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
-
-
-def _safe_name(frame_id: str) -> str:
-    out = "".join(c if c.isalnum() or c in "-_." else "_" for c in frame_id.replace("/", "__"))
-    return out.strip("._") or "frame"
 
 
 def _frames(ds: Dataset, console: _Console, desc: str) -> Iterator[Frame]:
     ds.errors = []
     yield from console.progress(ds.iter_frames(on_error="collect"), len(ds), desc)
+
+
+def _check_job_args(args: argparse.Namespace) -> None:
+    """Refuse arguments of the per-frame jobs that no frame could use."""
+    workers = getattr(args, "workers", None)
+    if workers is not None and workers < 1:
+        raise _UsageError(f"--workers must be at least 1, got {workers}.")
+    if workers is not None and getattr(args, "scheduler", None):
+        raise _UsageError(
+            "pass either --workers (local processes) or --scheduler (Dask), not both."
+        )
+    out = getattr(args, "out", None)
+    if out is not None:
+        _check_writable_folder(Path(out), "--out", may_create=True)
+
+
+def _check_writable_folder(path: Path, what: str, *, may_create: bool) -> None:
+    """Exit-2 check of an output folder (``may_create``: its nearest existing parent)."""
+    probe = path
+    if may_create:
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise _UsageError(f"{what} {path}: {probe} is a file, not a folder.")
+    if not probe.exists():
+        raise _UsageError(f"{what} {path}: the folder {probe} does not exist.")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise _UsageError(f"{what} {path}: the folder {probe} is not writable.")
 
 
 def _write_text(path: Path, text: str, *, overwrite: bool) -> None:
@@ -115,25 +134,28 @@ def _write_text(path: Path, text: str, *, overwrite: bool) -> None:
         Path(tmp).write_text(text, encoding="utf-8")
 
 
-def _write_png(path: Path, image: np.ndarray, *, overwrite: bool) -> None:
-    from PIL import Image
-
-    from camgeom.io import atomic_output
-
-    with atomic_output(path, overwrite=overwrite) as tmp:
-        Image.fromarray(image).save(tmp, format="PNG")
-
-
-def _summary(
-    console: _Console, done: int, kept: int, failed: list[tuple[str, str]], what: str
-) -> int:
+def _report(console: _Console, summary: JobSummary, what: str) -> None:
+    """Print a job's summary line, its warnings and failures."""
     console.say(
-        f"{done} frame(s) {what}, {kept} kept (outputs exist; --overwrite replaces them), "
-        f"{len(failed)} failed"
+        f"{summary.done} {what} done, {summary.kept} kept (unchanged since the last run), "
+        f"{summary.failed} failed" + (f", {summary.warned} with warnings" if summary.warned else "")
     )
-    for fid, msg in failed:
-        console.err(f"FAILED {fid}: {msg}")
-    return EXIT_FAIL if failed else EXIT_OK
+    for w in summary.warnings:
+        console.err(f"WARNING {w}")
+    for f in summary.failures:
+        console.err(f"FAILED {f}")
+        if f.traceback:
+            console.err(f.traceback)
+
+
+def _job_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "workers": args.workers,
+        "scheduler": args.scheduler or None,
+        "overwrite": args.overwrite,
+        "progress": not args.quiet,
+        "debug": args.debug,
+    }
 
 
 # ----------------------------------------------------------------------------- info
@@ -189,6 +211,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     console.say(f"landmark groups: {fmt(groups)}")
     for e in ds.errors:
         console.err(f"UNREADABLE {e.frame_id}: {e.path}: {e.message}")
+    if ds.errors and len(ds.errors) == len(ds):
+        return EXIT_INPUT
     return EXIT_FAIL if ds.errors else EXIT_OK
 
 
@@ -199,11 +223,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from camgeom.verification import verify_dataset
 
     console = _Console(args.quiet)
+    if args.occlusion_threshold is not None and not 0 <= args.occlusion_threshold <= 1:
+        raise _UsageError(
+            f"--occlusion-threshold must be a share in [0, 1], got {args.occlusion_threshold}."
+        )
+    if args.json:
+        if Path(args.json).is_dir():
+            raise _UsageError(f"--json {args.json} is a folder, not a file.")
+        if Path(args.json).exists() and not args.overwrite:
+            raise _UsageError(f"--json {args.json} exists; pass --overwrite to replace it.")
+        _check_writable_folder(Path(args.json).absolute().parent, "--json", may_create=False)
     ds = _load(args.path, console)
     if ds is None:
-        return EXIT_INPUT
-    if args.json and Path(args.json).exists() and not args.overwrite:
-        console.err(f"error: {args.json} exists; pass --overwrite to replace it")
         return EXIT_INPUT
     rep = verify_dataset(
         ds,
@@ -228,193 +259,59 @@ def cmd_verify(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- project
 
 
-def _landmark_rows(frame: Frame, groups: Sequence[str] | None) -> list[dict[str, Any]]:
-    cam = frame.camera
-    rows: list[dict[str, Any]] = []
-    for g in frame.landmarks:
-        if groups and g not in groups:
-            continue
-        lm = frame.landmarks[g]
-        if cam is not None and lm.world is not None:
-            uv, z = cam.project(lm.world)
-            inside = cam.in_image(uv)
-        else:
-            uv = np.full((len(lm), 2), np.nan)
-            z = np.full(len(lm), np.nan)
-            inside = np.zeros(len(lm), bool)
-        for i, name in enumerate(lm.names):
-            label = lm.pixels[i] if lm.pixels is not None else (np.nan, np.nan)
-            rows.append(
-                {
-                    "group": g,
-                    "name": name,
-                    "u": _num(uv[i, 0]),
-                    "v": _num(uv[i, 1]),
-                    "depth_z": _num(z[i]),
-                    "in_image": bool(inside[i]),
-                    "visible": None if lm.visible is None else bool(lm.visible[i]),
-                    "label_u": _num(label[0]),
-                    "label_v": _num(label[1]),
-                }
-            )
-    return rows
-
-
-def _num(x: float) -> float | None:
-    x = float(x)
-    return x if np.isfinite(x) else None
-
-
 def cmd_project(args: argparse.Namespace) -> int:
-    from camgeom.drawing import draw_landmarks_comparison
+    from camgeom.jobs.project import project_dataset
 
-    job = _start_job(args)
-    if job is None:
+    console = _Console(args.quiet)
+    _check_job_args(args)
+    ds = _load(args.path, console)
+    if ds is None:
         return EXIT_INPUT
-    console, ds, out = job
-    groups = _csv_list(args.groups)
-    done = kept = 0
-    failed: list[tuple[str, str]] = []
-    for f in _frames(ds, console, "project"):
-        stem = out / _safe_name(f.frame_id)
-        paths = [
-            stem.with_suffix(".png"),
-            Path(f"{stem}.landmarks.csv"),
-            Path(f"{stem}.landmarks.json"),
-        ]
-        if not args.overwrite and all(p.exists() for p in paths):
-            kept += 1
-            continue
-        try:
-            rows = _landmark_rows(f, groups)
-            if groups:
-                missing = [g for g in groups if g not in f.landmarks]
-                if len(missing) == len(groups):
-                    raise CamgeomError(
-                        f"none of the groups {groups} in this frame; it has: {', '.join(f.landmarks)}"
-                    )
-            buf = io.StringIO()
-            fields = [
-                "group",
-                "name",
-                "u",
-                "v",
-                "depth_z",
-                "in_image",
-                "visible",
-                "label_u",
-                "label_v",
-            ]
-            writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
-            writer.writeheader()
-            for r in rows:
-                writer.writerow({k: ("" if r[k] is None else r[k]) for k in fields})
-            doc = {
-                "frame_id": f.frame_id,
-                "vendor": f.vendor,
-                "pixel_convention": "camgeom: (u, v) = (column, row), pixel centres at +0.5",
-                "landmarks": rows,
-            }
-            image = _frame_image(f)
-            uv = np.array([[r["u"], r["v"]] for r in rows], dtype=float).reshape(-1, 2)
-            labels = np.array([[r["label_u"], r["label_v"]] for r in rows], dtype=float).reshape(
-                -1, 2
-            )
-            vis = np.array([r["visible"] is not False for r in rows], bool)
-            overlay = draw_landmarks_comparison(image, labels, uv, visible=vis)
-            _write_text(paths[1], buf.getvalue(), overwrite=args.overwrite)
-            _write_text(
-                paths[2], json.dumps(doc, indent=1, allow_nan=False), overwrite=args.overwrite
-            )
-            _write_png(paths[0], overlay, overwrite=args.overwrite)
-            done += 1
-        except OutputExistsError as exc:
-            failed.append((f.frame_id, f"{exc} (pass --overwrite to replace)"))
-        except (CamgeomError, OSError, ValueError) as exc:
-            failed.append((f.frame_id, str(exc)))
-    failed += [(e.frame_id, f"{e.path}: {e.message}") for e in ds.errors]
-    code = _summary(console, done, kept, failed, "projected")
-    console.say(f"outputs: {out.resolve()}")
-    return code
-
-
-def _frame_image(f: Frame) -> np.ndarray:
-    if f.image_path is not None:
-        try:
-            return f.read_image()
-        except (CamgeomError, OSError):
-            pass
-    w = f.camera.width if f.camera is not None else 512
-    h = f.camera.height if f.camera is not None else 512
-    return np.zeros((h, w, 3), np.uint8)
+    summary = project_dataset(ds, args.out, groups=_csv_list(args.groups), **_job_kwargs(args))
+    _report(console, summary, "frame(s)")
+    console.say(f"outputs: {Path(summary.out_dir).resolve()}")
+    return summary.exit_code
 
 
 # ----------------------------------------------------------------------------- pointcloud
 
 
 def cmd_pointcloud(args: argparse.Namespace) -> int:
-    from camgeom.depth import points_from_depth
-    from camgeom.pointcloud import concatenate_point_clouds
+    from camgeom.jobs.pointcloud import check_cloud_options, pointclouds_from_dataset
 
-    job = _start_job(args)
-    if job is None:
+    console = _Console(args.quiet)
+    _check_job_args(args)
+    try:
+        check_cloud_options(frame=args.frame, stride=args.stride, max_depth=args.max_depth)
+    except CamgeomError as exc:
+        raise _UsageError(
+            str(exc).replace("`stride`", "--stride").replace("`max_depth`", "--max-depth")
+        ) from None
+    ds = _load(args.path, console)
+    if ds is None:
         return EXIT_INPUT
-    console, ds, out = job
-    segments = _csv_list(args.segments)
-    done = kept = 0
-    failed: list[tuple[str, str]] = []
-    fused: dict[str, list[Any]] = {}
-    for f in _frames(ds, console, "pointcloud"):
-        path = out / f"{_safe_name(f.frame_id)}.ply"
-        if path.exists() and not args.overwrite and not args.fuse:
-            kept += 1
-            continue
-        try:
-            if f.camera is None or f.depth_path is None or f.depth_kind is None:
-                raise CamgeomError("the frame has no camera or no depth map")
-            depth = f.read_depth()
-            mask = f.segment_mask(segments) if segments else None
-            colors = f.read_image() if args.colors else None
-            normals = f.read_normals() if args.normals else None
-            cloud = points_from_depth(
-                depth,
-                f.camera.K,
-                depth_kind=f.depth_kind,
-                mask=mask,
-                stride=args.stride,
-                max_depth=args.max_depth,
-                colors=colors,
-                normals=normals,
-            )
-            if args.frame == "world" or args.fuse:
-                world = cloud.transformed(f.camera.world_from_cam)
-                if args.fuse:
-                    fused.setdefault(f.scene_id, []).append(world)
-                if args.frame == "world":
-                    cloud = world
-            if path.exists() and not args.overwrite:
-                kept += 1
-            else:
-                cloud.write_ply(path, overwrite=args.overwrite)
-                done += 1
-        except (CamgeomError, OSError, ValueError) as exc:
-            failed.append((f.frame_id, str(exc)))
-    for scene, clouds in fused.items():
-        path = out / f"{_safe_name(scene)}.fused.ply"
-        if path.exists() and not args.overwrite:
-            kept += 1
-            continue
-        try:
-            concatenate_point_clouds(clouds).write_ply(path, overwrite=args.overwrite)
-            console.say(f"fused {len(clouds)} view(s) of {scene}: {path}")
-        except (CamgeomError, OSError) as exc:
-            failed.append((scene, str(exc)))
-    failed += [(e.frame_id, f"{e.path}: {e.message}") for e in ds.errors]
-    code = _summary(console, done, kept, failed, "written")
-    console.say(
-        f"outputs: {out.resolve()} ({args.frame} frame{', OpenCV axes' if args.frame == 'camera' else ''})"
+    summary = pointclouds_from_dataset(
+        ds,
+        args.out,
+        frame=args.frame,
+        segments=_csv_list(args.segments),
+        colors=args.colors,
+        normals=args.normals,
+        fuse=args.fuse,
+        stride=args.stride,
+        max_depth=args.max_depth,
+        **_job_kwargs(args),
     )
-    return code
+    _report(console, summary.frames, "frame(s)")
+    if summary.scenes is not None:
+        _report(console, summary.scenes, "fused scene(s)")
+    axes = ", OpenCV axes" if args.frame == "camera" else ""
+    console.say(
+        f"outputs: {Path(summary.frames.out_dir).resolve()} "
+        f"(*.points.ply in the {args.frame} frame{axes}"
+        + ("; *.fused.ply in the world frame)" if args.fuse else ")")
+    )
+    return summary.exit_code
 
 
 # ----------------------------------------------------------------------------- demo
@@ -461,7 +358,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     str(data),
                     "--out",
                     str(root / f"{vendor}.overlays"),
-                    "--overwrite",
+                    "--workers",
+                    "1",
                     *base,
                 ]
             )
@@ -477,14 +375,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     "world",
                     "--colors",
                     "--fuse",
-                    "--overwrite",
+                    "--workers",
+                    "1",
                     *base,
                 ]
             )
         )
     console.say(
         f"\nOutputs in {root.resolve()}: *.verify.json (reports), *.overlays/ (PNG + CSV/JSON landmarks), "
-        "*.pointclouds/ (PLY per frame and fused per scene)."
+        "*.pointclouds/ (*.points.ply per frame, *.fused.ply per scene)."
     )
     return max(codes)
 
@@ -511,6 +410,30 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+        p.add_argument("--debug", action="store_true", help="show tracebacks of failures")
+        return p
+
+    def add_job(name: str, help_: str, example: str) -> argparse.ArgumentParser:
+        """A per-frame job: path, --out, --workers, --scheduler, --overwrite."""
+        p = add(name, help_, example)
+        p.add_argument("path", help="dataset, render, camera folder or metadata file")
+        p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
+        p.add_argument(
+            "--workers",
+            type=int,
+            metavar="N",
+            help="local worker processes (default: every core; 1 runs in this process)",
+        )
+        p.add_argument(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="run on this Dask scheduler (default: $CAMGEOM_DASK_SCHEDULER when set)",
+        )
+        p.add_argument(
+            "--overwrite",
+            action="store_true",
+            help="redo every frame (a rerun already redoes the frames whose inputs or options changed)",
+        )
         return p
 
     p = add(
@@ -542,28 +465,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
     p.set_defaults(func=cmd_verify)
 
-    p = add(
+    p = add_job(
         "project",
         "Project 3D landmarks: overlay PNGs (vendor labels vs projection) and CSV/JSON in (u, v) pixels.",
         "camgeom project data/faces --out overlays --groups ibug68,pupils",
     )
-    p.add_argument("path", help="dataset, render, camera folder or metadata file")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
     p.add_argument(
         "--groups",
         metavar="G1,G2",
         help="landmark groups to keep (default: all); see `camgeom info`",
     )
-    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.set_defaults(func=cmd_project)
 
-    p = add(
+    p = add_job(
         "pointcloud",
         "Back-project depth maps to PLY point clouds (z or range depth handled per vendor).",
-        "camgeom pointcloud data/faces --out clouds --frame world --segments face,hair --colors --fuse",
+        "camgeom pointcloud data/faces --out clouds --frame world --segments head --colors --fuse",
     )
-    p.add_argument("path", help="dataset, render, camera folder or metadata file")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
     p.add_argument(
         "--frame",
         choices=("world", "camera"),
@@ -571,10 +489,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="coordinates of the points: world, or the OpenCV camera frame (default)",
     )
     p.add_argument(
-        "--segments", metavar="NAMES", help="keep only these segmentation classes (comma-separated)"
+        "--segments",
+        metavar="NAMES",
+        help="keep only these segmentation classes (comma-separated): a name selects the class "
+        "of that name and every class with it as a dot- or slash-separated part "
+        "('hair' selects 'human.hair'); frames without segmentation keep every point",
     )
-    p.add_argument("--colors", action="store_true", help="colour points from the RGB image")
-    p.add_argument("--normals", action="store_true", help="attach normals from the normal map")
+    p.add_argument(
+        "--colors", action="store_true", help="colour points from the RGB image (when present)"
+    )
+    p.add_argument(
+        "--normals", action="store_true", help="attach normals from the normal map (when present)"
+    )
     p.add_argument(
         "--fuse",
         action="store_true",
@@ -588,7 +514,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="M",
         help="drop points farther than M",
     )
-    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.set_defaults(func=cmd_pointcloud)
 
     p = add(
@@ -606,13 +531,44 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line; returns the exit code.
+
+    No traceback reaches the user unless ``--debug`` is given: errors are
+    reported in one line, with exit code 2 for unusable input, output folder
+    or arguments.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_INPUT
-    return int(args.func(args))
+    debug = bool(getattr(args, "debug", False))
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:
+        # the reader of our output went away (`camgeom verify ... | head`): stop quietly
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print("interrupted; a rerun resumes where this run stopped", file=sys.stderr)
+        return 130
+    except (CamgeomError, OSError) as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        print(
+            f"error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_FAIL
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -47,8 +47,8 @@ def test_demo_runs_every_job_and_writes_outputs(demo):
     for vendor in ("synthesisai", "datagen"):
         rep = json.loads((root / f"{vendor}.verify.json").read_text())
         assert rep["passed"] is True and rep["frames"] >= 2
-        assert list((root / f"{vendor}.overlays").glob("*.png"))
-        assert list((root / f"{vendor}.pointclouds").glob("*.fused.ply"))
+        assert list((root / f"{vendor}.overlays").rglob("*.png"))
+        assert list((root / f"{vendor}.pointclouds").rglob("*.fused.ply"))
 
 
 def test_demo_point_clouds_match_the_analytic_surfaces(demo):
@@ -159,7 +159,7 @@ def test_pointcloud_segments_colors_normals_and_a_failing_frame(fixtures, tmp_pa
     )
     assert r.returncode == 1, r.stdout + r.stderr
     assert "1 failed" in r.stdout and "datapoint_00017" in r.stderr
-    plys = list(out.glob("*.ply"))
+    plys = list(out.rglob("*.ply"))
     assert len(plys) == 1
     raw = trimesh.load(plys[0], process=False)
     assert len(raw.vertices) > 50
@@ -177,3 +177,134 @@ def test_demo_runs_again_reusing_its_data(demo):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "using the existing demo dataset" in r.stdout
     assert (root / "data" / "ground_truth.json").read_bytes() == truth
+
+
+# ----------------------------------------------------------------------------- dataset jobs
+
+
+def _sai_copy(fixtures, dest):
+    shutil.copytree(fixtures / "synthesisai" / "v1_2_faces", dest)
+    return len(list(dest.glob("*.info.json")))
+
+
+def test_dotted_folder_gives_one_overlay_per_frame(fixtures, tmp_path):
+    n = _sai_copy(fixtures, tmp_path / "data" / "sai.v2")
+    out = tmp_path / "out"
+    r = run("project", tmp_path / "data", "--out", out, "--workers", "1", "-q")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"{n} frame(s) done" in r.stdout
+    assert len(list(out.rglob("*.overlay.png"))) == n == 5
+    r = run("project", tmp_path / "data", "--out", out, "--overwrite", "--workers", "1", "-q")
+    assert r.returncode == 0 and len(list(out.rglob("*.overlay.png"))) == n
+
+
+def test_folders_a_space_b_and_a_underscore_b_do_not_collide(fixtures, tmp_path):
+    n = _sai_copy(fixtures, tmp_path / "data" / "a b")
+    _sai_copy(fixtures, tmp_path / "data" / "a_b")
+    out = tmp_path / "out"
+    r = run("project", tmp_path / "data", "--out", out, "--workers", "2", "-q")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert len(list(out.rglob("*.landmarks.csv"))) == 2 * n
+
+
+def test_rerun_with_other_options_redoes_the_frames(demo, tmp_path):
+    root, _ = demo
+    data, out = root / "data" / "datagen", tmp_path / "pc"
+    r = run("pointcloud", data, "--out", out, "--frame", "world", "--fuse", "--workers", "1", "-q")
+    assert r.returncode == 0, r.stderr
+    assert "2 frame(s) done" in r.stdout and "1 fused scene(s) done" in r.stdout
+    before = {p: p.read_bytes() for p in out.rglob("*.points.ply")}
+    r = run("pointcloud", data, "--out", out, "--fuse", "--workers", "1", "-q")
+    assert "2 frame(s) done, 0 kept" in r.stdout and "0 fused scene(s) done, 1 kept" in r.stdout
+    assert all(p.read_bytes() != b for p, b in before.items())
+    out = tmp_path / "proj"
+    run("project", data, "--out", out, "--groups", "ibug68", "--workers", "1", "-q")
+    r = run("project", data, "--out", out, "--groups", "hands", "--workers", "1", "-q")
+    assert "2 frame(s) done, 0 kept" in r.stdout
+    for csv_path in out.rglob("*.landmarks.csv"):
+        assert {row["group"] for row in csv.DictReader(csv_path.open())} == {"hands"}
+
+
+def test_frame_killed_between_outputs_resumes(demo, tmp_path):
+    root, _ = demo
+    data, out = root / "data" / "synthesisai", tmp_path / "out"
+    run("project", data, "--out", out, "--workers", "1", "-q")
+    lost = next(out.rglob("*.overlay.png"))
+    lost.unlink()
+    r = run("project", data, "--out", out, "--workers", "1", "-q")
+    assert r.returncode == 0, r.stderr
+    assert "1 frame(s) done, 2 kept" in r.stdout
+    assert lost.is_file()
+
+
+def test_plain_exception_in_one_frame_fails_only_that_frame(demo, tmp_path, monkeypatch, capsys):
+    import camgeom.jobs.project as project_job
+    from camgeom.cli import main
+
+    real = project_job.landmark_rows
+
+    def flaky(frame, groups):
+        if frame.frame_id.endswith("1"):
+            return 1 / 0
+        return real(frame, groups)
+
+    monkeypatch.setattr(project_job, "landmark_rows", flaky)
+    root, _ = demo
+    code = main(
+        ["project", str(root / "data" / "synthesisai"), "--out", str(tmp_path), "-q"]
+        + ["--workers", "1"]
+    )
+    cap = capsys.readouterr()
+    assert code == 1
+    assert "2 frame(s) done, 0 kept (unchanged since the last run), 1 failed" in cap.out
+    assert "ZeroDivisionError" in cap.err and "Traceback" not in cap.err + cap.out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("verify", "{data}", "--occlusion-threshold", "2"),
+        ("pointcloud", "{data}", "--out", "{out}", "--stride", "0"),
+        ("pointcloud", "{data}", "--out", "{out}", "--max-depth", "nan"),
+        ("pointcloud", "{data}", "--out", "{out}", "--max-depth", "0"),
+        ("project", "{data}", "--out", "{out}", "--workers", "0"),
+        ("project", "{data}", "--out", "{file}"),
+        ("verify", "{data}", "--json", "{out}/missing/report.json"),
+    ],
+)
+def test_bad_arguments_exit_2_before_any_frame(demo, tmp_path, args):
+    root, _ = demo
+    (tmp_path / "file").write_text("x")
+    values = {"data": root / "data" / "datagen", "out": tmp_path / "out", "file": tmp_path / "file"}
+    r = run(*(a.format(**values) for a in args))
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "error:" in r.stderr and "Traceback" not in r.stderr
+    assert "frame" not in r.stdout and not (tmp_path / "out").exists()
+
+
+def test_locked_output_folder_exits_2(demo, tmp_path):
+    from camgeom.jobs.lock import RunLock, prepare_output_dir
+
+    root, _ = demo
+    with RunLock(prepare_output_dir(tmp_path)):
+        r = run("project", root / "data" / "datagen", "--out", tmp_path, "--workers", "1", "-q")
+    assert r.returncode == 2 and "error:" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_info_and_verify_agree_on_an_unreadable_folder(tmp_path):
+    (tmp_path / "0.info.json").write_text("{ not json")
+    codes = {run(cmd, tmp_path, "-q").returncode for cmd in ("info", "verify")}
+    assert codes == {2}
+
+
+def test_verify_into_a_closed_pipe_prints_no_traceback(demo):
+    root, _ = demo
+    cmd = " ".join([*CMD, "verify", "-q", str(root / "data" / "synthesisai")]) + " | head -1"
+    r = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=300)
+    assert r.stdout.count("\n") == 1 and "Traceback" not in r.stderr
+
+
+def test_verify_table_names_the_worst_frame(demo):
+    root, _ = demo
+    r = run("verify", root / "data" / "datagen", "-q")
+    assert "worst frame" in r.stdout and "datapoint_00001/camera_" in r.stdout

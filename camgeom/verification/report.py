@@ -251,10 +251,13 @@ class DatasetReport:
         return not self.unreadable and all(r.passed for r in self.reports)
 
     def summary(self) -> list[dict[str, Any]]:
-        """Per check name: counts of each status, the worst value and a note.
+        """Per check name: counts of each status, and the worst frame's value, tolerance and note.
 
-        The note (``"hint"``) is the first failure's hint (or message); for a
-        check that never failed but was skipped, the first reason it was skipped.
+        The worst value, its tolerance, unit and frame (``"worst_frame"``) come
+        from one frame: the failing frame with the largest value (any frame when
+        none failed). The note (``"hint"``) is that frame's hint or message when
+        it failed; else the first failure's hint; for a check that never failed
+        but was skipped, the first reason it was skipped.
         """
         by: dict[str, dict[str, Any]] = {}
         for r in self.reports:
@@ -266,17 +269,32 @@ class DatasetReport:
                         "worst": None,
                         "tolerance": c.tolerance,
                         "unit": c.unit,
+                        "worst_frame": None,
                         "hint": "",
+                        "_worst_failed": False,
                     }
                     | {k: 0 for k in STATUSES},
                 )
                 s[c.status] += 1
-                if c.value is not None and (s["worst"] is None or c.value > s["worst"]):
-                    s["worst"] = c.value
-                if c.failed and s["fail"] == 1:  # the first failure names the problem
+                if c.value is not None:
+                    # a failing value outranks a larger passing one (other tolerance)
+                    key = (c.failed, c.value)
+                    if s["worst"] is None or key > (s["_worst_failed"], s["worst"]):
+                        s.update(
+                            worst=c.value,
+                            tolerance=c.tolerance,
+                            unit=c.unit,
+                            worst_frame=r.frame_id,
+                            _worst_failed=c.failed,
+                        )
+                        if c.failed:
+                            s["hint"] = c.hint or c.message
+                if c.failed and not s["hint"]:
                     s["hint"] = c.hint or c.message
                 elif c.skipped and not s["fail"] and not s["hint"]:
                     s["hint"] = f"skipped: {c.message}"
+        for s in by.values():
+            del s["_worst_failed"]
         return list(by.values())
 
     def to_dict(self) -> dict[str, Any]:
@@ -303,7 +321,7 @@ class DatasetReport:
             f"{len(self.reports)} frames verified, {n_fail} failing, {len(self.unreadable)} unreadable: "
             + ("PASS" if self.passed else "FAIL")
         )
-        rows = [("check", *STATUSES, "worst", "tolerance", "note")]
+        rows = [("check", *STATUSES, "worst", "tolerance", "worst frame", "note")]
         for s in self.summary():
             rows.append(
                 (
@@ -311,6 +329,7 @@ class DatasetReport:
                     *(str(s[k]) for k in STATUSES),
                     _with_unit(s["worst"], s["unit"]),
                     _fmt(s["tolerance"]),
+                    s["worst_frame"] or "",
                     s["hint"],
                 )
             )

@@ -114,3 +114,22 @@ def test_duplicates_found_in_large_groups(frame_factory):
 def test_check_json_handles_non_finite():
     d = Check("x", "fail", "error", value=float("inf"), tolerance=float("nan")).to_dict()
     assert d["value"] == "inf" and d["tolerance"] is None
+
+
+def test_dataset_table_takes_worst_value_tolerance_and_note_from_one_frame():
+    from camgeom.verification.report import Check, DatasetReport, Report
+
+    a = Report("frame_a", "v", None, (Check("c", "fail", "error", 2.0, 1.0, "px", "", "a hint"),))
+    b = Report("frame_b", "v", None, (Check("c", "pass", "error", 5.0, 10.0, "px", "", "b hint"),))
+    c = Report("frame_c", "v", None, (Check("c", "fail", "error", 3.0, 2.5, "px", "", "c hint"),))
+    (row,) = DatasetReport((a, b, c)).summary()
+    assert (row["worst"], row["tolerance"], row["hint"], row["worst_frame"]) == (
+        3.0,
+        2.5,
+        "c hint",
+        "frame_c",
+    )
+    text = str(DatasetReport((a, b, c)))
+    assert "frame_c" in text and "c hint" in text
+    (row,) = DatasetReport((b,)).summary()
+    assert (row["worst"], row["tolerance"], row["worst_frame"]) == (5.0, 10.0, "frame_b")

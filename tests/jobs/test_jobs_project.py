@@ -1,0 +1,140 @@
+"""The project and pointcloud dataset jobs: outputs, resume, degradation, Dask."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import trimesh
+from PIL import Image
+
+import camgeom
+from camgeom.demo import make_demo_dataset
+from camgeom.errors import InvalidValueError
+from camgeom.jobs.pointcloud import pointclouds_from_dataset
+from camgeom.jobs.project import project_dataset
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    return make_demo_dataset(tmp_path_factory.mktemp("jobs") / "demo")
+
+
+def tree(out: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and ".camgeom" not in p.parts
+    }
+
+
+def test_project_writes_loadable_outputs_and_resumes(demo, tmp_path):
+    ds = camgeom.load(demo.datagen)
+    s = project_dataset(ds, tmp_path, workers=1, progress=False)
+    assert (s.done, s.kept, s.failed) == (len(ds), 0, 0)
+    files = tree(tmp_path)
+    assert len(files) == 3 * len(ds)
+    for name in files:
+        if name.endswith(".png"):
+            Image.open(tmp_path / name).load()
+        elif name.endswith(".json"):
+            assert json.loads((tmp_path / name).read_text())["landmarks"]
+    again = project_dataset(ds, tmp_path, workers=1, progress=False)
+    assert (again.done, again.kept) == (0, len(ds))
+    # one output lost (a run killed between outputs): exactly that frame is redone
+    next(tmp_path.rglob("*.overlay.png")).unlink()
+    again = project_dataset(ds, tmp_path, workers=1, progress=False)
+    assert (again.done, again.kept) == (1, len(ds) - 1)
+    assert tree(tmp_path) == files
+
+
+def test_project_other_groups_redo_every_frame(demo, tmp_path):
+    ds = camgeom.load(demo.datagen)
+    project_dataset(ds, tmp_path, groups=["ibug68"], workers=1, progress=False)
+    s = project_dataset(ds, tmp_path, groups=["hands"], workers=1, progress=False)
+    assert (s.done, s.kept) == (len(ds), 0)
+    for csv in tmp_path.rglob("*.landmarks.csv"):
+        groups = {line.split(",")[0] for line in csv.read_text().splitlines()[1:]}
+        assert groups == {"hands"}
+
+
+def test_project_without_rgb_draws_on_black_and_warns(demo, tmp_path):
+    data = tmp_path / "data"
+    import shutil
+
+    shutil.copytree(demo.datagen, data)
+    ds = camgeom.load(data)
+    image = ds[0].image_path
+    image.write_bytes(b"not an image")
+    s = project_dataset(camgeom.load(data), tmp_path / "out", workers=1, progress=False)
+    assert s.failed == 0 and s.warned == 1
+    assert "RGB image unreadable" in s.warnings[0].message
+
+
+def test_pointcloud_fuse_counts_scenes_apart_and_frame_option_redoes(demo, tmp_path):
+    ds = camgeom.load(demo.synthesisai)
+    s = pointclouds_from_dataset(ds, tmp_path, fuse=True, workers=1, progress=False)
+    assert (s.frames.done, s.scenes.done, s.exit_code) == (len(ds), len(ds), 0)
+    camera = tree(tmp_path)
+    s = pointclouds_from_dataset(ds, tmp_path, frame="world", fuse=True, workers=1, progress=False)
+    # the frame option shapes only the per-frame clouds: fused scenes are kept
+    assert (s.frames.done, s.frames.kept, s.scenes.done, s.scenes.kept) == (len(ds), 0, 0, len(ds))
+    world = tree(tmp_path)
+    changed = {k for k in camera if camera[k] != world[k]}
+    assert changed == {k for k in camera if k.endswith(".points.ply")}
+    for name in world:
+        assert len(trimesh.load(tmp_path / name, process=False).vertices) > 0
+
+
+def test_pointcloud_colors_degrade_per_frame(demo, tmp_path):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(demo.datagen, data)
+    ds = camgeom.load(data)
+    ds[0].image_path.unlink()
+    s = pointclouds_from_dataset(
+        camgeom.load(data), tmp_path / "out", colors=True, workers=1, progress=False
+    )
+    assert (s.frames.done, s.frames.failed, s.frames.warned) == (len(ds), 0, 1)
+    assert "no RGB image" in s.frames.warnings[0].message
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"stride": 0}, {"max_depth": float("nan")}, {"max_depth": -1.0}, {"frame": "cam"}]
+)
+def test_pointcloud_refuses_bad_options_before_any_frame(demo, tmp_path, kwargs):
+    with pytest.raises(InvalidValueError):
+        pointclouds_from_dataset(camgeom.load(demo.datagen), tmp_path / "o", **kwargs)
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    pytest.importorskip("distributed", reason="dask.distributed is not installed")
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as c:
+        yield c.scheduler_address
+
+
+def test_dask_cluster_outputs_equal_local_run(demo, tmp_path, cluster):
+    for vendor in (demo.synthesisai, demo.datagen):
+        ds = camgeom.load(vendor)
+        local, remote = tmp_path / f"{vendor.name}-local", tmp_path / f"{vendor.name}-dask"
+        project_dataset(ds, local, workers=1, progress=False)
+        s = project_dataset(ds, remote, scheduler=cluster, progress=False)
+        assert (s.backend, s.done, s.failed) == ("dask", len(ds), 0)
+        opts = {"frame": "world", "colors": True, "normals": True, "fuse": True}
+        pointclouds_from_dataset(ds, local, workers=1, progress=False, **opts)
+        p = pointclouds_from_dataset(ds, remote, scheduler=cluster, progress=False, **opts)
+        assert p.exit_code == 0 and p.frames.backend == "dask"
+        assert tree(local) == tree(remote)
+        assert len(tree(local)) == 4 * len(ds) + p.scenes.done
