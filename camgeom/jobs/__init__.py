@@ -8,6 +8,8 @@ frames whose inputs or options changed, or that failed; a lock
 (``.camgeom/lock``) refuses a second run on the same folder.
 """
 
+from typing import Any
+
 from camgeom.jobs.commit import FrameOutputs, JobOutputs, clean_orphans
 from camgeom.jobs.job import (
     FrameFailure,
@@ -21,6 +23,24 @@ from camgeom.jobs.lock import OutputFolderError, OutputLockedError, RunLock
 from camgeom.jobs.manifest import FrameRow, Manifest, ManifestError
 from camgeom.jobs.naming import frame_id_from_stem, is_shortened, output_stem
 from camgeom.jobs.runner import run_job
+
+# The three dataset jobs import readers, the verifier and the math: loaded on first use,
+# so that the engine modules stay free of them (a layer contract in pyproject.toml).
+_LAZY = {
+    "project_dataset": "camgeom.jobs.project",
+    "pointclouds_from_dataset": "camgeom.jobs.pointcloud",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'camgeom.jobs' has no attribute {name!r}")
+
 
 __all__ = [
     "FrameFailure",
@@ -41,5 +61,7 @@ __all__ = [
     "frame_id_from_stem",
     "is_shortened",
     "output_stem",
+    "pointclouds_from_dataset",
+    "project_dataset",
     "run_job",
 ]
