@@ -19,7 +19,8 @@ Run ``python benchmarks/bench_depth.py`` (``--help`` for options). One run print
 
 Every figure is the median of interleaved rounds (each case runs once per round,
 so a burst of load from other processes spreads over all cases); the spread
-(min - max) is printed beside it. The depth map and the ray grids are in memory
+(min - max) is printed beside it, and after each section the share of the CPUs
+that other processes used meanwhile (the machine may be shared). The depth map and the ray grids are in memory
 (warm) but far larger than the CPU caches; each fresh-output call gets new pages
 from the OS, so page faults are part of its time, as in real use.
 """
@@ -145,6 +146,33 @@ def fmt(t: np.ndarray) -> str:
 
 def verdict(ok: bool) -> str:
     return "meets target" if ok else "BELOW TARGET"
+
+
+class OtherLoad:
+    """CPU time used by other processes while a section runs, as a share of all CPUs.
+
+    Linux only (``/proc/stat``); the whole machine's busy time minus this process's.
+    """
+
+    def __enter__(self) -> OtherLoad:
+        self.start = (self._machine_busy(), time.process_time(), time.perf_counter())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        busy, own, wall = self._machine_busy(), time.process_time(), time.perf_counter()
+        others = (busy - self.start[0]) - (own - self.start[1])
+        share = max(0.0, others) / ((wall - self.start[2]) * (os.cpu_count() or 1))
+        print(f"  (other processes used {share:.0%} of the CPUs during this section)")
+
+    @staticmethod
+    def _machine_busy() -> float:
+        try:
+            with open("/proc/stat") as fh:
+                fields = [int(v) for v in fh.readline().split()[1:]]
+        except OSError:
+            return float("nan")
+        idle = fields[3] + fields[4]
+        return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def load() -> str:
@@ -326,9 +354,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"at start: {load()}")
     print(f"timings: median of {args.rounds} interleaved rounds (min-max in brackets)")
 
-    versus_numpy(args.size, args.invalid, args.rounds)
-    bandwidth(args.size, args.invalid, args.rounds)
-    range_over_z([int(s) for s in args.sizes.split(",")], args.invalid, args.rounds)
+    with OtherLoad():
+        versus_numpy(args.size, args.invalid, args.rounds)
+    with OtherLoad():
+        bandwidth(args.size, args.invalid, args.rounds)
+    with OtherLoad():
+        range_over_z([int(s) for s in args.sizes.split(",")], args.invalid, args.rounds)
 
     first_call_seconds()  # make sure the default cache is filled
     runs = [first_call_seconds() for _ in range(3)]
