@@ -41,7 +41,12 @@ def _renamed(func: types.FunctionType, suffix: str) -> types.FunctionType:
     return copy
 
 
-def jit_variants(func: F) -> tuple[F, F]:
+_FMA = {"contract"}
+"""The one fast-math flag camgeom uses: fuse ``a * b + c`` into one rounding (FMA).
+Never ``nnan``/``ninf``: kernels rely on NaN and infinity propagating."""
+
+
+def jit_variants(func: F, *, fma: bool = False) -> tuple[F, F]:
     """Compile ``func`` serially and in parallel, each under its own cache entry.
 
     numba names its on-disk cache after the module, the qualified name and the
@@ -51,6 +56,15 @@ def jit_variants(func: F) -> tuple[F, F]:
     named ``<name>_serial`` and ``<name>_parallel``, so each has its own index
     and data (``.nbc``) files.
 
+    Parameters
+    ----------
+    func : function
+        The kernel, written with ``prange`` for its parallel loop.
+    fma : bool, keyword-only
+        Let the compiler fuse multiply-adds (one rounding instead of two: as
+        accurate or more, not bit-identical to numpy). Both variants get the
+        same flag, so they return identical results.
+
     Returns
     -------
     (serial, parallel)
@@ -59,4 +73,7 @@ def jit_variants(func: F) -> tuple[F, F]:
     """
     if not isinstance(func, types.FunctionType):
         raise TypeError(f"Expected a Python function, got {type(func).__name__}.")
-    return jit(_renamed(func, "_serial")), pjit(_renamed(func, "_parallel"))  # type: ignore[return-value]
+    fastmath = _FMA if fma else False
+    serial = jit(_renamed(func, "_serial"), fastmath=fastmath)  # type: ignore[call-arg]
+    parallel = pjit(_renamed(func, "_parallel"), fastmath=fastmath)  # type: ignore[call-arg]
+    return serial, parallel  # type: ignore[return-value]
