@@ -115,6 +115,27 @@ def test_large_batch_uses_parallel_kernel_and_matches():
     )
 
 
+@pytest.mark.kernels
+def test_kernel_variant_is_chosen_by_size(monkeypatch):
+    # One 468-point frame never wakes the thread pool; a large batch uses it.
+    from camgeom import projection as proj
+    from camgeom._kernels import projection as kernels
+
+    used = []
+    for name in ("project_serial", "project_parallel"):
+        real = getattr(kernels, name)
+        monkeypatch.setattr(
+            kernels, name, lambda *a, _real=real, _name=name: (used.append(_name), _real(*a))
+        )
+    rng = np.random.default_rng(3)
+    K, poses = random_cameras(rng, 1)
+    for n, expected in ((468, "project_serial"), (proj._PARALLEL_MIN, "project_parallel")):
+        project_points(rng.normal(size=(n, 3)), K[0], poses[0])
+        assert used[-1] == expected
+    project_points(rng.normal(size=(proj._PARALLEL_MIN - 1, 3)), K[0], poses[0])
+    assert used[-1] == "project_serial"
+
+
 @given(st.integers(0, 10_000))
 def test_agrees_with_opencv_project_points(seed):
     rng = np.random.default_rng(seed)
