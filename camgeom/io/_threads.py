@@ -9,12 +9,15 @@ core sets 1 in its workers, so that decoding never oversubscribes the machine.
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 
 from camgeom.errors import InvalidValueError
 
-__all__ = ["DECODE_THREADS_ENV", "decode_threads", "set_decode_threads"]
+__all__ = ["BLOCK", "DECODE_THREADS_ENV", "decode_threads", "in_parts", "set_decode_threads"]
 
 DECODE_THREADS_ENV = "CAMGEOM_DECODE_THREADS"
 """Environment variable holding the default number of decode threads."""
@@ -87,3 +90,47 @@ def set_decode_threads(n: int | None) -> None:
     if n is not None and (isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1):
         raise InvalidValueError(f"Expected `n` to be a positive integer or None, got {n!r}.")
     _threads = None if n is None else int(n)
+
+
+T = TypeVar("T")
+
+BLOCK = 1 << 18
+"""Elements a numpy pass over a decoded image handles per call: large enough that
+the GIL is free most of the time, small enough that the block stays in cache."""
+
+
+def in_parts(n: int, work: Callable[[int, int], T]) -> list[T]:
+    """Run ``work(start, stop)`` over ``[0, n)`` in contiguous parts, on several threads.
+
+    Up to :func:`decode_threads` parts, each at least two :data:`BLOCK` long;
+    part 0 runs in the calling thread. ``work`` must release the GIL for most
+    of its time (numpy passes over large blocks do). An exception in any part
+    is raised here once all parts have finished.
+
+    Returns
+    -------
+    list
+        The result of each part, in order.
+    """
+    parts = max(1, min(decode_threads(), n // (2 * BLOCK)))
+    if parts == 1:
+        return [work(0, n)]
+    bounds = [(n * i // parts) // BLOCK * BLOCK for i in range(parts)] + [n]
+    results: list[T | None] = [None] * parts
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            results[i] = work(bounds[i], bounds[i + 1])
+        except BaseException as exc:  # re-raised in the calling thread
+            errors.append(exc)
+
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(1, parts)]
+    for worker in workers:
+        worker.start()
+    run(0)
+    for worker in workers:
+        worker.join()
+    if errors:
+        raise errors[0]
+    return results  # type: ignore[return-value]

@@ -10,7 +10,6 @@ the dataset readers. Decoding and masking use
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import numpy as np
 
 from camgeom._sentinels import BACKGROUND_DEPTH_VALUES
 from camgeom.errors import FormatError, InvalidValueError, MissingChannelError, ShapeError
-from camgeom.io._threads import decode_threads
+from camgeom.io._threads import BLOCK, in_parts
 from camgeom.io.exr import _available, _decode, _resolve_channels
 from camgeom.io.tiff import read_tiff
 
@@ -42,26 +41,22 @@ def _layer(name: str) -> str:
     return name.rsplit(".", 1)[0] if "." in name else ""
 
 
-def _identical(a: np.ndarray, b: np.ndarray) -> bool:
-    """Bit-for-bit equality (NaNs included), about 10x faster than ``equal_nan=True``."""
-    if a.dtype != b.dtype or a.shape != b.shape:
-        return False
-    as_bits = np.dtype(f"u{a.dtype.itemsize}")
-    return bool(np.array_equal(a.view(as_bits), b.view(as_bits)))
+def _default_exr_channel(raw: dict[str, np.ndarray], path: Path) -> tuple[str, list[str]]:
+    """The depth channel of an EXR file when none is named (rules in :func:`read_depth`).
 
-
-def _default_exr_channel(raw: dict[str, np.ndarray], path: Path) -> str:
-    """The depth channel of an EXR file when none is named (rules in :func:`read_depth`)."""
+    Returns the channel and the channels that must be bit-identical to it (G and B
+    for rule 5), which the caller checks in the same pass as it masks the background.
+    """
     names = list(raw)
     if "Z" in names:
-        return "Z"
+        return "Z", []
     in_depth_layer = [n for n in names if any(p.lower() == "depth" for p in n.split(".")[:-1])]
     if len(in_depth_layer) == 1:
-        return in_depth_layer[0]
+        return in_depth_layer[0], []
     for last in _DEPTH_LAST:
         picked = [n for n in in_depth_layer if _last(n) == last]
         if len(picked) == 1:
-            return picked[0]
+            return picked[0], []
     if in_depth_layer:
         raise MissingChannelError(
             f"EXR file {path} has several depth-layer channels {_available(in_depth_layer)}; "
@@ -73,7 +68,7 @@ def _default_exr_channel(raw: dict[str, np.ndarray], path: Path) -> str:
         if _last(n) == "Z" and not any(f"{_layer(n)}.{s}" in names for s in _VECTOR_SIBLINGS)
     ]
     if len(lone_z) == 1:
-        return lone_z[0]
+        return lone_z[0], []
     if len(lone_z) > 1:
         raise MissingChannelError(
             f"EXR file {path} has several Z channels {_available(lone_z)}; pass channel= "
@@ -81,28 +76,22 @@ def _default_exr_channel(raw: dict[str, np.ndarray], path: Path) -> str:
         )
     for single in ("V", "Y"):
         if single in names:
-            return single
+            return single, []
     if "R" in names:
-        others = [c for c in ("G", "B") if c in names]
-        if all(_identical(raw["R"], raw[c]) for c in others):
-            return "R"
-        raise MissingChannelError(
-            f"EXR file {path} has no depth channel (Z, *.Z, depth.*, V, Y) and its R, G, B "
-            "channels differ, so it looks like a colour image, not a depth map. Its channels "
-            f"are {_available(names)}; pass channel= if one of them holds depth."
-        )
+        return "R", [c for c in ("G", "B") if c in names]
     if len(names) == 1:
-        return names[0]
+        return names[0], []
     raise MissingChannelError(
         f"EXR file {path} has no depth channel (Z, *.Z, depth.*, V, Y, or R with R=G=B); its "
         f"channels are {_available(names)}. Pass channel= with the one that holds depth."
     )
 
 
-def _exr_depth(path: Path, channel: str | int | None) -> np.ndarray:
+def _exr_depth(path: Path, channel: str | int | None, *, mask: bool) -> np.ndarray:
     raw = _decode(path)
+    twins: list[str] = []
     if channel is None:
-        name = _default_exr_channel(raw, path)
+        name, twins = _default_exr_channel(raw, path)
     elif isinstance(channel, str):
         found = _resolve_channels(channel, list(raw), path)
         if len(found) != 1:
@@ -122,7 +111,16 @@ def _exr_depth(path: Path, channel: str | int | None) -> np.ndarray:
             f"Channel {name!r} of {path} holds {pixels.dtype} values (UINT), not depth; "
             f"pass channel= with a float channel of {_available(raw)}."
         )
-    return pixels.astype(np.float32, copy=False)
+    depth = pixels.astype(np.float32, copy=False)
+    if mask and not depth.flags.writeable:
+        depth = depth.copy()
+    if not _same_then_mask(pixels, [raw[c] for c in twins], depth if mask else None):
+        raise MissingChannelError(
+            f"EXR file {path} has no depth channel (Z, *.Z, depth.*, V, Y) and its R, G, B "
+            "channels differ, so it looks like a colour image, not a depth map. Its channels "
+            f"are {_available(raw)}; pass channel= if one of them holds depth."
+        )
+    return depth
 
 
 def _tiff_depth(path: Path, channel: str | int | None) -> np.ndarray:
@@ -237,15 +235,14 @@ def read_depth(
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in EXR_SUFFIXES:
-        depth = _exr_depth(path, channel)
-    elif suffix in TIFF_SUFFIXES:
-        depth = _tiff_depth(path, channel)
-    else:
+        return _exr_depth(path, channel, mask=background == "nan")
+    if suffix not in TIFF_SUFFIXES:
         raise FormatError(
             f"Cannot read depth from {path}: expected an extension in "
             f"{_supported(EXR_SUFFIXES + TIFF_SUFFIXES)}, got {suffix or 'none'!r}. "
             "Convert the file, or rename it if its extension is wrong."
         )
+    depth = _tiff_depth(path, channel)
     if background == "nan":
         if not depth.flags.writeable:
             depth = depth.copy()
@@ -256,53 +253,61 @@ def read_depth(
 _FINITE_SENTINELS = tuple(
     v for v in dict.fromkeys(np.float32(x) for x in BACKGROUND_DEPTH_VALUES) if np.isfinite(v)
 )
-_MASK_BLOCK = 1 << 16
-"""Values masked per step: the block (256 KiB) and its two boolean masks stay in L2 cache,
-so the six comparisons cost about one pass over memory instead of six."""
 
 
-def _mask_range(flat: np.ndarray, start: int, stop: int) -> None:
-    """Set NaN where ``flat[start:stop]`` holds a sentinel or an infinity, block by block."""
-    bad = np.empty(min(_MASK_BLOCK, stop - start), dtype=bool)
-    hit = np.empty_like(bad)
-    for lo in range(start, stop, _MASK_BLOCK):
-        block = flat[lo : min(lo + _MASK_BLOCK, stop)]
-        b, h = bad[: block.size], hit[: block.size]
-        np.isinf(block, out=b)
-        for value in _FINITE_SENTINELS:
-            np.equal(block, value, out=h)
-            np.logical_or(b, h, out=b)
-        np.copyto(block, np.float32(np.nan), where=b)
+def _mask_block(block: np.ndarray, bad: np.ndarray, hit: np.ndarray) -> None:
+    """Set NaN where float32 ``block`` holds a sentinel or an infinity (scratch: two bool blocks)."""
+    np.isinf(block, out=bad)
+    for value in _FINITE_SENTINELS:
+        np.equal(block, value, out=hit)
+        np.logical_or(bad, hit, out=bad)
+    np.copyto(block, np.float32(np.nan), where=bad)
+
+
+def _same_then_mask(stored: np.ndarray, twins: list[np.ndarray], depth: np.ndarray | None) -> bool:
+    """In one threaded pass: whether every twin is bit-identical to ``stored`` (NaNs included),
+    and, if so and ``depth`` (float32, as many values as ``stored``) is given, its background
+    masked in place.
+
+    Block by block, so that the comparisons and the six sentinel tests run while
+    the block is in cache; False as soon as a block differs (``depth`` is then
+    partly masked, and the caller discards it).
+    """
+    if any(t.dtype != stored.dtype or t.shape != stored.shape for t in twins):
+        return False
+    as_bits = np.dtype(f"u{stored.dtype.itemsize}")
+    arrays = [stored, *twins] + ([] if depth is None else [depth])
+    if not all(a.flags.c_contiguous for a in arrays):
+        if not all(np.array_equal(stored.view(as_bits), t.view(as_bits)) for t in twins):
+            return False
+        if depth is not None:
+            bad = np.isin(depth, np.asarray(_FINITE_SENTINELS, dtype=np.float32))
+            depth[bad | np.isinf(depth)] = np.nan
+        return True
+    flat = stored.reshape(-1).view(as_bits)
+    flat_twins = [t.reshape(-1).view(as_bits) for t in twins]
+    flat_depth = None if depth is None else depth.reshape(-1)
+
+    def work(start: int, stop: int) -> bool:
+        scratch = np.empty(min(BLOCK, stop - start), dtype=bool)
+        hit = np.empty_like(scratch)
+        for lo in range(start, stop, BLOCK):
+            hi = min(lo + BLOCK, stop)
+            s = scratch[: hi - lo]
+            for twin in flat_twins:
+                np.not_equal(flat[lo:hi], twin[lo:hi], out=s)
+                if s.any():
+                    return False
+            if flat_depth is not None:
+                _mask_block(flat_depth[lo:hi], s, hit[: hi - lo])
+        return True
+
+    return all(in_parts(flat.size, work))
 
 
 def _mask_background_inplace(depth: np.ndarray) -> None:
-    """Background sentinels and infinities of float32 ``depth`` become NaN, in place.
-
-    Large maps are split across :func:`~camgeom.io.decode_threads` threads
-    (numpy releases the GIL in the comparisons).
-    """
-    if not depth.flags.c_contiguous:
-        bad = np.isin(depth, np.asarray(_FINITE_SENTINELS, dtype=np.float32)) | np.isinf(depth)
-        depth[bad] = np.nan
-        return
-    flat = depth.reshape(-1)
-    n = flat.size
-    parts = max(1, min(decode_threads(), n // (8 * _MASK_BLOCK)))
-    if parts == 1:
-        _mask_range(flat, 0, n)
-        return
-    bounds = [(n * i // parts) // _MASK_BLOCK * _MASK_BLOCK for i in range(parts)] + [n]
-    workers = [
-        threading.Thread(target=_mask_range, args=(flat, bounds[i], bounds[i + 1]))
-        for i in range(1, parts)
-    ]
-    for worker in workers:
-        worker.start()
-    try:
-        _mask_range(flat, bounds[0], bounds[1])
-    finally:
-        for worker in workers:
-            worker.join()
+    """Background sentinels and infinities of float32 ``depth`` become NaN, in place."""
+    _same_then_mask(depth, [], depth)
 
 
 def mask_background_depth(depth: np.ndarray) -> np.ndarray:

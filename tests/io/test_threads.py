@@ -9,7 +9,7 @@ import OpenEXR
 import pytest
 import tifffile
 
-from camgeom.errors import InvalidValueError
+from camgeom.errors import InvalidValueError, MissingChannelError
 from camgeom.io import (
     decode_threads,
     read_depth,
@@ -115,3 +115,28 @@ def test_background_masking_matches_the_rule_across_blocks_and_threads(
     got = read_depth(path)
     np.testing.assert_array_equal(got, expected)
     assert np.isnan(got).sum() == np.isnan(expected).sum() > 0
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_rgb_check_sees_one_differing_value_in_any_part(tmp_path: Path, threads: int) -> None:
+    # R=G=B is checked in the same threaded block pass that masks the background.
+    set_decode_threads(threads)
+    r = np.random.default_rng(2).uniform(1, 2, (1100, 1000)).astype(np.float32)
+    r[5, 5] = np.nan
+    r[7, :3] = 1e10
+    path = write_exr(tmp_path / "same.exr", {"R": r, "G": r, "B": r})
+    expected = np.where(r == 1e10, np.float32(np.nan), r)
+    np.testing.assert_array_equal(read_depth(path), expected)
+    np.testing.assert_array_equal(read_depth(path, background="keep"), r)
+    for i, flat_index in enumerate((0, r.size // 2 + 3, r.size - 1)):  # first part, second, last
+        g = r.copy()
+        g.reshape(-1)[flat_index] = np.nextafter(g.reshape(-1)[flat_index], np.float32(3))
+        path = write_exr(tmp_path / f"differ{i}.exr", {"R": r, "G": r, "B": g})
+        for background in ("nan", "keep"):
+            with pytest.raises(MissingChannelError, match="colour image"):
+                read_depth(path, background=background)
+    g = r.copy()
+    g.view(np.uint32)[5, 5] ^= 1  # another NaN payload: not bit-identical
+    path = write_exr(tmp_path / "payload.exr", {"R": r, "G": g})
+    with pytest.raises(MissingChannelError, match="colour image"):
+        read_depth(path)
