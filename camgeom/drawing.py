@@ -181,8 +181,8 @@ def draw_landmarks_comparison(
     canvas = Image.fromarray(rgb)
     draw = ImageDraw.Draw(canvas)
     size = canvas.size
-    for a, b in zip(vendor, projected, strict=True):
-        _line(draw, size, a, b, col_p, 1)
+    for seg in _clipped_segments(vendor, projected, size):
+        draw.line(seg, fill=col_p, width=1)
     _draw(draw, size, projected, vis, pairs, False, col_p, r)
     _draw(draw, size, vendor, vis, pairs, labels, col_v, r)
     return np.asarray(canvas, dtype=np.uint8).copy()
@@ -313,20 +313,24 @@ def _draw(
     finite = np.all(np.isfinite(points), axis=1)
     dim = tuple(c // 2 for c in color)
     width = 1 if radius < 4 else 2
-    for i, j in pairs:
-        if finite[i] and finite[j]:
-            _line(
-                draw, size, points[i], points[j], color if visible[i] and visible[j] else dim, width
-            )
+    if len(pairs):
+        both = visible[pairs[:, 0]] & visible[pairs[:, 1]]
+        segments = _clipped_segments(points[pairs[:, 0]], points[pairs[:, 1]], size, keep=True)
+        for seg, bright in zip(segments, both.tolist(), strict=True):
+            if seg is not None:
+                draw.line(seg, fill=color if bright else dim, width=width)
     font = _font(radius) if labels else None
     w, h = size
-    for k in np.flatnonzero(finite):
-        c, r = np.floor(points[k])
-        if c + radius < 0 or r + radius < 0 or c - radius >= w or r - radius >= h:
-            continue
-        c, r = int(c), int(r)
+    with np.errstate(invalid="ignore"):
+        cr = np.floor(points)
+        shown = finite & (cr[:, 0] + radius >= 0) & (cr[:, 1] + radius >= 0)
+        shown &= (cr[:, 0] - radius < w) & (cr[:, 1] - radius < h)
+    index = np.flatnonzero(shown)
+    for k, (c, r), vis in zip(
+        index.tolist(), cr[index].astype(np.int64).tolist(), visible[index].tolist(), strict=True
+    ):
         box = (c - radius, r - radius, c + radius, r + radius)
-        if visible[k]:
+        if vis:
             draw.ellipse(box, fill=color)
         else:
             draw.ellipse(box, outline=color, width=1)
@@ -341,46 +345,40 @@ def _font(radius: int) -> Any:
         return ImageFont.load_default()
 
 
-def _line(
-    draw: ImageDraw.ImageDraw,
-    size: tuple[int, int],
-    a: np.ndarray,
-    b: np.ndarray,
-    color: Any,
-    width: int,
-) -> None:
-    """Line between the pixels holding ``a`` and ``b``, clipped to near the image."""
-    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
-        return
+def _clipped_segments(
+    a: np.ndarray, b: np.ndarray, size: tuple[int, int], *, keep: bool = False
+) -> list[Any]:
+    """Lines between the pixels holding ``a[i]`` and ``b[i]``, clipped to near the image.
+
+    Liang-Barsky clipping of every segment at once to ``[-2, W + 2] x [-2, H + 2]``;
+    each result is ``(c0, r0, c1, r1)`` in integer pixels. Segments with a
+    non-finite end or outside the rectangle are left out, or are ``None`` when
+    ``keep`` is set (one entry per segment).
+    """
     w, h = size
-    clipped = _clip_segment(a, b, -2.0, -2.0, w + 2.0, h + 2.0)
-    if clipped is None:
-        return
-    p, q = np.floor(clipped[0]), np.floor(clipped[1])
-    draw.line((int(p[0]), int(p[1]), int(q[0]), int(q[1])), fill=color, width=width)
-
-
-def _clip_segment(
-    a: np.ndarray, b: np.ndarray, xmin: float, ymin: float, xmax: float, ymax: float
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """Liang-Barsky clipping of segment a-b to a rectangle; None when outside."""
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 2)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 2)
     d = b - a
-    t0, t1 = 0.0, 1.0
-    for p, q in (
-        (-d[0], a[0] - xmin),
-        (d[0], xmax - a[0]),
-        (-d[1], a[1] - ymin),
-        (d[1], ymax - a[1]),
-    ):
-        if p == 0.0:
-            if q < 0.0:
-                return None
-            continue
-        t = q / p
-        if p < 0.0:
-            t0 = max(t0, t)
-        else:
-            t1 = min(t1, t)
-        if t0 > t1:
-            return None
-    return a + t0 * d, a + t1 * d
+    t0 = np.zeros(len(a))
+    t1 = np.ones(len(a))
+    ok = np.all(np.isfinite(a), axis=1) & np.all(np.isfinite(b), axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for p, q in (
+            (-d[:, 0], a[:, 0] + 2.0),
+            (d[:, 0], w + 2.0 - a[:, 0]),
+            (-d[:, 1], a[:, 1] + 2.0),
+            (d[:, 1], h + 2.0 - a[:, 1]),
+        ):
+            ok &= ~((p == 0.0) & (q < 0.0))
+            t = q / p
+            t0 = np.where(p < 0.0, np.maximum(t0, t), t0)
+            t1 = np.where(p > 0.0, np.minimum(t1, t), t1)
+        ok &= t0 <= t1
+        ends = np.floor(np.concatenate([a + t0[:, None] * d, a + t1[:, None] * d], axis=1))
+    if not keep:
+        return [tuple(e) for e in ends[ok].astype(np.int64).tolist()]
+    ends[~ok] = 0
+    return [
+        tuple(e) if good else None
+        for e, good in zip(ends.astype(np.int64).tolist(), ok.tolist(), strict=True)
+    ]

@@ -226,3 +226,47 @@ def test_comparison_errors():
         draw_landmarks_comparison(img, np.zeros((2, 2)), np.zeros((2, 2)), layout="stacked")
     with pytest.raises(InvalidValueError, match=r"2 RGB colours"):
         draw_landmarks_comparison(img, np.zeros((2, 2)), np.zeros((2, 2)), colors=[(1, 2, 3)])
+
+
+def _clip_reference(a, b, xmin, ymin, xmax, ymax):
+    """Scalar Liang-Barsky clipping, the reference for the vectorised one."""
+    d = b - a
+    t0, t1 = 0.0, 1.0
+    for p, q in (
+        (-d[0], a[0] - xmin),
+        (d[0], xmax - a[0]),
+        (-d[1], a[1] - ymin),
+        (d[1], ymax - a[1]),
+    ):
+        if p == 0.0:
+            if q < 0.0:
+                return None
+            continue
+        t = q / p
+        if p < 0.0:
+            t0 = max(t0, t)
+        else:
+            t1 = min(t1, t)
+        if t0 > t1:
+            return None
+    p, q = np.floor(a + t0 * d), np.floor(a + t1 * d)
+    return (int(p[0]), int(p[1]), int(q[0]), int(q[1]))
+
+
+def test_clipped_segments_match_scalar_liang_barsky():
+    from camgeom.drawing import _clipped_segments
+
+    rng = np.random.default_rng(7)
+    a = rng.uniform(-40, 80, (500, 2))
+    b = a + rng.normal(0, 30, (500, 2))
+    b[::7, 0] = a[::7, 0]  # vertical segments
+    b[::11, 1] = a[::11, 1]  # horizontal segments
+    a[::13] = np.nan
+    got = _clipped_segments(a, b, (40, 30), keep=True)
+    want = [
+        None if not np.all(np.isfinite([*p, *q])) else _clip_reference(p, q, -2.0, -2.0, 42.0, 32.0)
+        for p, q in zip(a, b, strict=True)
+    ]
+    assert got == want
+    assert any(g is None for g in got) and any(g is not None for g in got)
+    assert _clipped_segments(a, b, (40, 30)) == [g for g in want if g is not None]
