@@ -88,7 +88,11 @@ def _write_depth_exr(path: Path, depth: np.ndarray) -> None:
 
 
 def make_frames(root: Path, n: int, *, size: int = 128) -> Path:
-    """``n`` Datagen datapoints under ``root``; 128: fixture files, else its depth upsampled."""
+    """``n`` Datagen datapoints under ``root``.
+
+    128: the fixture's files. Other sizes: its depth map upsampled (and K scaled),
+    no RGB image; keypoints and metadata as in the fixture.
+    """
     src = FIXTURE / "camera"
     meta = json.loads((src / "camera_metadata.json").read_text())
     top = {name: (FIXTURE / name).read_bytes() for name in os.listdir(FIXTURE) if "." in name}
@@ -122,9 +126,8 @@ def make_frames(root: Path, n: int, *, size: int = 128) -> Path:
                 _write_depth_exr(cam / name, big_depth + np.float32(1e-4 * (i % 13)))
             elif name != "visible_spectrum_01.png" or size == 128:
                 (cam / name).write_bytes(data)
-        if size == 128:
-            for name, data in kps.items():
-                (cam / "key_points" / name).write_bytes(data)
+        for name, data in kps.items():
+            (cam / "key_points" / name).write_bytes(data)
     return root
 
 
@@ -195,25 +198,35 @@ def plain_project(root: Path, out: Path) -> int:
         w, h = int(meta["resolution_px"]["x"]), int(meta["resolution_px"]["y"])
         inside = (uv[:, 0] >= 0) & (uv[:, 0] < w) & (uv[:, 1] >= 0) & (uv[:, 1] < h)
         img = cv2.imread(str(cam_dir / "visible_spectrum_01.png"), cv2.IMREAD_COLOR)
-        for a, b in zip(label, uv, strict=True):
-            if np.all(np.isfinite(a)) and np.all(np.isfinite(b)):
-                cv2.line(img, (int(a[0]), int(a[1])), (int(b[0]), int(b[1])), (255, 0, 255), 1)
-        for pts, color in ((uv, (255, 0, 255)), (label, (0, 255, 0))):
-            for p, v in zip(pts, vis, strict=True):
-                if np.all(np.isfinite(p)):
-                    cv2.circle(img, (int(p[0]), int(p[1])), 1, color, -1 if v else 1)
+        ok_uv = np.isfinite(uv).all(axis=1)
+        ok_label = np.isfinite(label).all(axis=1)
+        both = ok_uv & ok_label
+        ends = np.concatenate([label[both], uv[both]], axis=1).astype(np.int64).tolist()
+        for x0, y0, x1, y1 in ends:
+            cv2.line(img, (x0, y0), (x1, y1), (255, 0, 255), 1)
+        for pts, ok, color in ((uv, ok_uv, (255, 0, 255)), (label, ok_label, (0, 255, 0))):
+            centres = pts[ok].astype(np.int64).tolist()
+            for (x, y), v in zip(centres, vis[ok].tolist(), strict=True):
+                cv2.circle(img, (x, y), 1, color, -1 if v else 1)
         cv2.imwrite(str(out / f"{stem}.overlay.png"), img)
-        rows = []
+        rows = [
+            [name, *rest]
+            for name, rest in zip(
+                names,
+                zip(
+                    *(c.tolist() for c in (uv[:, 0], uv[:, 1], z, inside, vis)),
+                    *(c.tolist() for c in (label[:, 0], label[:, 1])),
+                    strict=True,
+                ),
+                strict=True,
+            )
+        ]
         with open(out / f"{stem}.landmarks.csv", "w", newline="") as fh:
             wr = csv.writer(fh)
             wr.writerow(["name", "u", "v", "depth_z", "in_image", "visible", "label_u", "label_v"])
-            for i, name in enumerate(names):
-                row = [name, *uv[i].tolist(), float(z[i]), bool(inside[i]), bool(vis[i])]
-                row += label[i].tolist()
-                wr.writerow(row)
-                rows.append(row)
+            wr.writerows(rows)
         with open(out / f"{stem}.landmarks.json", "w") as fh:
-            json.dump({"frame_id": stem, "landmarks": rows}, fh, indent=1)
+            fh.write(json.dumps({"frame_id": stem, "landmarks": rows}))  # the C encoder
         n += 1
     return n
 

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from camgeom._colors import colors_to_uint8
-from camgeom._validation import check_array, check_points
-from camgeom.errors import ShapeError
+from camgeom._validation import check_array
+from camgeom.errors import InvalidValueError, ShapeError
 from camgeom.io.atomic import atomic_output
 
 __all__ = ["write_ply"]
@@ -35,6 +35,25 @@ def _colors_u8(colors: Any, n: int) -> np.ndarray:
     return colors_to_uint8(arr)
 
 
+def _float32_rows(value: Any, name: str) -> np.ndarray:
+    """``value`` as float32 rows (N, 3), finite after the conversion; float32 input is not copied.
+
+    Raises :class:`InvalidValueError` for NaN/inf and for finite values beyond the
+    float32 range (they would be stored as inf).
+    """
+    with np.errstate(over="ignore"):  # beyond float32: inf, refused below
+        arr = check_array(value, name, (3,), dtype=np.float32, finite=False)
+    if arr.ndim != 2:
+        raise ShapeError(f"Expected `{name}` to have shape (N, 3), got {arr.shape}.")
+    if not np.isfinite(arr).all():
+        bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+        raise InvalidValueError(
+            f"Expected `{name}` to be finite and within the float32 range (|x| < 3.4e38), "
+            f"got {bad} NaN/inf or out-of-range value(s) of {arr.size}."
+        )
+    return arr
+
+
 def write_ply(
     path: str | os.PathLike[str],
     points: Any,
@@ -50,14 +69,15 @@ def write_ply(
     path : str or os.PathLike
         Output ``.ply`` file; its folder must exist.
     points : array_like, shape (N, 3)
-        Finite coordinates; stored as float32 (``x``, ``y``, ``z``). Filter
+        Finite coordinates within the float32 range; stored as float32 (``x``,
+        ``y``, ``z``; float32 input is written without a copy). Filter
         background and invalid pixels (NaN) out before writing.
     colors : array_like, shape (N, 3) or (N, 4), optional, keyword-only
         RGB or RGBA per point: uint8, integers in 0..255, or floats in [0, 1]
         (scaled by 255 and rounded). Stored as ``uchar red, green, blue`` and
         ``alpha`` (255 when only RGB is given).
     normals : array_like, shape (N, 3), optional, keyword-only
-        Finite normals, stored as float32 ``nx``, ``ny``, ``nz`` (not
+        Finite normals within the float32 range, stored as float32 ``nx``, ``ny``, ``nz`` (not
         re-normalised).
     overwrite : bool, keyword-only
         Replace an existing file (otherwise :class:`~camgeom.errors.OutputExistsError`).
@@ -72,7 +92,8 @@ def write_ply(
     ShapeError
         Wrong shapes, or counts that differ between points, colours and normals.
     InvalidValueError
-        NaN/inf in points or normals, colours out of range.
+        NaN/inf in points or normals, or values beyond the float32 range; colours
+        out of range.
     OutputExistsError
         ``path`` exists and ``overwrite`` is false.
 
@@ -96,14 +117,12 @@ def write_ply(
     property uchar alpha
     <BLANKLINE>
     """
-    pts = check_points(points, "points")
-    if pts.ndim != 2:
-        raise ShapeError(f"Expected `points` to have shape (N, 3), got {pts.shape}.")
+    pts = _float32_rows(points, "points")
     n = pts.shape[0]
     fields: list[tuple[str, np.dtype]] = [(k, np.dtype("<f4")) for k in ("x", "y", "z")]
     nrm = None
     if normals is not None:
-        nrm = check_array(normals, "normals", (3,))
+        nrm = _float32_rows(normals, "normals")
         if nrm.shape != (n, 3):
             raise ShapeError(
                 f"Expected `normals` to have shape ({n}, 3) (one per point), got {nrm.shape}."
@@ -115,14 +134,17 @@ def write_ply(
         rgba = np.full((n, 4), 255, dtype=np.uint8)
         rgba[:, : rgb.shape[1]] = rgb
         fields += [(k, np.dtype("u1")) for k in ("red", "green", "blue", "alpha")]
-    vertex = np.empty(n, dtype=np.dtype(fields))
-    for i, k in enumerate(("x", "y", "z")):
-        vertex[k] = pts[:, i]
-        if nrm is not None:
-            vertex["n" + k] = nrm[:, i]
-    if rgba is not None:
-        for i, k in enumerate(("red", "green", "blue", "alpha")):
-            vertex[k] = rgba[:, i]
+    if nrm is None and rgba is None:
+        body = np.ascontiguousarray(pts, dtype="<f4")  # already the vertex layout
+    else:
+        body = np.empty(n, dtype=np.dtype(fields))
+        for i, k in enumerate(("x", "y", "z")):
+            body[k] = pts[:, i]
+            if nrm is not None:
+                body["n" + k] = nrm[:, i]
+        if rgba is not None:
+            for i, k in enumerate(("red", "green", "blue", "alpha")):
+                body[k] = rgba[:, i]
     header = (
         "ply\nformat binary_little_endian 1.0\n"
         f"element vertex {n}\n"
@@ -132,5 +154,5 @@ def write_ply(
     path = Path(path)
     with atomic_output(path, overwrite=overwrite) as tmp, open(tmp, "wb") as fh:
         fh.write(header.encode("ascii"))
-        fh.write(vertex.tobytes())
+        fh.write(memoryview(body).cast("B"))
     return path

@@ -167,3 +167,35 @@ def test_round_trip_property(tmp_path_factory: pytest.TempPathFactory, points, d
         np.column_stack([body["red"], body["green"], body["blue"], body["alpha"]]).reshape(n, 4),
         colors,
     )
+
+
+@pytest.mark.parametrize(
+    ("points", "kwargs", "name"),
+    [
+        (np.array([[0.0, 1e39, 1.0]]), {}, "points"),
+        (np.array([[0.0, 0.0, 1.0]]), {"normals": np.array([[-1e300, 0.0, 0.0]])}, "normals"),
+    ],
+)
+def test_values_beyond_float32_are_refused_not_stored_as_inf(tmp_path, points, kwargs, name):
+    with pytest.raises(InvalidValueError, match=f"`{name}` to be finite and within the float32"):
+        write_ply(tmp_path / "big.ply", points, **kwargs)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "layout",
+    ["float32", "float64", "strided", "fortran", "big-endian"],
+)
+def test_points_only_body_is_the_float32_rows(tmp_path, layout) -> None:
+    points = np.random.default_rng(5).normal(size=(40, 3)).astype(np.float32)
+    given_points = {
+        "float32": points,
+        "float64": points.astype(np.float64),
+        "strided": np.repeat(points, 2, axis=0)[::2],
+        "fortran": np.asfortranarray(points),
+        "big-endian": points.astype(">f4"),
+    }[layout]
+    path = write_ply(tmp_path / "p.ply", given_points)
+    data = path.read_bytes()
+    assert data.endswith(b"end_header\n" + points.astype("<f4").tobytes())
+    np.testing.assert_array_equal(trimesh.load(path).vertices, points.astype(np.float64))
