@@ -30,6 +30,7 @@ __all__ = [
     "check_points",
     "check_pose",
     "check_positive_int",
+    "check_real",
     "check_rotation",
     "shape_str",
     "use_kernels",
@@ -112,12 +113,7 @@ def check_array(
     InvalidValueError
         If ``finite`` and the array holds NaN or inf.
     """
-    try:
-        arr = np.asarray(value, dtype=dtype)
-    except (TypeError, ValueError) as exc:
-        raise InvalidValueError(
-            f"Expected `{name}` to be numeric, got {type(value).__name__}: {exc}"
-        ) from None
+    arr = _as_real_array(value, name, dtype)
     nd = len(trailing)
     if (
         arr.ndim < (nd if min_ndim is None else min_ndim)
@@ -128,6 +124,90 @@ def check_array(
     if finite:
         check_finite(arr, name)
     return arr
+
+
+_REAL_KINDS = "fiu"
+"""numpy dtype kinds accepted as numbers: floating, signed and unsigned integers."""
+
+
+def _as_real_array(value: Any, name: str, dtype: Any) -> np.ndarray:
+    """``value`` as an array of ``dtype``, refusing values that are not real numbers.
+
+    Complex numbers (the imaginary part would be dropped), strings (even
+    numeric ones), booleans, dates and time spans are rejected, as are
+    integers too large for float64.
+    """
+    if np.dtype(dtype).kind not in _REAL_KINDS:
+        return _convert(value, name, dtype)
+    raw = value if isinstance(value, np.ndarray) else _convert(value, name, None)
+    if raw.dtype.kind == "O":
+        # Python ints beyond int64, Fractions, Decimals ... but no str, bool or complex.
+        bad = next(
+            (v for v in raw.ravel() if isinstance(v, (str, bytes, bool, complex, np.bool_))),
+            None,
+        )
+        if bad is not None:
+            raise InvalidValueError(f"Expected `{name}` to be numeric (real numbers), got {bad!r}.")
+        return _convert(raw, name, dtype)
+    if raw.dtype.kind not in _REAL_KINDS:
+        raise InvalidValueError(
+            f"Expected `{name}` to be numeric (real numbers), got {_describe(raw)}."
+        )
+    return _convert(raw, name, dtype)
+
+
+def _convert(value: Any, name: str, dtype: Any) -> np.ndarray:
+    try:
+        arr = np.asarray(value, dtype=dtype)
+    except OverflowError:
+        raise InvalidValueError(
+            f"Expected `{name}` to hold numbers that fit a float64 (|x| < 1.8e308), got a "
+            "larger integer."
+        ) from None
+    except (TypeError, ValueError) as exc:
+        raise InvalidValueError(
+            f"Expected `{name}` to be numeric, got {type(value).__name__}: {exc}"
+        ) from None
+    return arr
+
+
+def _describe(arr: np.ndarray) -> str:
+    kind = {
+        "c": "complex numbers",
+        "b": "booleans",
+        "U": "strings",
+        "S": "bytes",
+        "M": "dates",
+        "m": "time spans",
+        "V": "structured records",
+    }.get(arr.dtype.kind, "values")
+    return f"{kind} ({arr.dtype}, shape {shape_str(arr.shape)})"
+
+
+def check_real(value: Any, name: str, *, positive: bool = False) -> float:
+    """Return a finite real scalar as ``float`` (positive if asked).
+
+    Strings, booleans, complex numbers and values beyond float64 are rejected.
+
+    Raises
+    ------
+    InvalidValueError
+        ``Expected `scale` to be a positive finite number, got '2'.``
+    """
+    want = "a positive finite number" if positive else "a finite number"
+    scalar = np.isscalar(value) or (isinstance(value, np.ndarray) and value.ndim == 0)
+    if not scalar or isinstance(value, (str, bytes, bool, np.bool_)):
+        raise InvalidValueError(f"Expected `{name}` to be {want}, got {value!r}.")
+    arr = np.asarray(value)
+    if arr.dtype.kind not in _REAL_KINDS and arr.dtype.kind != "O":
+        raise InvalidValueError(f"Expected `{name}` to be {want}, got {value!r}.")
+    try:
+        v = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidValueError(f"Expected `{name}` to be {want}, got {value!r}.") from None
+    if not np.isfinite(v) or (positive and v <= 0):
+        raise InvalidValueError(f"Expected `{name}` to be {want}, got {value!r}.")
+    return v
 
 
 def check_finite(arr: np.ndarray, name: str) -> np.ndarray:
@@ -221,16 +301,26 @@ def check_pose(pose: Any, name: str = "pose", *, atol: float = RIGID_ATOL) -> np
     return arr
 
 
+MAX_INT = 2**31 - 1
+"""Largest size, count or stride :func:`check_positive_int` accepts."""
+
+
 def check_positive_int(value: Any, name: str) -> int:
-    """Return ``value`` as a positive ``int`` (image sizes)."""
+    """Return ``value`` as a positive ``int`` up to :data:`MAX_INT` (image sizes, strides)."""
+    if isinstance(value, (str, bytes, bool, np.bool_)):
+        raise InvalidValueError(f"Expected `{name}` to be a positive integer, got {value!r}.")
     try:
         as_int = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InvalidValueError(
             f"Expected `{name}` to be a positive integer, got {value!r}."
         ) from None
     if as_int != value or as_int <= 0:
         raise InvalidValueError(f"Expected `{name}` to be a positive integer, got {value!r}.")
+    if as_int > MAX_INT:
+        raise InvalidValueError(
+            f"Expected `{name}` to be a positive integer up to {MAX_INT}, got {value!r}."
+        )
     return as_int
 
 

@@ -374,7 +374,8 @@ def _prepare(
 ) -> _Grid:
     """Validate the arguments shared by the counting and the writing pass."""
     arr = _check_depth(depth)
-    step = check_positive_int(stride, "stride")
+    # A stride beyond the map keeps only pixel (0, 0): clamp it before it reaches the kernels.
+    step = min(check_positive_int(stride, "stride"), max(arr.shape[0], arr.shape[1], 1))
     try:
         max_d = float(max_depth)
     except (TypeError, ValueError):
@@ -523,7 +524,7 @@ def _segment_mask(
             f"got {shape_str(seg.shape)}."
         )
     if isinstance(segment_ids, (set, frozenset)):
-        segment_ids = sorted(segment_ids)
+        segment_ids = list(segment_ids)
     ids = np.asarray(segment_ids)
     if ids.ndim > 1 or (ids.size and ids.dtype.kind not in "iu"):
         raise InvalidValueError(

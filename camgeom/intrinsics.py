@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from camgeom._validation import check_intrinsics, check_positive_int
+from camgeom._validation import check_intrinsics, check_positive_int, check_real
 from camgeom.errors import InvalidValueError
 
 __all__ = [
@@ -34,25 +34,11 @@ SHIFT_UNITS = ("fit", "per_axis")
 
 
 def _positive(value: Any, name: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InvalidValueError(
-            f"Expected `{name}` to be a positive number, got {value!r}."
-        ) from None
-    if not np.isfinite(v) or v <= 0:
-        raise InvalidValueError(f"Expected `{name}` to be a positive finite number, got {value!r}.")
-    return v
+    return check_real(value, name, positive=True)
 
 
 def _finite(value: Any, name: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError, OverflowError):
-        raise InvalidValueError(f"Expected `{name}` to be a finite number, got {value!r}.") from None
-    if not np.isfinite(v):
-        raise InvalidValueError(f"Expected `{name}` to be finite, got {value!r}.")
-    return v
+    return check_real(value, name)
 
 
 def principal_point_from_shift(
@@ -195,9 +181,7 @@ def intrinsics_from_focal_length(
             f"The focal length in pixels overflows ({focal_length_mm!r} mm on a "
             f"{sensor!r} mm sensor): check the units of both."
         )
-    cx, cy = principal_point_from_shift(
-        w, h, shift_x, shift_y, units="fit", sensor_fit=sensor_fit
-    )
+    cx, cy = principal_point_from_shift(w, h, shift_x, shift_y, units="fit", sensor_fit=sensor_fit)
     return np.array([[fpx, 0.0, cx], [0.0, fpx, cy], [0.0, 0.0, 1.0]])
 
 
