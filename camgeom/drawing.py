@@ -13,6 +13,7 @@ with their connections. The input image is never modified.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -94,7 +95,7 @@ def draw_landmarks(
     col = _check_color(color, "color")
     r = _check_radius(radius, rgb.shape)
     canvas = Image.fromarray(rgb)
-    _draw(ImageDraw.Draw(canvas), canvas.size, points, vis, pairs, labels, col, r)
+    _draw(canvas, ImageDraw.Draw(canvas), canvas.size, points, vis, pairs, labels, col, r)
     return np.asarray(canvas, dtype=np.uint8).copy()
 
 
@@ -174,8 +175,8 @@ def draw_landmarks_comparison(
     if layout == "side_by_side":
         left = Image.fromarray(rgb)
         right = Image.fromarray(rgb.copy())
-        _draw(ImageDraw.Draw(left), left.size, vendor, vis, pairs, labels, col_v, r)
-        _draw(ImageDraw.Draw(right), right.size, projected, vis, pairs, False, col_p, r)
+        _draw(left, ImageDraw.Draw(left), left.size, vendor, vis, pairs, labels, col_v, r)
+        _draw(right, ImageDraw.Draw(right), right.size, projected, vis, pairs, False, col_p, r)
         return np.concatenate([np.asarray(left), np.asarray(right)], axis=1).astype(np.uint8)
 
     canvas = Image.fromarray(rgb)
@@ -183,8 +184,8 @@ def draw_landmarks_comparison(
     size = canvas.size
     for seg in _clipped_segments(vendor, projected, size):
         draw.line(seg, fill=col_p, width=1)
-    _draw(draw, size, projected, vis, pairs, False, col_p, r)
-    _draw(draw, size, vendor, vis, pairs, labels, col_v, r)
+    _draw(canvas, draw, size, projected, vis, pairs, False, col_p, r)
+    _draw(canvas, draw, size, vendor, vis, pairs, labels, col_v, r)
     return np.asarray(canvas, dtype=np.uint8).copy()
 
 
@@ -301,6 +302,7 @@ def _check_radius(radius: Any, shape: tuple[int, ...]) -> int:
 
 
 def _draw(
+    canvas: Image.Image,
     draw: ImageDraw.ImageDraw,
     size: tuple[int, int],
     points: np.ndarray,
@@ -319,13 +321,26 @@ def _draw(
         for seg, bright in zip(segments, both.tolist(), strict=True):
             if seg is not None:
                 draw.line(seg, fill=color if bright else dim, width=width)
-    font = _font(radius) if labels else None
     w, h = size
     with np.errstate(invalid="ignore"):
         cr = np.floor(points)
         shown = finite & (cr[:, 0] + radius >= 0) & (cr[:, 1] + radius >= 0)
         shown &= (cr[:, 0] - radius < w) & (cr[:, 1] - radius < h)
     index = np.flatnonzero(shown)
+    if not labels:
+        # One colour, so drawing order does not matter: stamp every dot at once.
+        mask = np.zeros((h, w), dtype=np.uint8)
+        centres = cr[index].astype(np.int64)
+        for filled in (True, False):
+            sel = visible[index] == filled
+            dc, dr = _dot_offsets(radius, filled)
+            cols = (centres[sel, 0, None] + dc).ravel()
+            rows = (centres[sel, 1, None] + dr).ravel()
+            inside = (cols >= 0) & (cols < w) & (rows >= 0) & (rows < h)
+            mask[rows[inside], cols[inside]] = 255
+        canvas.paste(color, (0, 0, w, h), Image.fromarray(mask, mode="L"))
+        return
+    font = _font(radius)
     for k, (c, r), vis in zip(
         index.tolist(), cr[index].astype(np.int64).tolist(), visible[index].tolist(), strict=True
     ):
@@ -334,8 +349,21 @@ def _draw(
             draw.ellipse(box, fill=color)
         else:
             draw.ellipse(box, outline=color, width=1)
-        if font is not None:
-            draw.text((c + radius + 1, r - radius - 1), str(k), fill=color, font=font, anchor="lb")
+        draw.text((c + radius + 1, r - radius - 1), str(k), fill=color, font=font, anchor="lb")
+
+
+@functools.lru_cache(maxsize=32)
+def _dot_offsets(radius: int, filled: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(column, row) offsets from its centre of the pixels Pillow paints for one dot."""
+    m = radius + 2  # centre, with a margin in case Pillow paints past the box
+    stamp = Image.new("L", (2 * m + 1, 2 * m + 1), 0)
+    box = (m - radius, m - radius, m + radius, m + radius)
+    if filled:
+        ImageDraw.Draw(stamp).ellipse(box, fill=255)
+    else:
+        ImageDraw.Draw(stamp).ellipse(box, outline=255, width=1)
+    rows, cols = np.nonzero(np.asarray(stamp))
+    return cols - m, rows - m
 
 
 def _font(radius: int) -> Any:

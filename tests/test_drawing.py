@@ -270,3 +270,28 @@ def test_clipped_segments_match_scalar_liang_barsky():
     assert got == want
     assert any(g is None for g in got) and any(g is not None for g in got)
     assert _clipped_segments(a, b, (40, 30)) == [g for g in want if g is not None]
+
+
+@pytest.mark.parametrize("radius", [1, 2, 3, 5, 8])
+def test_dots_match_pillow_ellipses_drawn_one_by_one(radius):
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(radius)
+    uv = rng.uniform(-12, 52, (300, 2))  # many dots cut by the image border
+    uv[::17] = np.nan
+    visible = rng.random(300) < 0.6
+    img = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    want = Image.fromarray(img.copy())
+    draw = ImageDraw.Draw(want)
+    for (u, v), vis in zip(uv, visible, strict=True):
+        if not np.isfinite(u + v):
+            continue
+        c, r = int(np.floor(u)), int(np.floor(v))
+        box = (c - radius, r - radius, c + radius, r + radius)
+        if vis:
+            draw.ellipse(box, fill=(0, 255, 0))
+        else:
+            draw.ellipse(box, outline=(0, 255, 0), width=1)
+    got = draw_landmarks(img, uv, visible=visible, radius=radius)
+    np.testing.assert_array_equal(got, np.asarray(want))
+    assert np.any(got != img)

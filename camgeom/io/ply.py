@@ -154,5 +154,5 @@ def write_ply(
     path = Path(path)
     with atomic_output(path, overwrite=overwrite) as tmp, open(tmp, "wb") as fh:
         fh.write(header.encode("ascii"))
-        fh.write(memoryview(body).cast("B"))
+        fh.write(body.data)
     return path
