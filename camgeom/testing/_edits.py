@@ -42,11 +42,14 @@ def _render_name(frame: Frame) -> str:
     return frame.source.name[: -len(".info.json")]
 
 
-def copy_frame(frame: Frame, out_dir: Path) -> Path:
+def copy_frame(frame: Frame, out_dir: Path, *, link_pixels: bool = False) -> Path:
     """Copy the files of one frame into ``out_dir`` so that ``camgeom.load(out_dir)`` reads it.
 
-    Returns the folder holding the frame's own files in the copy.
+    With ``link_pixels``, files other than JSON metadata are symbolic links to
+    the originals (for a copy whose pixel files are only read). Returns the
+    folder holding the frame's own files in the copy.
     """
+    copy = _linker if link_pixels else shutil.copyfile
     if frame.vendor not in EDITABLE_VENDORS or frame.source is None:
         raise NotExpressibleError(
             f"{frame.vendor} frames cannot be rewritten: only {EDITABLE_VENDORS} files are "
@@ -58,7 +61,7 @@ def copy_frame(frame: Frame, out_dir: Path) -> Path:
         prefix = _render_name(frame) + "."
         for p in src.parent.iterdir():
             if p.is_file() and (p.name.startswith(prefix) or p.name == "metadata.jsonl"):
-                shutil.copyfile(p, out_dir / p.name)
+                copy(p, out_dir / p.name)
         return out_dir
     parts = frame.frame_id.split("/")
     cam_dir = src if src.is_dir() else src.parent
@@ -68,10 +71,17 @@ def copy_frame(frame: Frame, out_dir: Path) -> Path:
         (out_dir.joinpath(*parts[:i])).mkdir(parents=True, exist_ok=True)
         for p in d.iterdir():
             if p.is_file():
-                shutil.copyfile(p, out_dir.joinpath(*parts[:i], p.name))
+                copy(p, out_dir.joinpath(*parts[:i], p.name))
     dest = out_dir.joinpath(*parts)
-    shutil.copytree(cam_dir, dest, dirs_exist_ok=True, copy_function=shutil.copyfile)
+    shutil.copytree(cam_dir, dest, dirs_exist_ok=True, copy_function=copy)
     return dest
+
+
+def _linker(src: str | Path, dst: str | Path) -> None:
+    if str(src).endswith((".json", ".jsonl")):
+        shutil.copyfile(src, dst)
+    else:
+        Path(dst).symlink_to(Path(src).resolve())
 
 
 def metadata_files(frame: Frame, frame_dir: Path) -> list[Path]:
@@ -335,6 +345,10 @@ def _edit_depth(frame: Frame, frame_dir: Path, kind: str, undo: bool) -> None:
     if frame.depth_path is None or frame.depth_kind is None:
         raise NotExpressibleError("the frame has no depth map")
     path = frame_dir / Path(frame.depth_path).name
+    if path.is_symlink():  # replace the link by a private copy before writing
+        target = path.resolve()
+        path.unlink()
+        shutil.copyfile(target, path)
     assert frame.camera is not None
     if kind == "depth_millimetres":
         factor: Any = 0.001 if undo else 1000.0

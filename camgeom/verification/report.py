@@ -26,12 +26,13 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = [
     "STATUSES",
     "Check",
     "DatasetReport",
+    "Diagnosis",
     "Report",
     "failure",
     "measured",
@@ -154,6 +155,14 @@ def skipped(name: str, reason: str) -> Check:
     return Check(name, "skip", "info", message=reason)
 
 
+class Diagnosis(NamedTuple):
+    """One kind of mistake whose inverse fixes a failing frame (see ``verify(diagnose=True)``)."""
+
+    kind: str
+    residual_before: float
+    residual_after: float
+
+
 @dataclass(frozen=True)
 class Report:
     """The checks of one frame.
@@ -163,12 +172,20 @@ class Report:
     frame_id, vendor : str
     version : str or None
     checks : tuple of Check
+    diagnosis : tuple of Diagnosis
+        With ``verify(frame, diagnose=True)`` on a failing frame: the kinds of
+        :data:`camgeom.testing.KINDS` whose inverse fixes failing checks, best
+        first, with the residual of :attr:`diagnosis_check` before and after.
+    diagnosis_check : str
+        The failing check the diagnosis residuals are measured on.
     """
 
     frame_id: str
     vendor: str
     version: str | None
     checks: tuple[Check, ...]
+    diagnosis: tuple[Diagnosis, ...] = ()
+    diagnosis_check: str = ""
 
     @property
     def passed(self) -> bool:
@@ -207,6 +224,15 @@ class Report:
             "version": self.version,
             "passed": self.passed,
             "checks": [c.to_dict() for c in self.checks],
+            "diagnosis": [
+                {
+                    "kind": d.kind,
+                    "check": self.diagnosis_check,
+                    "residual_before": _json_number(d.residual_before),
+                    "residual_after": _json_number(d.residual_after),
+                }
+                for d in self.diagnosis
+            ],
         }
 
     def to_json(self, **kwargs: Any) -> str:
@@ -228,7 +254,20 @@ class Report:
                     c.hint or c.message,
                 )
             )
-        return head + "\n" + _render(rows)
+        return head + "\n" + _render(rows) + self._diagnosis_text()
+
+    def _diagnosis_text(self) -> str:
+        if not self.diagnosis:
+            return ""
+        name = self.diagnosis_check
+        unit = self[name].unit if name in self else ""
+        lines = ["", "diagnosis (best first):"]
+        for d in self.diagnosis:
+            lines.append(
+                f"  {d.kind}: {name or 'failing checks'} "
+                f"{_with_unit(d.residual_before, unit)} -> {_with_unit(d.residual_after, unit)}"
+            )
+        return "\n".join(lines)
 
 
 @dataclass(frozen=True)

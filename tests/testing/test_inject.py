@@ -11,7 +11,7 @@ import pytest
 
 import camgeom
 from camgeom.demo import make_demo_dataset
-from camgeom.errors import InvalidValueError, OutputExistsError
+from camgeom.errors import CamgeomError, InvalidValueError, OutputExistsError
 from camgeom.testing import KINDS, NotExpressibleError, inject
 from camgeom.testing._edits import edit_copy, metadata_files
 from camgeom.verification import verify
@@ -63,7 +63,10 @@ def test_sensitivity_table_on_fixed_subset(subset, tmp_path):
             except NotExpressibleError:
                 continue
             injected += 1
-            copy = camgeom.load(out)[0]
+            try:
+                copy = camgeom.load(out)[0]
+            except CamgeomError:  # the reader refuses the copy: detected
+                continue
             assert copy.frame_id == frame.frame_id
             if verify(copy).passed:
                 undetected.add((kind, label))
@@ -90,9 +93,8 @@ def test_undo_restores_the_metadata(demo, tmp_path, kind, which):
         inject(frame, kind, tmp_path / "bad")
     except NotExpressibleError:
         pytest.skip(f"{kind} not expressible in {which}")
-    bad = camgeom.load(tmp_path / "bad")[0]
-    frame_dir = Path(bad.source).parent if bad.vendor == "synthesisai" else Path(bad.source)
-    edit_copy(bad, frame_dir, kind, undo=True)
+    frame_dir = tmp_path / "bad" if which == "synthesisai" else tmp_path / "bad" / frame.frame_id
+    edit_copy(frame, frame_dir, kind, undo=True)
     fixed = camgeom.load(tmp_path / "bad")[0]
     assert verify(fixed).passed
     orig_dir = Path(frame.source).parent if which == "synthesisai" else Path(frame.source)
