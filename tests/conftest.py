@@ -15,6 +15,12 @@ settings.register_profile(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
+settings.register_profile(
+    "long",
+    parent=settings.get_profile("camgeom"),
+    max_examples=600,
+)
+"""10x the examples of the default profile: ``pytest --hypothesis-profile=long``."""
 settings.load_profile("camgeom")
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from camgeom.camera import Camera
 
 __all__ = [
+    "MAX_IMAGE_SIDE",
     "decimals_of",
     "image_size",
     "make_camera",
@@ -27,6 +28,13 @@ __all__ = [
 ]
 
 _DIGITS = re.compile(r"(\d+)")
+
+MAX_IMAGE_SIDE = 16384
+"""Largest image width or height a metadata file may declare (pixels).
+
+Sizes come from metadata (Datagen ``resolution_px``, Synthesis AI
+``metadata.jsonl``, GeoGen ``resolution``) and size every array made for the
+frame; a larger value is refused as damaged rather than allocated."""
 
 
 def natural_key(text: str) -> tuple[Any, ...]:
@@ -70,6 +78,11 @@ def make_camera(
     from camgeom.camera import Camera
 
     width, height = int(size[0]), int(size[1])
+    if not (0 < width <= MAX_IMAGE_SIDE and 0 < height <= MAX_IMAGE_SIDE):
+        raise FormatError(
+            f"{path}: image size {width}x{height} from {what} is outside 1..{MAX_IMAGE_SIDE} "
+            "pixels per side; the metadata is damaged."
+        )
     try:
         if convention == "opencv" and kind == "cam_from_world":
             return Camera(K, pose, width, height)

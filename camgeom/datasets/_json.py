@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -69,12 +70,25 @@ def parse_json_bytes(data: bytes, path: Path | str, *, what: str = "") -> Any:
     except orjson.JSONDecodeError:
         pass
     try:
-        return json.loads(data)
+        return json.loads(data, parse_int=_parse_int)
+    except RecursionError:
+        raise FormatError(
+            f"{path}{what}: corrupt JSON (nested more than {sys.getrecursionlimit()} levels deep)."
+        ) from None
     except UnicodeDecodeError as exc:
         raise FormatError(f"{path}{what}: not UTF-8 text ({exc.reason}).") from None
     except ValueError as exc:
         hint = " The file looks truncated." if not data.strip() or "Expecting" in str(exc) else ""
         raise FormatError(f"{path}{what}: corrupt JSON ({exc}).{hint}") from None
+
+
+def _parse_int(text: str) -> int | float:
+    """An integer literal; one too long for a float's range becomes a float (maybe inf).
+
+    ``10**400`` written out then reads as ``inf``, which every getter rejects as
+    non-finite (naming the key) instead of overflowing where it is used.
+    """
+    return int(text) if len(text) <= 18 else float(text)
 
 
 def _join(prefix: str, key: str | int) -> str:
@@ -131,7 +145,7 @@ def get_array(
     raw = get(doc, keypath, path) if value is MISSING else value
     try:
         arr = np.array(raw, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise FormatError(
             f"{path}: expected numbers at {keypath} with shape {_shape_text(shape)}, "
             f"got {_short(raw)}."
@@ -163,7 +177,10 @@ def get_float(doc: Any, keypath: str, path: Path | str, *, value: Any = MISSING)
     raw = get(doc, keypath, path) if value is MISSING else value
     if isinstance(raw, bool) or not isinstance(raw, (int, float)):
         raise FormatError(f"{path}: expected a number at {keypath}, got {_short(raw)}.")
-    out = float(raw)
+    try:
+        out = float(raw)
+    except OverflowError:
+        out = math.inf
     if not math.isfinite(out):
         raise FormatError(f"{path}: {keypath} is not finite ({raw!r}).")
     return out

@@ -29,9 +29,15 @@ LOOKED_FOR = (
     "FaceSynthetics {id}_ldmks.txt files; a GeoGen metadata.json with a 'cameras' key"
 )
 _RENDER_FILE = re.compile(r"^(\d+)\.(.+)$")
+_DATAPOINT_FILES = (
+    "actor_metadata.json",
+    "datapoint_request.json",
+    "lights_metadata.json",
+    "semantic_segmentation_metadata.json",
+)
 
 
-def load(path: str | os.PathLike[str]) -> Dataset:
+def load(path: str | os.PathLike[str], *, allow_outside_root: bool = False) -> Dataset:
     """Open a synthetic-human dataset, a part of one, or one frame's file.
 
     Accepted: one render's ``N.info.json`` or any ``N.*`` file beside it, a
@@ -45,6 +51,11 @@ def load(path: str | os.PathLike[str]) -> Dataset:
     Parameters
     ----------
     path : path-like
+    allow_outside_root : bool
+        Let metadata name files outside the dataset root (after resolving
+        symbolic links), e.g. a GeoGen ``image`` of ``../../other/0.png`` or an
+        absolute path. By default such a frame fails with a
+        :class:`~camgeom.errors.FormatError` naming the file and the key.
 
     Returns
     -------
@@ -66,14 +77,14 @@ def load(path: str | os.PathLike[str]) -> Dataset:
     >>> len(ds), ds.vendors, ds[0].landmarks["ibug68"].pixels[0]
     (1, ('facesynthetics',), array([1., 2.]))
     """
-    p = Path(path)
+    p = Path(path).absolute()  # ids and roots need the parents of a relative path
     if not p.exists():
         raise FormatError(f"{p}: no such file or folder.")
     if p.is_file():
-        sources, root = _from_file(p)
+        sources, root = _from_file(p, allow_outside_root)
     else:
         root = _dir_root(p)
-        sources = _from_dir(p, root, 0)
+        sources = _from_dir(p, root, 0, set(), allow_outside_root)
         if not sources:
             raise FormatError(
                 f"{p}: no dataset found. Looked for (up to {MAX_DEPTH} folder levels down): "
@@ -85,12 +96,18 @@ def load(path: str | os.PathLike[str]) -> Dataset:
 def _dir_root(p: Path) -> Path:
     """Root for frame ids: a Datagen camera folder is named from its datapoint / HIC scene."""
     if (p / "camera_metadata.json").is_file():
-        return p.parents[3] if p.parent.parent.name == "frames" else p.parent.parent
+        return _camera_root(p)
     return p
 
 
+def _camera_root(cam_dir: Path) -> Path:
+    """The folder frame ids of a Datagen camera folder are relative to."""
+    up = 3 if cam_dir.parent.parent.name == "frames" else 1
+    return cam_dir.parents[min(up, len(cam_dir.parents) - 1)]
+
+
 # ------------------------------------------------------------------ files
-def _from_file(p: Path) -> tuple[list[FrameSource], Path]:
+def _from_file(p: Path, allow: bool) -> tuple[list[FrameSource], Path]:
     name, folder = p.name, p.parent
     if name.endswith(synthesisai.INFO_SUFFIX):
         return [_synthesis_one(p, folder)], folder
@@ -103,15 +120,11 @@ def _from_file(p: Path) -> tuple[list[FrameSource], Path]:
         ], folder
     for cam_dir in (folder, folder.parent):
         if (cam_dir / "camera_metadata.json").is_file():
-            hic = cam_dir.parent.parent.name == "frames"
-            root = cam_dir.parents[3] if hic else cam_dir.parent.parent
+            root = _camera_root(cam_dir)
             return _datagen_camera(cam_dir, root, _listing(cam_dir)), root
-    if name in (
-        "actor_metadata.json",
-        "datapoint_request.json",
-        "semantic_segmentation_metadata.json",
-    ):
-        return _require(_from_dir(folder, folder.parent, MAX_DEPTH - 1), p), folder.parent
+    if name in _DATAPOINT_FILES:
+        sources = _from_dir(folder, folder.parent, MAX_DEPTH - 1, set(), allow)
+        return _require(sources, p), folder.parent
     if name.endswith(facesynthetics.LDMKS_SUFFIX):
         return [facesynthetics.source_for(p, folder)], folder
     if p.suffix.lower() == ".png":
@@ -122,7 +135,7 @@ def _from_file(p: Path) -> tuple[list[FrameSource], Path]:
     if p.suffix.lower() == ".json":
         doc = load_json(p)
         if geogen.is_geogen_metadata(doc):
-            return list(geogen.sources_for(p, folder)), folder
+            return list(geogen.sources_for(p, folder, allow_outside_root=allow)), folder
     raise FormatError(f"{p}: not a file of a known dataset layout. Looked for: {LOOKED_FOR}.")
 
 
@@ -163,7 +176,18 @@ def _synthesis_one(info: Path, root: Path) -> FrameSource:
 
 
 # ------------------------------------------------------------------ folders
-def _from_dir(folder: Path, root: Path, depth: int) -> list[FrameSource]:
+def _from_dir(
+    folder: Path, root: Path, depth: int, seen: set[str], allow: bool
+) -> list[FrameSource]:
+    """Frames in ``folder`` and below; ``seen`` holds the real folders already walked.
+
+    A folder reached again through a symbolic link (a link to ``.`` or to a
+    parent) is walked once, so a link loop neither multiplies frames nor recurses.
+    """
+    real = os.path.realpath(folder)
+    if real in seen:
+        return []
+    seen.add(real)
     names = _listing(folder)
     if "camera_metadata.json" in names:
         return _datagen_camera(folder, root, names)
@@ -178,7 +202,9 @@ def _from_dir(folder: Path, root: Path, depth: int) -> list[FrameSource]:
     if "metadata.json" in names and not names["metadata.json"]:
         doc = load_json(folder / "metadata.json")
         if geogen.is_geogen_metadata(doc):
-            return list(geogen.sources_for(folder / "metadata.json", root))
+            return list(
+                geogen.sources_for(folder / "metadata.json", root, allow_outside_root=allow)
+            )
     subdirs = [n for n in sorted(names, key=natural_key) if names[n]]
     # a datapoint / environment / HIC frames/NNN folder: camera folders one level down
     cams = [n for n in subdirs if (folder / n / "camera_metadata.json").is_file()]
@@ -191,7 +217,7 @@ def _from_dir(folder: Path, root: Path, depth: int) -> list[FrameSource]:
         return []
     out = []
     for n in subdirs:
-        out.extend(_from_dir(folder / n, root, depth + 1))
+        out.extend(_from_dir(folder / n, root, depth + 1, seen, allow))
     return out
 
 

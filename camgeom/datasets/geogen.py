@@ -35,7 +35,7 @@ Translations are in metres. The pose is converted to the OpenCV convention with
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
@@ -91,6 +91,9 @@ class GeoGenFile:
 
     path: Path
     doc: dict[str, Any] = field(default_factory=dict)
+    root: Path | None = None
+    """Files named by the metadata must lie in this folder (default: the file's folder)."""
+    allow_outside_root: bool = False
 
     @classmethod
     def load(cls, path: Path) -> GeoGenFile:
@@ -128,9 +131,13 @@ class GeoGenFile:
         return str(name) if name is not None else self.path.parent.name
 
 
-def sources_for(path: Path, root: Path) -> list[FrameSource]:
-    """One source per view of the metadata file ``path`` (the file is parsed now)."""
-    gfile = GeoGenFile.load(path)
+def sources_for(path: Path, root: Path, *, allow_outside_root: bool = False) -> list[FrameSource]:
+    """One source per view of the metadata file ``path`` (the file is parsed now).
+
+    Image files the metadata names must lie inside ``root`` (after resolving
+    symbolic links) unless ``allow_outside_root``.
+    """
+    gfile = replace(GeoGenFile.load(path), root=root, allow_outside_root=allow_outside_root)
     base = relative_id(path.parent, root) if path.parent != root else ""
     scene = partial(_subject_scene, gfile)
     out = []
@@ -140,6 +147,19 @@ def sources_for(path: Path, root: Path) -> list[FrameSource]:
             FrameSource("geogen", path, frame_id, partial(_read_view, gfile, i, frame_id), scene)
         )
     return out
+
+
+def _check_inside(file: Path, root: Path, path: Path, key: str) -> None:
+    """Refuse a file named by the metadata that resolves outside the dataset ``root``."""
+    try:
+        inside = file.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError, ValueError):  # a link loop or an unusable name
+        inside = False
+    if not inside:
+        raise FormatError(
+            f"{path}: {key} names {str(file)!r}, which is outside the dataset root {root}; "
+            "pass allow_outside_root=True to load() to read it."
+        )
 
 
 def _subject_scene(gfile: GeoGenFile) -> str:
@@ -267,13 +287,17 @@ def _read_view(gfile: GeoGenFile, index: int, frame_id: str) -> Frame:
     image = cam.get("image")
     folder = path.parent
     if image is not None:
-        image_path: Path | None = folder / str(image)
+        if not isinstance(image, str) or not image or "\0" in image:
+            raise FormatError(f"{path}: expected a file name at {where}.image, got {image!r}.")
+        image_path: Path | None = folder / image
     else:
         image_path = None
         for candidate in (folder / f"{name}.png", folder / gfile.subject / f"{name}.png"):
             if candidate.is_file():
                 image_path = candidate
                 break
+    if image_path is not None and not gfile.allow_outside_root:
+        _check_inside(image_path, gfile.root or folder, path, f"{where}.image")
     notes = [ASSUMED_NOTE]
     if resolve_convention(convention) != "RDF":
         notes.append(f"pose stored in the {convention!r} convention: converted to OpenCV")

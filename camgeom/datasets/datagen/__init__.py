@@ -43,7 +43,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from camgeom.datasets._common import natural_key, relative_id
+from camgeom.datasets._common import image_size, natural_key, relative_id
 from camgeom.datasets._json import load_json
 from camgeom.datasets.datagen.camera import DATAGEN_EULER_RULE, KNOWN_CAMERA_VERSIONS, read_camera
 from camgeom.datasets.datagen.keypoints import GROUP_ORDER, SECTION_GROUPS, keypoint_groups
@@ -163,7 +163,7 @@ def read_frame(
     if root is not None:
         root_path = Path(root)
     elif camera_dir.parent.parent.name == "frames":  # HIC: ids from the scene's parent
-        root_path = camera_dir.parents[3]
+        root_path = camera_dir.parents[min(3, len(camera_dir.parents) - 1)]
     else:
         root_path = camera_dir.parent.parent
     if frame_id is None:
@@ -204,6 +204,14 @@ def read_frame(
     if image_name is None:
         image_name = images[0] if images else None
     image_path = camera_dir / image_name if image_name else None
+    if image_path is not None and image_path.is_file():
+        # resolution_px sizes every array made for the frame: the image header bounds it
+        size = image_size(image_path)
+        if size is not None and size != (camera.width, camera.height):
+            raise FormatError(
+                f"{meta_path}: resolution_px {camera.width}x{camera.height} differs from the "
+                f"image {image_name} ({size[0]}x{size[1]})."
+            )
     depth_path = camera_dir / "depth.exr" if "depth.exr" in names else None
     if depth_path is not None:
         notes.append(

@@ -133,9 +133,15 @@ def _metadata(
     extras: dict[str, Any] = {}
     cam_req = _request_camera(request, camera_name)
     if cam_req is not None:
-        rot = get(cam_req, "extrinsic_params.rotation", path, default=None)
+        request_path = _request_path(path)
+        rot = get(cam_req, "extrinsic_params.rotation", request_path, default=None)
         if isinstance(rot, Mapping) and all(k in rot for k in ("yaw", "pitch", "roll")):
-            euler = np.array([float(rot["yaw"]), float(rot["pitch"]), float(rot["roll"])])
+            euler = np.array(
+                [
+                    get_float(rot, f"{_ROTATION}.{k}", request_path, value=rot[k])
+                    for k in ("yaw", "pitch", "roll")
+                ]
+            )
             euler_source = "datapoint_request.json: camera.extrinsic_params.rotation"
         intr = cam_req.get("intrinsic_params")
         if isinstance(intr, Mapping) and intr.get("sensor_width") is not None:
@@ -176,10 +182,24 @@ def _metadata(
     )
 
 
+_ROTATION = "datapoints[*].camera.extrinsic_params.rotation"
+
+
+def _request_path(meta_path: Path) -> Path:
+    """The ``datapoint_request.json`` beside a camera folder (for messages)."""
+    for folder in (meta_path.parent, meta_path.parent.parent):
+        if (folder / "datapoint_request.json").is_file():
+            return folder / "datapoint_request.json"
+    return meta_path.parent.parent / "datapoint_request.json"
+
+
 def _request_camera(request: Any, camera_name: str) -> Mapping[str, Any] | None:
     if not isinstance(request, Mapping):
         return None
-    for dp in request.get("datapoints", []) or []:
+    datapoints = request.get("datapoints")
+    if not isinstance(datapoints, list):
+        return None
+    for dp in datapoints:
         cam = dp.get("camera") if isinstance(dp, Mapping) else None
         if isinstance(cam, Mapping) and cam.get("name", camera_name) == camera_name:
             return cam

@@ -21,7 +21,7 @@ import numpy as np
 
 from camgeom.conventions import convert_pixels
 from camgeom.datasets._common import natural_key
-from camgeom.datasets._json import get, get_array, load_json
+from camgeom.datasets._json import _short, get, get_array, load_json
 from camgeom.datasets.landmarks import Landmarks
 from camgeom.errors import FormatError, MissingKeyError
 
@@ -103,10 +103,15 @@ def _leaves(node: Any, prefix: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
             yield prefix, node
             return
         keys = [k for k in node if k != "version"]
-        if keys and all(isinstance(k, str) and k.isdigit() for k in keys):
+        if keys and all(_is_number(k) for k in keys):
             keys.sort(key=int)
         for key in keys:
             yield from _leaves(node[key], f"{prefix}.{key}" if prefix else str(key))
+
+
+def _is_number(key: Any) -> bool:
+    """A key of ASCII digits only ("²".isdigit() is true, but int("²") fails)."""
+    return isinstance(key, str) and key.isascii() and key.isdecimal()
 
 
 def _to_bool(value: Any) -> bool:
@@ -138,21 +143,29 @@ def _group_from_leaves(
         g: Any = leaf.get("global_3d")
         try:
             world[i] = (g["x"], g["y"], g["z"])
-        except (KeyError, TypeError):
+        except (KeyError, TypeError, IndexError):
             raise MissingKeyError(f"{path}: missing key {where}.global_3d.x/y/z") from None
+        except (ValueError, OverflowError):
+            raise FormatError(
+                f"{path}: expected numbers at {where}.global_3d.x/y/z, got {_short(g)}."
+            ) from None
         px = leaf.get("pixel_2d")
         if px is not None:
             try:
                 row_col[i] = (px["x"], px["y"])  # pixel_2d.x is the row
-            except (KeyError, TypeError):
+            except (KeyError, TypeError, IndexError):
                 raise MissingKeyError(f"{path}: missing key {where}.pixel_2d.x/y") from None
+            except (ValueError, OverflowError):
+                raise FormatError(
+                    f"{path}: expected numbers at {where}.pixel_2d.x/y, got {_short(px)}."
+                ) from None
             has_pixels = True
             all_int = all_int and isinstance(px["x"], int) and isinstance(px["y"], int)
         if "is_visible" in leaf:
             visible[i] = _to_bool(leaf["is_visible"])
         else:
             has_visible = False
-        names.append(str(int(name)) if group == "ibug68" and name.isdigit() else name)
+        names.append(str(int(name)) if group == "ibug68" and _is_number(name) else name)
     return _finish(
         names,
         world,
@@ -258,7 +271,7 @@ def _legacy_group(doc: Any, path: Path, group: str) -> Landmarks:
     vis = get(doc, "is_visible", path, default=None)
     if not isinstance(pts3, Mapping):
         raise FormatError(f"{path}: expected an object at keypoints_3d_coordinates.")
-    keys = sorted(pts3, key=lambda k: int(k) if str(k).isdigit() else math.inf)
+    keys = sorted(pts3, key=lambda k: int(k) if _is_number(k) else math.inf)
     world = get_array(
         doc, "keypoints_3d_coordinates", path, (len(keys), 3), value=[pts3[k] for k in keys]
     )
@@ -271,11 +284,11 @@ def _legacy_group(doc: Any, path: Path, group: str) -> Landmarks:
         row_col = get_array(
             doc, "keypoints_2d_coordinates", path, (len(keys), 2), value=[pts2[k] for k in keys]
         )
-        all_int = all(isinstance(v, int) for k in keys for v in pts2[k])
+        all_int = all(isinstance(v, int) for k in keys for v in pts2[k])  # shapes checked
     visible = None
     if isinstance(vis, Mapping) and all(k in vis for k in keys):
         visible = np.array([_to_bool(vis[k]) for k in keys])
-    names = [str(int(k)) if str(k).isdigit() else str(k) for k in keys]
+    names = [str(int(k)) if _is_number(k) else str(k) for k in keys]
     return _finish(names, world, row_col, visible, all_int, path, "keypoints_3d_coordinates")
 
 
@@ -292,11 +305,8 @@ def _actor_eyes(actor: Mapping[str, Any], path: Path, camera_name: str) -> Landm
                 continue
             p3 = entry["3d"].get(f"{side}_eye") if isinstance(entry["3d"], Mapping) else None
             p2_all = entry.get("2d", {})
-            p2 = (
-                p2_all.get(camera_name, {}).get(f"{side}_eye")
-                if isinstance(p2_all, Mapping)
-                else None
-            )
+            p2_cam = p2_all.get(camera_name) if isinstance(p2_all, Mapping) else None
+            p2 = p2_cam.get(f"{side}_eye") if isinstance(p2_cam, Mapping) else None
             if p3 is None:
                 continue
             items3 = p3 if isinstance(p3, list) else [p3]
@@ -308,7 +318,7 @@ def _actor_eyes(actor: Mapping[str, Any], path: Path, camera_name: str) -> Landm
                 names.append(f"{side}.{label}{suffix}")
                 try:
                     world.append((q3["x"], q3["y"], q3["z"]))
-                except (KeyError, TypeError):
+                except (KeyError, TypeError, IndexError):
                     raise MissingKeyError(
                         f"{path}: missing key {key}.3d.{side}_eye{suffix}.x/y/z"
                     ) from None
@@ -316,7 +326,7 @@ def _actor_eyes(actor: Mapping[str, Any], path: Path, camera_name: str) -> Landm
                     q2 = items2[i]
                     try:
                         row_col.append((q2["x"], q2["y"]))  # x is the row
-                    except (KeyError, TypeError):
+                    except (KeyError, TypeError, IndexError):
                         raise MissingKeyError(
                             f"{path}: missing key {key}.2d.{camera_name}.{side}_eye{suffix}.x/y"
                         ) from None
@@ -330,6 +340,10 @@ def _actor_eyes(actor: Mapping[str, Any], path: Path, camera_name: str) -> Landm
             if has_pixels and len(row_col) == len(names)
             else None
         )
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise FormatError(f"{path}: eye points hold non-numeric values.") from None
+    if world_arr.shape != (len(names), 3) or (
+        rc_arr is not None and rc_arr.shape != (len(names), 2)
+    ):
+        raise FormatError(f"{path}: eye points must each hold x, y, z (3D) and x, y (2D) numbers.")
     return _finish(names, world_arr, rc_arr, None, all_int, path, "actor eye points")

@@ -66,8 +66,15 @@ def read_stored_intrinsics(info: Mapping[str, Any], path: Path) -> np.ndarray:
     if isinstance(intr, Mapping):
         return get_array(info, "camera.intrinsics.mat_3x3", path, (3, 3))
     if intr is None:
-        get(info, "camera", path)  # names a missing "camera" first
-        raise MissingKeyError(f"{path}: missing key camera.intrinsics")
+        cam = info.get("camera")
+        has = ", ".join(sorted(map(str, cam))[:8]) if isinstance(cam, Mapping) else ""
+        raise MissingKeyError(
+            f"{path}: missing key camera.intrinsics. Layout detected: Synthesis AI "
+            f"'containers' info.json (top-level keys: {', '.join(sorted(map(str, info))[:8])}; "
+            f"camera keys: {has or 'none'}), which stores no intrinsics (its scripts hard-code "
+            "K); camgeom needs camera.intrinsics and camera.transform_world2cam to build "
+            "the camera."
+        )
     return get_array(info, "camera.intrinsics", path, (3, 3), value=intr)
 
 

@@ -9,6 +9,7 @@ another render (the public v1.5 sample's only line does).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -107,16 +108,19 @@ def jsonl_camera(line: Mapping[str, Any]) -> dict[str, Any]:
     adv: Mapping[str, Any] = {}
     scam = scene.get("camera") if isinstance(scene, Mapping) else None
     if isinstance(scam, Mapping):
-        spec = scam.get("specifications", {}) or {}
+        spec = _mapping(scam.get("specifications"))
         adv = spec
     rigs = scene.get("camera_and_light_rigs") if isinstance(scene, Mapping) else None
     if isinstance(rigs, list):
         name = line.get("camera_name")
         for rig in rigs:
-            for cam in (rig or {}).get("cameras", []) or []:
+            cams = rig.get("cameras") if isinstance(rig, Mapping) else None
+            for cam in cams if isinstance(cams, list) else []:
+                if not isinstance(cam, Mapping):
+                    continue
                 if name is None or cam.get("name") == name:
-                    spec = cam.get("specifications", {}) or {}
-                    adv = cam.get("advanced", {}) or {}
+                    spec = _mapping(cam.get("specifications"))
+                    adv = _mapping(cam.get("advanced"))
                     if out.get("width") is None:
                         out["width"], out["height"] = (
                             spec.get("resolution_w"),
@@ -132,14 +136,28 @@ def jsonl_camera(line: Mapping[str, Any]) -> dict[str, Any]:
         ("sensor_width_mm", "sensor_width", spec),
     ):
         value = where.get(src) if isinstance(where, Mapping) else None
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            out[key] = float(value)
+        number = _finite(value)
+        if number is not None:
+            out[key] = number
     for key in ("width", "height"):
         value = out.get(key)
-        out[key] = (
-            int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-        )
+        # a size that is not a positive whole number is ignored (the image header decides)
+        number = _finite(value)
+        ok = number is not None and number > 0 and number.is_integer()
+        out[key] = int(number) if ok and number is not None else None
     return out
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _finite(value: Any) -> float | None:
+    """``value`` as a finite float, or None (not a number, a bool, NaN or inf)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
 
 
 def _identity_of(doc: Mapping[str, Any]) -> Any:

@@ -17,6 +17,7 @@ Groups, by layout:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from itertools import chain, repeat
@@ -327,7 +328,7 @@ def _split(
     for v, start, n in zip(firsts, starts, counts, strict=True):
         found = None
         for d, q in enumerate(_PY_POWERS):
-            if abs(v * q - round(v * q)) <= 1e-6:
+            if math.isfinite(v * q) and abs(v * q - round(v * q)) <= 1e-6:
                 x = arr[start : start + n, _S : _S + 2] * q
                 if float(np.abs(x - np.rint(x)).max()) <= 1e-6:
                     found = d
@@ -396,7 +397,15 @@ def _place(
 ) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
     """Put points at their row ``ptnum - base`` (68 rows at least; NaN where absent)."""
     base = 0 if spec.order == "ptnum0" else 1
-    nums = [int(v) - base for v in block[:, _PT].tolist()]
+    values = block[:, _PT]
+    # rows are allocated up to the largest ptnum: bound it by the points listed
+    limit = max(68, 2 * len(values))
+    if float(values.max()) - base >= limit:
+        raise FormatError(
+            f"{path}: {spec.keypath} ptnum {float(values.max()):g} is beyond what "
+            f"{len(values)} listed points can number (at most {limit - 1 + base})."
+        )
+    nums = [int(v) - base for v in values.tolist()]
     if min(nums) < 0 or len(set(nums)) != len(nums):
         raise FormatError(
             f"{path}: {spec.keypath} ptnum values are not distinct point numbers from {base}."
