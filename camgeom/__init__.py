@@ -23,6 +23,7 @@ from camgeom.intrinsics import (
     intrinsics_from_fov,
     principal_point_from_shift,
 )
+from camgeom.lens import FisheyeDistortion, OpenCVDistortion
 from camgeom.poses import cam_from_world_look_at, compose_poses, invert_pose, transform_points
 from camgeom.projection import in_image, project_points, reproject_points, unproject_points
 
@@ -34,6 +35,10 @@ _LAZY = {
     "read_depth": "camgeom.io",
     "verify": "camgeom.verification",
     "verify_dataset": "camgeom.verification",
+    "warp_image": "camgeom.warp",
+    "distort_image": "camgeom.warp",
+    "undistort_image": "camgeom.warp",
+    "synthesisai_fisheye_camera": "camgeom.warp",
 }
 
 
@@ -58,6 +63,8 @@ def __dir__() -> list[str]:
 __all__ = [
     "Camera",
     "CamgeomError",
+    "FisheyeDistortion",
+    "OpenCVDistortion",
     "PointCloud",
     "__version__",
     "cam_from_world_look_at",
@@ -65,6 +72,7 @@ __all__ = [
     "convert_pixels",
     "convert_points",
     "convert_pose",
+    "distort_image",
     "fov_from_intrinsics",
     "in_image",
     "intrinsics_from_focal_length",
@@ -76,8 +84,11 @@ __all__ = [
     "project_points",
     "read_depth",
     "reproject_points",
+    "synthesisai_fisheye_camera",
     "transform_points",
+    "undistort_image",
     "unproject_points",
     "verify",
     "verify_dataset",
+    "warp_image",
 ]

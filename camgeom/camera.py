@@ -6,7 +6,7 @@ A thin frozen dataclass over the functional core in :mod:`camgeom.projection`,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -16,6 +16,7 @@ from camgeom import projection as _proj
 from camgeom._validation import check_intrinsics, check_pose, check_positive_int, check_real
 from camgeom.conventions import POSE_KINDS, convert_pose
 from camgeom.errors import ConventionError, InvalidValueError, ShapeError
+from camgeom.lens import Distortion, check_distortion
 from camgeom.poses import invert_pose, transform_points
 
 __all__ = ["Camera"]
@@ -29,7 +30,7 @@ def _readonly(a: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class Camera:
-    """A pinhole camera in the OpenCV convention (x right, y down, z forward).
+    """A camera in the OpenCV convention (x right, y down, z forward), pinhole or with a lens model.
 
     Parameters
     ----------
@@ -40,6 +41,11 @@ class Camera:
         Rigid world-to-camera pose (checked to 1e-6).
     width, height : int
         Image size in pixels.
+    distortion : OpenCVDistortion or FisheyeDistortion, optional, keyword-only
+        Lens model between the normalised camera coordinates and K
+        (:mod:`camgeom.lens`); None (default) is a pinhole. A crop or resize
+        of the distorted image is folded into K (:meth:`cropped`,
+        :meth:`scaled`).
 
     Examples
     --------
@@ -57,6 +63,8 @@ class Camera:
     cam_from_world: np.ndarray
     width: int
     height: int
+    _: KW_ONLY
+    distortion: Distortion | None = None
     _world_from_cam: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -72,6 +80,7 @@ class Camera:
         object.__setattr__(self, "width", check_positive_int(self.width, "width"))
         object.__setattr__(self, "height", check_positive_int(self.height, "height"))
         object.__setattr__(self, "_world_from_cam", _readonly(invert_pose(pose)))
+        check_distortion(self.distortion)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Camera):
@@ -81,6 +90,7 @@ class Camera:
             and self.height == other.height
             and np.array_equal(self.K, other.K)
             and np.array_equal(self.cam_from_world, other.cam_from_world)
+            and self.distortion == other.distortion
         )
 
     __hash__ = None  # type: ignore[assignment]
@@ -88,9 +98,10 @@ class Camera:
     def __repr__(self) -> str:
         fx, fy, cx, cy = self.K[0, 0], self.K[1, 1], self.K[0, 2], self.K[1, 2]
         c = self.center
+        lens = "" if self.distortion is None else f", distortion={self.distortion!r}"
         return (
             f"Camera({self.width}x{self.height}, fx={fx:.6g}, fy={fy:.6g}, cx={cx:.6g}, cy={cy:.6g}, "
-            f"center=[{c[0]:.6g}, {c[1]:.6g}, {c[2]:.6g}])"
+            f"center=[{c[0]:.6g}, {c[1]:.6g}, {c[2]:.6g}]{lens})"
         )
 
     # ------------------------------------------------------------------ constructors
@@ -104,6 +115,7 @@ class Camera:
         *,
         convention: str = "opencv",
         kind: str = "cam_from_world",
+        distortion: Distortion | None = None,
     ) -> Camera:
         """Build a camera from a pose in any convention and of either kind.
 
@@ -118,6 +130,7 @@ class Camera:
             Camera-axis convention of ``pose`` (``"opengl"`` for Blender and
             Synthesis AI, ``"opencv"`` for Datagen and COLMAP, ...).
         kind : {"cam_from_world", "world_from_cam"}
+        distortion : OpenCVDistortion or FisheyeDistortion, optional
 
         Examples
         --------
@@ -131,7 +144,7 @@ class Camera:
         p = convert_pose(pose, convention, "opencv", kind=kind)
         if kind == "world_from_cam":
             p = invert_pose(p)
-        return cls(K, p, width, height)
+        return cls(K, p, width, height, distortion=distortion)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -154,10 +167,13 @@ class Camera:
     def project(self, points_world: Any) -> tuple[np.ndarray, np.ndarray]:
         """Project world points (..., 3) to pixels (..., 2) and camera z (...).
 
-        Points on or behind the camera plane give NaN pixels. See
+        Points on or behind the camera plane, or beyond the lens model's
+        monotonic range, give NaN pixels. See
         :func:`camgeom.projection.project_points`.
         """
-        return _proj.project_points(points_world, self.K, self.cam_from_world)
+        return _proj.project_points(
+            points_world, self.K, self.cam_from_world, distortion=self.distortion
+        )
 
     def unproject(
         self, uv: Any, depth: Any, *, depth_kind: str = "z", frame: str = "camera"
@@ -174,7 +190,9 @@ class Camera:
         """
         if frame not in ("camera", "world"):
             raise InvalidValueError(f"Expected `frame` to be 'camera' or 'world', got {frame!r}.")
-        pts = _proj.unproject_points(uv, depth, self.K, depth_kind=depth_kind)
+        pts = _proj.unproject_points(
+            uv, depth, self.K, depth_kind=depth_kind, distortion=self.distortion
+        )
         return transform_points(self._world_from_cam, pts) if frame == "world" else pts
 
     def reproject(
@@ -208,6 +226,8 @@ class Camera:
             other.K,
             other.cam_from_world,
             depth_kind=depth_kind,
+            distortion_a=self.distortion,
+            distortion_b=other.distortion,
         )
 
     def in_image(self, uv: Any) -> np.ndarray:
@@ -239,7 +259,7 @@ class Camera:
         w = check_positive_int(width, "width")
         h = check_positive_int(height, "height")
         K = _intr.scale_intrinsics(self.K, w / self.width, h / self.height)
-        return Camera(K, self.cam_from_world, w, h)
+        return Camera(K, self.cam_from_world, w, h, distortion=self.distortion)
 
     def cropped(self, left: int, top: int, width: int, height: int) -> Camera:
         """Return the camera of the crop whose top-left pixel is (left, top).
@@ -250,7 +270,13 @@ class Camera:
         >>> cam.cropped(8, 4, 32, 32).K[:2, 2]
         array([24., 20.])
         """
-        return Camera(_intr.crop_intrinsics(self.K, left, top), self.cam_from_world, width, height)
+        return Camera(
+            _intr.crop_intrinsics(self.K, left, top),
+            self.cam_from_world,
+            width,
+            height,
+            distortion=self.distortion,
+        )
 
     def to(self, convention: str, *, kind: str = "cam_from_world") -> np.ndarray:
         """Return this camera's pose (4, 4) in another convention and kind.

@@ -4,7 +4,9 @@ camgeom's frames: world -> camera by a rigid ``cam_from_world`` pose in the
 OpenCV convention (x right, y down, z forward), camera -> image by an OpenCV
 K in camgeom's pixel convention (pixel (col, row) covers [col, col+1) x
 [row, row+1); centres at +0.5). Depth is either planar ``"z"`` (camera z) or
-``"range"`` (distance from the camera centre along the pixel ray). See
+``"range"`` (distance from the camera centre along the pixel ray). An
+optional lens model (:mod:`camgeom.lens`) distorts normalised coordinates
+between the two; without one the pinhole kernel runs unchanged. See
 ``docs/conventions.md``.
 """
 
@@ -28,6 +30,7 @@ from camgeom._validation import (
     use_kernels,
 )
 from camgeom.errors import InvalidValueError, ShapeError
+from camgeom.lens import Distortion, check_distortion, undistort_normalized
 from camgeom.poses import invert_pose
 
 __all__ = ["in_image", "project_points", "reproject_points", "unproject_points"]
@@ -38,6 +41,7 @@ _PARALLEL_MIN = 16384
 threads costs more than it saves, and far more when another process loads the cores."""
 
 _kernels: ModuleType | None = None
+_lens_kernels: ModuleType | None = None
 
 
 def _load_kernels() -> ModuleType:
@@ -48,6 +52,16 @@ def _load_kernels() -> ModuleType:
     use_kernels()
     _kernels = projection
     return projection
+
+
+def _load_lens_kernels() -> ModuleType:
+    """The compiled lens kernels, loaded on the first projection through a lens model."""
+    global _lens_kernels
+    from camgeom._kernels import lens
+
+    use_kernels()
+    _lens_kernels = lens
+    return lens
 
 
 def _broadcast(name_shapes: list[tuple[str, tuple[int, ...]]]) -> tuple[int, ...]:
@@ -67,6 +81,7 @@ def project_points(
     K: Any,
     cam_from_world: Any,
     *,
+    distortion: Distortion | None = None,
     out: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Project world points to pixels.
@@ -84,6 +99,10 @@ def project_points(
     with per-frame cameras are points (F, N, 3), K (F, 1, 3, 3) and poses
     (F, 1, 4, 4).
 
+    distortion : OpenCVDistortion or FisheyeDistortion, optional
+        Lens model applied to the normalised coordinates before K, shared by
+        every camera of the batch (:mod:`camgeom.lens`). Points beyond the
+        model's monotonic range give NaN pixels.
     out : (ndarray, ndarray), optional
         Caller-owned C-contiguous float64 buffers of shapes (..., 2) and (...)
         to write ``uv`` and ``depth`` into (saves the allocation when the same
@@ -108,6 +127,7 @@ def project_points(
     array([ 2., -1.])
     """
     kernels = _kernels or _load_kernels()
+    lens = check_distortion(distortion)
     pts = check_points(points_world, "points_world", finite=False)
     k = check_intrinsics(K)
     pose = check_pose(cam_from_world, "cam_from_world")
@@ -146,7 +166,11 @@ def project_points(
         depth = np.empty(total)
     else:
         uv, depth = _check_out(out, out_shape)
-    if total:
+    if total and lens is not None:
+        lk = _lens_kernels or _load_lens_kernels()
+        kernel = lk.project_lens_parallel if total >= _PARALLEL_MIN else lk.project_lens_serial
+        kernel(flat, k_c, pose_c, total // n_groups, lens.model, lens.kernel_params(), uv, depth)
+    elif total:
         kernel = kernels.project_parallel if total >= _PARALLEL_MIN else kernels.project_serial
         kernel(flat, k_c, pose_c, total // n_groups, uv, depth)
     if out is not None:
@@ -203,7 +227,14 @@ def in_image(uv: Any, width: int, height: int) -> np.ndarray:
     return (u >= 0) & (u < w) & (v >= 0) & (v < h)
 
 
-def unproject_points(uv: Any, depth: Any, K: Any, *, depth_kind: str = "z") -> np.ndarray:
+def unproject_points(
+    uv: Any,
+    depth: Any,
+    K: Any,
+    *,
+    depth_kind: str = "z",
+    distortion: Distortion | None = None,
+) -> np.ndarray:
     """Lift pixels with depth to camera-frame points (OpenCV convention).
 
     Parameters
@@ -217,6 +248,10 @@ def unproject_points(uv: Any, depth: Any, K: Any, *, depth_kind: str = "z") -> n
     K : array_like, shape (..., 3, 3)
         OpenCV intrinsics.
     depth_kind : {"z", "range"}
+    distortion : OpenCVDistortion or FisheyeDistortion, optional
+        Lens model to invert (Newton iteration to a step below
+        :data:`camgeom.lens.UNDISTORT_TOL`). Pixels beyond the image of the
+        model's monotonic range give NaN points.
 
     Returns
     -------
@@ -231,6 +266,7 @@ def unproject_points(uv: Any, depth: Any, K: Any, *, depth_kind: str = "z") -> n
     array([0., 1., 1.])
     """
     kind = check_depth_kind(depth_kind)
+    lens = check_distortion(distortion)
     p = check_pixels(uv, "uv")
     d = check_array(depth, "depth", ())
     k = check_intrinsics(K)
@@ -240,8 +276,12 @@ def unproject_points(uv: Any, depth: Any, K: Any, *, depth_kind: str = "z") -> n
     fy, cy = k[..., 1, 1], k[..., 1, 2]
     yn = (p[..., 1] - cy) / fy
     xn = (p[..., 0] - cx - s * yn) / fx
+    if lens is not None:
+        xy = undistort_normalized(np.stack(np.broadcast_arrays(xn, yn), axis=-1), lens)
+        xn, yn = xy[..., 0], xy[..., 1]
+    one = np.ones_like(xn) if lens is None else np.where(np.isnan(xn), np.nan, 1.0)
     try:
-        ray = np.stack(np.broadcast_arrays(xn, yn, np.ones_like(xn)), axis=-1)
+        ray = np.stack(np.broadcast_arrays(xn, yn, one), axis=-1)
         if kind == "range":
             ray = ray / np.linalg.norm(ray, axis=-1, keepdims=True)
         return ray * d[..., None]
@@ -261,6 +301,8 @@ def reproject_points(
     cam_from_world_b: Any,
     *,
     depth_kind: str = "z",
+    distortion_a: Distortion | None = None,
+    distortion_b: Distortion | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Map pixels with depth in camera ``a`` to pixels of camera ``b``.
 
@@ -280,6 +322,8 @@ def reproject_points(
     cam_from_world_a, cam_from_world_b : array_like, shape (..., 4, 4)
         Rigid world-to-camera poses (OpenCV convention) of the two cameras.
     depth_kind : {"z", "range"}, keyword-only
+    distortion_a, distortion_b : OpenCVDistortion or FisheyeDistortion, optional
+        Lens models of the two cameras (keyword-only).
 
     Leading dimensions broadcast as in :func:`project_points`.
 
@@ -316,6 +360,6 @@ def reproject_points(
             ("cam_from_world_b", pose_b.shape[:-2]),
         ]
     )
-    points_a = unproject_points(p, d, k_a, depth_kind=kind)
+    points_a = unproject_points(p, d, k_a, depth_kind=kind, distortion=distortion_a)
     b_from_a = pose_b @ invert_pose(pose_a)
-    return project_points(points_a, k_b, b_from_a)
+    return project_points(points_a, k_b, b_from_a, distortion=distortion_b)

@@ -12,6 +12,8 @@ import camgeom
 SHORT_LIST = {
     "Camera",
     "CamgeomError",
+    "FisheyeDistortion",
+    "OpenCVDistortion",
     "PointCloud",
     "__version__",
     "cam_from_world_look_at",
@@ -19,6 +21,7 @@ SHORT_LIST = {
     "convert_pixels",
     "convert_points",
     "convert_pose",
+    "distort_image",
     "fov_from_intrinsics",
     "in_image",
     "intrinsics_from_focal_length",
@@ -30,10 +33,13 @@ SHORT_LIST = {
     "project_points",
     "read_depth",
     "reproject_points",
+    "synthesisai_fisheye_camera",
     "transform_points",
+    "undistort_image",
     "unproject_points",
     "verify",
     "verify_dataset",
+    "warp_image",
 }
 
 

@@ -1,0 +1,283 @@
+"""Numba kernels of lens distortion (private; see camgeom.lens and camgeom.warp).
+
+Parameter vector ``p`` (float64, length 10), filled by ``camgeom.lens``:
+
+* model 0, OpenCV rational radial-tangential: ``k1, k2, p1, p2, k3, k4, k5, k6,
+  r2_max, 0`` where ``r2_max`` bounds the squared normalised radius of the
+  model's monotonic (invertible) range.
+* model 1, OpenCV fisheye: ``k1, k2, k3, k4, 0, 0, 0, 0, r2_max, theta_d_max``
+  where ``theta_d_max`` is the distorted angle at the end of that range.
+
+Points outside the range give NaN, never a wrapped value.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from camgeom._jit import jit, jit_variants, prange
+
+OPENCV = 0
+FISHEYE = 1
+CHUNK = 4096
+
+
+@jit
+def distort(model, p, x, y):  # pragma: no cover - compiled
+    """Distorted normalised coordinates of undistorted ``(x, y)`` (NaN outside the range)."""
+    r2 = x * x + y * y
+    if not r2 <= p[8]:
+        return np.nan, np.nan
+    if model == OPENCV:
+        num = 1.0 + r2 * (p[0] + r2 * (p[1] + r2 * p[4]))
+        den = 1.0 + r2 * (p[5] + r2 * (p[6] + r2 * p[7]))
+        radial = num / den
+        xy = x * y
+        xd = x * radial + 2.0 * p[2] * xy + p[3] * (r2 + 2.0 * x * x)
+        yd = y * radial + p[2] * (r2 + 2.0 * y * y) + 2.0 * p[3] * xy
+        return xd, yd
+    r = math.sqrt(r2)
+    if r < 1e-300:
+        return x, y
+    th = math.atan(r)
+    t2 = th * th
+    thd = th * (1.0 + t2 * (p[0] + t2 * (p[1] + t2 * (p[2] + t2 * p[3]))))
+    scale = thd / r
+    return x * scale, y * scale
+
+
+@jit
+def undistort(model, p, xd, yd, tol, max_iter):  # pragma: no cover - compiled
+    """Undistorted normalised coordinates of distorted ``(xd, yd)`` by Newton iteration.
+
+    Stops when the step is below ``tol``; NaN when the point is outside the
+    model's range or the iteration does not converge in ``max_iter`` steps.
+    """
+    if not (math.isfinite(xd) and math.isfinite(yd)):
+        return np.nan, np.nan
+    if model == FISHEYE:
+        thd = math.sqrt(xd * xd + yd * yd)
+        if thd < 1e-300:
+            return xd, yd
+        if thd > p[9]:
+            return np.nan, np.nan
+        hi = math.atan(math.sqrt(p[8])) if p[8] < np.inf else 0.5 * math.pi
+        lo = 0.0
+        th = min(thd, hi)
+        ok = False
+        for _ in range(max_iter):
+            t2 = th * th
+            g = th * (1.0 + t2 * (p[0] + t2 * (p[1] + t2 * (p[2] + t2 * p[3])))) - thd
+            dg = 1.0 + t2 * (3.0 * p[0] + t2 * (5.0 * p[1] + t2 * (7.0 * p[2] + t2 * 9.0 * p[3])))
+            if abs(g) <= 4.4e-16 * thd:  # converged to rounding (steps are noise there)
+                ok = True
+                break
+            if g > 0.0:
+                hi = th
+            else:
+                lo = th
+            step = g / dg if dg > 0.0 else np.inf
+            new = th - step
+            if not (lo <= new <= hi):  # safeguard: bisect inside the monotonic bracket
+                new = 0.5 * (lo + hi)
+            done = abs(new - th) <= tol * max(1.0, th)
+            th = new
+            if done:
+                ok = True
+                break
+        if not ok or th >= 0.5 * math.pi:
+            return np.nan, np.nan
+        scale = math.tan(th) / thd
+        return xd * scale, yd * scale
+    # OpenCV: 2-D Newton on dist(x, y) - (xd, yd) with a backtracking step.
+    k1, k2, p1, p2, k3, k4, k5, k6 = p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]
+    x = xd
+    y = yd
+    fx = 0.0
+    fy = 0.0
+    for it in range(max_iter + 1):
+        r2 = x * x + y * y
+        num = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
+        den = 1.0 + r2 * (k4 + r2 * (k5 + r2 * k6))
+        rad = num / den
+        dnum = k1 + r2 * (2.0 * k2 + r2 * 3.0 * k3)
+        dden = k4 + r2 * (2.0 * k5 + r2 * 3.0 * k6)
+        drad = (dnum * den - num * dden) / (den * den)
+        xy = x * y
+        fx = x * rad + 2.0 * p1 * xy + p2 * (r2 + 2.0 * x * x) - xd
+        fy = y * rad + p1 * (r2 + 2.0 * y * y) + 2.0 * p2 * xy - yd
+        if it == max_iter:
+            break
+        if abs(fx) + abs(fy) <= 4.4e-16 * (abs(xd) + abs(yd)):
+            break  # converged to rounding
+        a = rad + 2.0 * x * x * drad + 2.0 * p1 * y + 6.0 * p2 * x
+        b = 2.0 * xy * drad + 2.0 * p1 * x + 2.0 * p2 * y
+        d = rad + 2.0 * y * y * drad + 6.0 * p1 * y + 2.0 * p2 * x
+        det = a * d - b * b
+        if det == 0.0 or not math.isfinite(det):
+            return np.nan, np.nan
+        sx = (d * fx - b * fy) / det
+        sy = (a * fy - b * fx) / det
+        x -= sx
+        y -= sy
+        if abs(sx) + abs(sy) <= tol * max(1.0, abs(x) + abs(y)):
+            fx = 0.0
+            fy = 0.0
+            break
+    if abs(fx) + abs(fy) > 4.4e-16 * (abs(xd) + abs(yd)) and it == max_iter:
+        return np.nan, np.nan
+    if not x * x + y * y <= p[8]:
+        return np.nan, np.nan
+    return x, y
+
+
+def _project_lens(points, K, pose, n_per, model, p, uv, depth):  # pragma: no cover - compiled
+    n_groups = K.shape[0]
+    per = (n_per + CHUNK - 1) // CHUNK
+    for c in prange(n_groups * per):
+        m = c // per
+        n0 = (c - m * per) * CHUNK
+        n1 = min(n0 + CHUNK, n_per)
+        r00, r01, r02, t0 = pose[m, 0, 0], pose[m, 0, 1], pose[m, 0, 2], pose[m, 0, 3]
+        r10, r11, r12, t1 = pose[m, 1, 0], pose[m, 1, 1], pose[m, 1, 2], pose[m, 1, 3]
+        r20, r21, r22, t2 = pose[m, 2, 0], pose[m, 2, 1], pose[m, 2, 2], pose[m, 2, 3]
+        fx, s, cx, fy, cy = K[m, 0, 0], K[m, 0, 1], K[m, 0, 2], K[m, 1, 1], K[m, 1, 2]
+        base = m * n_per
+        if model == OPENCV:
+            k1, k2, p1, p2, k3, k4, k5, k6, r2max = (
+                p[0],
+                p[1],
+                p[2],
+                p[3],
+                p[4],
+                p[5],
+                p[6],
+                p[7],
+                p[8],
+            )
+            for i in range(base + n0, base + n1):
+                px = points[i, 0]
+                py = points[i, 1]
+                pz = points[i, 2]
+                z = r20 * px + r21 * py + r22 * pz + t2
+                f = (z > 0.0) * 1.0
+                inv = (f / f) / z
+                x = (r00 * px + r01 * py + r02 * pz + t0) * inv
+                y = (r10 * px + r11 * py + r12 * pz + t1) * inv
+                r2 = x * x + y * y
+                g = (r2 <= r2max) * 1.0
+                num = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
+                den = 1.0 + r2 * (k4 + r2 * (k5 + r2 * k6))
+                rad = (g / g) * num / den
+                xy = x * y
+                xd = x * rad + 2.0 * p1 * xy + p2 * (r2 + 2.0 * x * x)
+                yd = y * rad + p1 * (r2 + 2.0 * y * y) + 2.0 * p2 * xy
+                uv[i, 0] = fx * xd + s * yd + cx
+                uv[i, 1] = fy * yd + cy
+                depth[i] = z
+        else:
+            for i in range(base + n0, base + n1):
+                px = points[i, 0]
+                py = points[i, 1]
+                pz = points[i, 2]
+                z = r20 * px + r21 * py + r22 * pz + t2
+                f = (z > 0.0) * 1.0
+                inv = (f / f) / z
+                x = (r00 * px + r01 * py + r02 * pz + t0) * inv
+                y = (r10 * px + r11 * py + r12 * pz + t1) * inv
+                xd, yd = distort(model, p, x, y)
+                uv[i, 0] = fx * xd + s * yd + cx
+                uv[i, 1] = fy * yd + cy
+                depth[i] = z
+
+
+project_lens_serial, project_lens_parallel = jit_variants(_project_lens, fma=True)
+
+
+def _undistort_many(xy, model, p, tol, max_iter, out):  # pragma: no cover - compiled
+    n = xy.shape[0]
+    for i in prange(n):
+        out[i, 0], out[i, 1] = undistort(model, p, xy[i, 0], xy[i, 1], tol, max_iter)
+
+
+undistort_many_serial, undistort_many_parallel = jit_variants(_undistort_many)
+
+
+def _distort_many(xy, model, p, out):  # pragma: no cover - compiled
+    n = xy.shape[0]
+    for i in prange(n):
+        out[i, 0], out[i, 1] = distort(model, p, xy[i, 0], xy[i, 1])
+
+
+distort_many_serial, distort_many_parallel = jit_variants(_distort_many)
+
+
+def _warp(
+    image, out, k_dst, model_dst, p_dst, rot, k_src, model_src, p_src, linear, is_int, fill, tol
+):  # pragma: no cover - compiled
+    # For every output pixel centre: lift through the destination camera (K^-1, then
+    # Newton-undistort if it has a lens), rotate into the source camera, distort and
+    # project with the source camera, and sample the source image there.
+    h, w, nc = out.shape
+    hs, ws = image.shape[0], image.shape[1]
+    fxd, sd, cxd, fyd, cyd = k_dst[0, 0], k_dst[0, 1], k_dst[0, 2], k_dst[1, 1], k_dst[1, 2]
+    fxs, ss, cxs, fys, cys = k_src[0, 0], k_src[0, 1], k_src[0, 2], k_src[1, 1], k_src[1, 2]
+    for row in prange(h):
+        yn0 = (row + 0.5 - cyd) / fyd
+        for col in range(w):
+            yn = yn0
+            xn = (col + 0.5 - cxd - sd * yn) / fxd
+            if model_dst >= 0:
+                xn, yn = undistort(model_dst, p_dst, xn, yn, tol, 50)
+            rx = rot[0, 0] * xn + rot[0, 1] * yn + rot[0, 2]
+            ry = rot[1, 0] * xn + rot[1, 1] * yn + rot[1, 2]
+            rz = rot[2, 0] * xn + rot[2, 1] * yn + rot[2, 2]
+            u = np.nan
+            v = np.nan
+            if rz > 0.0:
+                xs = rx / rz
+                ys = ry / rz
+                if model_src >= 0:
+                    xs, ys = distort(model_src, p_src, xs, ys)
+                u = fxs * xs + ss * ys + cxs
+                v = fys * ys + cys
+            if not (u >= 0.0 and u < ws and v >= 0.0 and v < hs):
+                for c in range(nc):
+                    out[row, col, c] = fill
+                continue
+            if not linear:
+                iu = int(u)
+                iv = int(v)
+                for c in range(nc):
+                    out[row, col, c] = image[iv, iu, c]
+                continue
+            fu = u - 0.5
+            fv = v - 0.5
+            iu = math.floor(fu)
+            iv = math.floor(fv)
+            au = fu - iu
+            av = fv - iv
+            u0 = min(max(iu, 0), ws - 1)
+            u1 = min(max(iu + 1, 0), ws - 1)
+            v0 = min(max(iv, 0), hs - 1)
+            v1 = min(max(iv + 1, 0), hs - 1)
+            w00 = (1.0 - au) * (1.0 - av)
+            w01 = au * (1.0 - av)
+            w10 = (1.0 - au) * av
+            w11 = au * av
+            for c in range(nc):
+                val = (
+                    w00 * image[v0, u0, c]
+                    + w01 * image[v0, u1, c]
+                    + w10 * image[v1, u0, c]
+                    + w11 * image[v1, u1, c]
+                )
+                if is_int:
+                    out[row, col, c] = math.floor(val + 0.5)
+                else:
+                    out[row, col, c] = val
+
+
+warp_serial, warp_parallel = jit_variants(_warp)

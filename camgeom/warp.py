@@ -1,0 +1,379 @@
+"""Image warps between cameras at one centre: distort, undistort, re-lens.
+
+:func:`warp_image` renders the image of one :class:`~camgeom.camera.Camera`
+as another camera at the same centre sees it (any K, lens model, size and
+rotation): for every output pixel centre the kernel lifts the pixel through the
+output camera (Newton inversion of its lens), rotates the ray into the source
+camera, projects it with the source lens and K, and samples there. No map is
+stored. :func:`distort_image` and :func:`undistort_image` are the common cases,
+:func:`undistorted_intrinsics` chooses the pinhole K that keeps every pixel or
+shows no border, and :func:`synthesisai_fisheye_camera` is the camera of
+Synthesis AI's fisheye post-process (``*.dist.png``).
+
+Sampling: ``"nearest"`` takes the pixel that contains the point (masks, ids),
+``"linear"`` interpolates bilinearly between pixel centres (colour; edge pixels
+repeat for the outer half pixel). Integer images are rounded back to their
+dtype. Output pixels whose ray misses the source image get ``fill``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from camgeom._validation import check_intrinsics, check_positive_int, use_kernels
+from camgeom.camera import Camera
+from camgeom.errors import InvalidValueError, ShapeError
+from camgeom.lens import (
+    UNDISTORT_TOL,
+    Distortion,
+    FisheyeDistortion,
+    distort_normalized,
+    undistort_normalized,
+)
+
+__all__ = [
+    "SYNTHESISAI_FISHEYE_K",
+    "distort_image",
+    "synthesisai_fisheye_camera",
+    "undistort_image",
+    "undistorted_intrinsics",
+    "warp_image",
+]
+
+SYNTHESISAI_FISHEYE_K = (0.17149, -0.27191, 0.25787, -0.08054)
+"""Default coefficients of Synthesis AI's ``fisheye-distortion`` tool (its config)."""
+
+_PARALLEL_MIN = 65536
+_kernels: ModuleType | None = None
+
+
+def _load_kernels() -> ModuleType:
+    global _kernels
+    from camgeom._kernels import lens
+
+    use_kernels()
+    _kernels = lens
+    return lens
+
+
+def _params(d: Distortion | None) -> tuple[int, np.ndarray]:
+    return (-1, np.zeros(10)) if d is None else (d.model, d.kernel_params())
+
+
+def warp_image(
+    image: Any,
+    src_camera: Camera,
+    dst_camera: Camera,
+    *,
+    interpolation: str = "linear",
+    fill: float = 0,
+) -> np.ndarray:
+    """Render ``image`` of ``src_camera`` as ``dst_camera`` sees it.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W) or (H, W, C)
+        Image of ``src_camera`` (``H, W`` its height and width); any real dtype.
+    src_camera, dst_camera : Camera
+        Cameras with the same centre (checked to 1e-6 scene units); their
+        orientations, K, lens models and sizes may differ.
+    interpolation : {"linear", "nearest"}, keyword-only
+        Bilinear for colour, nearest for masks and segment ids.
+    fill : float, keyword-only
+        Value of output pixels whose ray misses ``image`` (or falls outside a
+        lens model's range).
+
+    Returns
+    -------
+    ndarray, shape (dst_camera.height, dst_camera.width[, C]), image's dtype
+
+    Examples
+    --------
+    >>> K = np.array([[4.0, 0, 2], [0, 4, 2], [0, 0, 1]])
+    >>> img = np.arange(16, dtype=np.uint8).reshape(4, 4)
+    >>> cam = Camera(K, np.eye(4), 4, 4)
+    >>> (warp_image(img, cam, cam, interpolation="nearest") == img).all()
+    np.True_
+    """
+    if interpolation not in ("linear", "nearest"):
+        raise InvalidValueError(
+            f"Expected `interpolation` to be 'linear' or 'nearest', got {interpolation!r}."
+        )
+    for name, cam in (("src_camera", src_camera), ("dst_camera", dst_camera)):
+        if not isinstance(cam, Camera):
+            raise InvalidValueError(f"Expected `{name}` to be a Camera, got {type(cam).__name__}.")
+    img = np.asarray(image)
+    if img.ndim not in (2, 3) or img.dtype.kind not in "biuf":
+        raise ShapeError(
+            f"Expected `image` to be a real (H, W) or (H, W, C) array, got {img.dtype} {img.shape}."
+        )
+    if img.shape[:2] != (src_camera.height, src_camera.width):
+        raise ShapeError(
+            f"Expected `image` of {src_camera.height}x{src_camera.width} pixels (src_camera's "
+            f"height x width), got {img.shape[0]}x{img.shape[1]}."
+        )
+    gap = float(np.abs(src_camera.center - dst_camera.center).max())
+    if not gap <= 1e-6:
+        raise InvalidValueError(
+            f"Expected cameras at the same centre (a warp without depth), got centres {gap:.3g} apart."
+        )
+    kernels = _kernels or _load_kernels()
+    img3 = np.ascontiguousarray(img.reshape(img.shape[0], img.shape[1], -1))
+    if img3.dtype == np.bool_:
+        img3 = img3.view(np.uint8)
+    out = np.empty((dst_camera.height, dst_camera.width, img3.shape[2]), dtype=img3.dtype)
+    rot = np.ascontiguousarray(
+        src_camera.cam_from_world[:3, :3] @ dst_camera.cam_from_world[:3, :3].T
+    )
+    md, pd = _params(dst_camera.distortion)
+    ms, ps = _params(src_camera.distortion)
+    fn = (
+        kernels.warp_parallel
+        if out.shape[0] * out.shape[1] >= _PARALLEL_MIN
+        else kernels.warp_serial
+    )
+    is_int = out.dtype.kind in "biu"
+    fill_v = float(fill)
+    if is_int:
+        info = np.iinfo(out.dtype)
+        if not info.min <= fill_v <= info.max:
+            raise InvalidValueError(f"Expected `fill` to fit {out.dtype}, got {fill!r}.")
+    fn(
+        img3,
+        out,
+        np.array(dst_camera.K),
+        md,
+        pd,
+        rot,
+        np.array(src_camera.K),
+        ms,
+        ps,
+        interpolation == "linear",
+        is_int,
+        fill_v,
+        UNDISTORT_TOL,
+    )
+    if img.dtype == np.bool_:
+        out = out.view(np.bool_)
+    return out.reshape(out.shape[:2] + img.shape[2:])
+
+
+def _pinhole(camera: Camera, K: Any, width: int | None, height: int | None) -> Camera:
+    k = camera.K if K is None else check_intrinsics(K)
+    w = camera.width if width is None else check_positive_int(width, "width")
+    h = camera.height if height is None else check_positive_int(height, "height")
+    return Camera(k, camera.cam_from_world, w, h)
+
+
+def undistort_image(
+    image: Any,
+    camera: Camera,
+    *,
+    K: Any = None,
+    width: int | None = None,
+    height: int | None = None,
+    interpolation: str = "linear",
+    fill: float = 0,
+) -> np.ndarray:
+    """The pinhole image of the distorted ``image`` taken by ``camera``.
+
+    Parameters
+    ----------
+    image : array_like, shape (camera.height, camera.width[, C])
+    camera : Camera
+        The camera with the lens model.
+    K : array_like, shape (3, 3), optional
+        K of the output (default ``camera.K``; see :func:`undistorted_intrinsics`
+        for the "keep all pixels" and "no border" choices).
+    width, height : int, optional
+        Output size (default ``camera``'s).
+    interpolation : {"linear", "nearest"}
+    fill : float
+
+    Examples
+    --------
+    >>> from camgeom.lens import OpenCVDistortion
+    >>> cam = Camera(np.diag([50.0, 50, 1]) + [[0, 0, 32], [0, 0, 32], [0, 0, 0]], np.eye(4), 64, 64,
+    ...              distortion=OpenCVDistortion(-0.2, 0.0, 0.0, 0.0))
+    >>> undistort_image(np.ones((64, 64), np.uint8), cam)[32, 32]
+    np.uint8(1)
+    """
+    return warp_image(
+        image,
+        camera,
+        _pinhole(camera, K, width, height),
+        interpolation=interpolation,
+        fill=fill,
+    )
+
+
+def distort_image(
+    image: Any,
+    camera: Camera,
+    *,
+    K: Any = None,
+    interpolation: str = "linear",
+    fill: float = 0,
+) -> np.ndarray:
+    """The image ``camera`` (with its lens) sees of the pinhole ``image``.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W[, C])
+        Pinhole image with intrinsics ``K`` (default ``camera.K``), same pose.
+    camera : Camera
+        The camera with the lens model; gives the output size.
+    K : array_like, shape (3, 3), optional
+    interpolation : {"linear", "nearest"}
+    fill : float
+    """
+    img = np.asarray(image)
+    if img.ndim < 2:
+        raise ShapeError(f"Expected `image` (H, W) or (H, W, C), got shape {img.shape}.")
+    src = _pinhole(camera, K, img.shape[1], img.shape[0])
+    return warp_image(img, src, camera, interpolation=interpolation, fill=fill)
+
+
+def undistorted_intrinsics(
+    camera: Camera,
+    *,
+    keep: str = "all",
+    width: int | None = None,
+    height: int | None = None,
+    samples: int = 256,
+) -> np.ndarray:
+    """Pinhole K (3, 3) for :func:`undistort_image` that keeps all pixels or shows no border.
+
+    The border of ``camera``'s image is undistorted at ``samples`` points per
+    side. ``keep="all"`` fits their bounding box into the output (every input
+    pixel is kept, with a black border where there is no data); ``keep="valid"``
+    fits the rectangle inside them (no border, corners cropped). Pixels are
+    square only if the two fits agree: fx and fy are chosen independently.
+
+    Parameters
+    ----------
+    camera : Camera
+    keep : {"all", "valid"}, keyword-only
+    width, height : int, optional
+        Output size (default ``camera``'s).
+    samples : int, optional
+    """
+    if keep not in ("all", "valid"):
+        raise InvalidValueError(f"Expected `keep` to be 'all' or 'valid', got {keep!r}.")
+    w = camera.width if width is None else check_positive_int(width, "width")
+    h = camera.height if height is None else check_positive_int(height, "height")
+    n = check_positive_int(samples, "samples")
+    W, H = camera.width, camera.height
+    t = np.linspace(0.0, 1.0, n + 1)
+    sides = {
+        "left": np.c_[np.zeros_like(t), t * H],
+        "right": np.c_[np.full_like(t, W), t * H],
+        "top": np.c_[t * W, np.zeros_like(t)],
+        "bottom": np.c_[t * W, np.full_like(t, H)],
+    }
+    k = camera.K
+    norm = {}
+    for side, uv in sides.items():
+        yn = (uv[:, 1] - k[1, 2]) / k[1, 1]
+        xn = (uv[:, 0] - k[0, 2] - k[0, 1] * yn) / k[0, 0]
+        xy = np.c_[xn, yn]
+        if camera.distortion is not None:
+            xy = undistort_normalized(xy, camera.distortion)
+        if not np.isfinite(xy).all():
+            raise InvalidValueError(
+                f"The {side} border of the image lies beyond the lens model's range: no pinhole "
+                "image holds it; crop the input first or choose a smaller field of view."
+            )
+        norm[side] = xy
+    if keep == "all":
+        allxy = np.concatenate(list(norm.values()))
+        x0, y0 = allxy.min(axis=0)
+        x1, y1 = allxy.max(axis=0)
+    else:
+        x0, x1 = norm["left"][:, 0].max(), norm["right"][:, 0].min()
+        y0, y1 = norm["top"][:, 1].max(), norm["bottom"][:, 1].min()
+        if not (x1 > x0 and y1 > y0):
+            raise InvalidValueError("The undistorted image holds no border-free rectangle.")
+    fx, fy = w / (x1 - x0), h / (y1 - y0)
+    return np.array([[fx, 0.0, -x0 * fx], [0.0, fy, -y0 * fy], [0.0, 0.0, 1.0]])
+
+
+def synthesisai_fisheye_camera(
+    camera: Camera, k: Sequence[float] = SYNTHESISAI_FISHEYE_K
+) -> Camera:
+    """The camera of Synthesis AI's fisheye post-process of ``camera``'s image.
+
+    The ``fisheye-distortion`` tool renders a full-size image through the
+    OpenCV fisheye model with the frame's K (as float32), crops it to the
+    distorted positions of pixel indices (0, 0) and (W-1, H-1) (rows
+    ``ceil(tl_y):floor(br_y)``, columns ``ceil(tl_x):floor(br_x)``) and
+    resizes the crop back to W x H. The crop offset and the resize scale fold
+    into K; the tool's pixel indices used as coordinates (half a pixel from
+    camgeom's centres when sampling the pinhole image) and the resize's
+    half-pixel alignment cancel, so::
+
+        K' = [[sx fx, sx s, sx (cx - c0)], [0, sy fy, sy (cy - r0)], [0, 0, 1]]
+
+    with ``c0 = ceil(tl_x)``, ``r0 = ceil(tl_y)``, ``sx = W / (floor(br_x) - c0)``
+    and ``sy = H / (floor(br_y) - r0)``. Room-format K (fx != fy) is used as is,
+    as the tool does.
+
+    Parameters
+    ----------
+    camera : Camera
+        The frame's pinhole camera.
+    k : sequence of 4 floats
+        The tool's fisheye coefficients (default :data:`SYNTHESISAI_FISHEYE_K`).
+
+    Returns
+    -------
+    Camera
+        Same pose and size, :class:`~camgeom.lens.FisheyeDistortion` ``k`` and K'.
+
+    Examples
+    --------
+    >>> K = np.array([[500.0, 0, 256], [0, 500, 256], [0, 0, 1]])
+    >>> fish = synthesisai_fisheye_camera(Camera(K, np.eye(4), 512, 512))
+    >>> fish.distortion.k1, fish.K[0, 0] > 500
+    (0.17149, np.True_)
+    """
+    if not isinstance(camera, Camera):
+        raise InvalidValueError(f"Expected `camera` to be a Camera, got {type(camera).__name__}.")
+    if camera.distortion is not None:
+        raise InvalidValueError("Expected the frame's pinhole camera, got one with a lens model.")
+    coef = tuple(k)
+    if len(coef) != 4:
+        raise InvalidValueError(f"Expected 4 fisheye coefficients, got {len(coef)}.")
+    d = FisheyeDistortion(*coef)
+    Kt = camera.K.astype(np.float32).astype(np.float64)
+    W, H = camera.width, camera.height
+    corners = np.array([[0.0, 0.0], [W - 1.0, H - 1.0]])
+    yn = (corners[:, 1] - Kt[1, 2]) / Kt[1, 1]
+    xn = (corners[:, 0] - Kt[0, 2] - Kt[0, 1] * yn) / Kt[0, 0]
+
+    xd = distort_normalized(np.c_[xn, yn], d)
+    tl_x = Kt[0, 0] * xd[0, 0] + Kt[0, 1] * xd[0, 1] + Kt[0, 2]
+    tl_y = Kt[1, 1] * xd[0, 1] + Kt[1, 2]
+    br_x = Kt[0, 0] * xd[1, 0] + Kt[0, 1] * xd[1, 1] + Kt[0, 2]
+    br_y = Kt[1, 1] * xd[1, 1] + Kt[1, 2]
+    if not np.isfinite([tl_x, tl_y, br_x, br_y]).all():
+        raise InvalidValueError("The image corners lie beyond the fisheye model's range.")
+    c0, r0 = math.ceil(tl_x), math.ceil(tl_y)
+    wc, hc = math.floor(br_x) - c0, math.floor(br_y) - r0
+    if wc <= 0 or hc <= 0:
+        raise InvalidValueError(f"The fisheye crop is empty ({wc} x {hc} pixels).")
+    sx, sy = W / wc, H / hc
+    K = camera.K
+    K_new = np.array(
+        [
+            [sx * K[0, 0], sx * K[0, 1], sx * (K[0, 2] - c0)],
+            [0.0, sy * K[1, 1], sy * (K[1, 2] - r0)],
+            [0.0, 0.0, 1.0],
+        ]
+    )
+    return Camera(K_new, camera.cam_from_world, W, H, distortion=d)

@@ -1,0 +1,197 @@
+"""Image warps: identity, OpenCV agreement, round trips, and Synthesis AI's fisheye tool."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+import camgeom
+from camgeom.camera import Camera
+from camgeom.errors import InvalidValueError, ShapeError
+from camgeom.lens import FisheyeDistortion, OpenCVDistortion
+from camgeom.warp import (
+    SYNTHESISAI_FISHEYE_K,
+    distort_image,
+    synthesisai_fisheye_camera,
+    undistort_image,
+    undistorted_intrinsics,
+    warp_image,
+)
+
+K = np.array([[180.0, 0, 120], [0, 180, 90], [0, 0, 1]])
+
+
+def _smooth_image(h: int, w: int) -> np.ndarray:
+    y, x = np.mgrid[0:h, 0:w] + 0.5
+    r = np.stack([127 + 100 * np.sin(x / 9.0), 127 + 100 * np.cos(y / 7.0), 60 + (x + y) / 3.0], -1)
+    return r.round().astype(np.uint8)
+
+
+def test_identity_warp_is_exact_for_any_dtype() -> None:
+    cam = Camera(K, np.eye(4), 240, 180)
+    for img in (
+        _smooth_image(180, 240),
+        np.arange(180 * 240, dtype=np.int32).reshape(180, 240),
+        np.random.default_rng(0).random((180, 240)).astype(np.float32),
+        np.random.default_rng(0).random((180, 240)) > 0.5,
+    ):
+        for interp in ("nearest", "linear"):
+            out = warp_image(img, cam, cam, interpolation=interp)
+            assert out.dtype == img.dtype and out.shape == img.shape
+            np.testing.assert_array_equal(out, img)
+
+
+def test_undistort_matches_cv2_remap() -> None:
+    d = OpenCVDistortion(-0.25, 0.06, 0.001, -0.001)
+    cam = Camera(K, np.eye(4), 240, 180, distortion=d)
+    img = _smooth_image(180, 240)
+    ours = undistort_image(img, cam, interpolation="linear")
+    # cv2 puts pixel centres at integers: the same camera there has its centre half a pixel up-left
+    K_cv = K - [[0, 0, 0.5], [0, 0, 0.5], [0, 0, 0]]
+    mx, my = cv2.initUndistortRectifyMap(K_cv, d.coefficients, None, K_cv, (240, 180), cv2.CV_32FC1)
+    ref = cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    inner = (slice(10, -10), slice(10, -10))
+    diff = np.abs(ours[inner].astype(int) - ref[inner].astype(int))
+    assert diff.max() <= 1  # rounding of cv2's 5-bit fixed-point weights
+
+
+@pytest.mark.parametrize("fisheye", [False, True])
+def test_distort_then_undistort_round_trip(fisheye: bool) -> None:
+    d = FisheyeDistortion(*SYNTHESISAI_FISHEYE_K) if fisheye else OpenCVDistortion(-0.2, 0.04, 0, 0)
+    cam = Camera(K, np.eye(4), 240, 180, distortion=d)
+    img = _smooth_image(180, 240)
+    back = undistort_image(distort_image(img, cam), cam)
+    inner = (slice(30, -30), slice(40, -40))
+    err = np.abs(back[inner].astype(int) - img[inner].astype(int))
+    assert np.median(err) <= 1 and err.max() <= 12
+    ids = (np.arange(180 * 240).reshape(180, 240) // 7).astype(np.int32)
+    back_ids = undistort_image(
+        distort_image(ids, cam, interpolation="nearest"), cam, interpolation="nearest"
+    )
+    assert np.mean(back_ids[inner] == ids[inner]) > 0.95  # two nearest resamplings
+
+
+def test_undistorted_intrinsics_keep_all_and_valid() -> None:
+    d = OpenCVDistortion(-0.3, 0.08, 0, 0)  # barrel: the undistorted border bulges out
+    cam = Camera(K, np.eye(4), 240, 180, distortion=d)
+    img = np.full((180, 240), 255, np.uint8)
+    valid = undistort_image(img, cam, K=undistorted_intrinsics(cam, keep="valid"))
+    assert (valid == 255).all()
+    K_all = undistorted_intrinsics(cam, keep="all")
+    full = undistort_image(img, cam, K=K_all)
+    assert (full == 0).any()  # the border where no pixel maps
+    # every distorted pixel lands inside the "all" image
+    uv, _ = Camera(K_all, np.eye(4), 240, 180).project(
+        cam.unproject(np.c_[[0.5, 239.5, 0.5, 239.5], [0.5, 0.5, 179.5, 179.5]], np.ones(4))
+    )
+    assert ((uv >= -1e-9) & (uv <= [240 + 1e-9, 180 + 1e-9])).all()
+    with pytest.raises(InvalidValueError, match="keep"):
+        undistorted_intrinsics(cam, keep="some")
+
+
+def test_rotation_between_cameras_at_one_centre() -> None:
+    cam = Camera(K, np.eye(4), 240, 180)
+    R = cv2.Rodrigues(np.array([0.0, 0.05, 0.0]))[0]
+    pose = np.eye(4)
+    pose[:3, :3] = R
+    turned = Camera(K, pose, 240, 180)
+    img = _smooth_image(180, 240)
+    out = warp_image(img, cam, turned)
+    H = K @ R @ np.linalg.inv(K)  # homography src -> dst in pixel-centre coordinates
+    ref = cv2.warpPerspective(img, _centre(H), (240, 180))
+    inner = (slice(20, -20), slice(40, -40))
+    assert np.abs(out[inner].astype(int) - ref[inner].astype(int)).max() <= 1
+    moved = np.eye(4)
+    moved[0, 3] = 0.1
+    with pytest.raises(InvalidValueError, match="same centre"):
+        warp_image(img, cam, Camera(K, moved, 240, 180))
+
+
+def _centre(H: np.ndarray) -> np.ndarray:
+    """A camgeom pixel homography in OpenCV's integer-centre coordinates."""
+    T = np.array([[1.0, 0, 0.5], [0, 1, 0.5], [0, 0, 1]])
+    return np.linalg.inv(T) @ H @ T
+
+
+def test_warp_errors() -> None:
+    cam = Camera(K, np.eye(4), 240, 180)
+    with pytest.raises(ShapeError, match="240"):
+        warp_image(np.zeros((10, 10)), cam, cam)
+    with pytest.raises(InvalidValueError, match="interpolation"):
+        warp_image(np.zeros((180, 240)), cam, cam, interpolation="cubic")
+    with pytest.raises(InvalidValueError, match="fit"):
+        warp_image(np.zeros((180, 240), np.uint8), cam, cam, fill=-1)
+    assert camgeom.warp_image is warp_image and camgeom.undistort_image is undistort_image
+
+
+# ---------------------------------------------------------------- Synthesis AI fisheye
+def _tool_fisheye(image: np.ndarray, K: np.ndarray, k: tuple[float, ...]) -> np.ndarray:
+    """Synthesis AI's ``fisheye-distortion`` algorithm, with OpenCV, as the tool runs it."""
+    H, W = image.shape[:2]
+    K32 = K.astype(np.float32)
+    D = np.array(k, np.float32)
+    xs, ys = np.meshgrid(np.arange(W, dtype=np.float32), np.arange(H, dtype=np.float32))
+    grid = np.stack([xs, ys], -1).reshape(1, -1, 2)
+    und = cv2.fisheye.undistortPoints(grid, K32, D)[0]  # normalised
+    mx = (K32[0, 0] * und[:, 0] + K32[0, 2]).reshape(H, W).astype(np.float32)
+    my = (K32[1, 1] * und[:, 1] + K32[1, 2]).reshape(H, W).astype(np.float32)
+    dist = cv2.remap(image, mx, my, cv2.INTER_NEAREST)
+    corners = np.array([[[0.0, 0.0], [W - 1.0, H - 1.0]]], np.float32)
+    norm = cv2.undistortPoints(corners, K32, None).reshape(1, -1, 2)  # K^-1 of the corner indices
+    tl, br = cv2.fisheye.distortPoints(norm, K32, D)[0]
+    crop = dist[
+        int(np.ceil(tl[1])) : int(np.floor(br[1])), int(np.ceil(tl[0])) : int(np.floor(br[0]))
+    ]
+    # the tool's cv2.resize(crop, (W, H), cv2.INTER_CUBIC): the third positional
+    # argument is `dst`, so the interpolation is the default, bilinear
+    return cv2.resize(crop, (W, H), cv2.INTER_CUBIC)
+
+
+def test_synthesisai_fisheye_camera_reproduces_the_tool(fixtures: Path) -> None:
+    room = fixtures / "synthesisai" / "room"
+    frame = camgeom.load(room)["0"]
+    seg = cv2.imread(str(room / "0.segments.png"), cv2.IMREAD_UNCHANGED)
+    tool = _tool_fisheye(seg, frame.camera.K, SYNTHESISAI_FISHEYE_K)
+    fish = synthesisai_fisheye_camera(frame.camera)
+    ours = warp_image(seg, frame.camera, fish, interpolation="nearest")
+    agree = float(np.mean(ours == tool))
+    naive = warp_image(
+        seg, frame.camera, fish.cropped(1, 1, fish.width, fish.height), interpolation="nearest"
+    )
+    print(f"agreement with the tool: {agree:.4%} (one pixel off: {np.mean(naive == tool):.4%})")
+    assert agree >= 0.99
+    assert fish.K[0, 0] != fish.K[1, 1]  # room-format K keeps its non-square pixels
+
+
+def test_synthesisai_fisheye_landmarks_land_on_the_same_features() -> None:
+    # A textured pinhole render with known 3-D landmarks: each landmark projected through
+    # the fisheye camera must sit on the same image patch as in the tool's output.
+    W, H = 512, 384
+    Kf = np.array([[520.0, 0, W / 2], [0, 520, H / 2], [0, 0, 1]])
+    cam = Camera(Kf, np.eye(4), W, H)
+    rng = np.random.default_rng(4)
+    texture = cv2.GaussianBlur(rng.integers(0, 256, (H, W, 3), dtype=np.uint8), (0, 0), 2.0)
+    uv_pin = np.c_[rng.uniform(40, W - 40, 40), rng.uniform(40, H - 40, 40)]
+    landmarks = cam.unproject(uv_pin, np.full(40, 2.0), frame="world")
+    tool = _tool_fisheye(texture, Kf, SYNTHESISAI_FISHEYE_K)
+    fish = synthesisai_fisheye_camera(cam)
+    uv, _ = fish.project(landmarks)
+    r = 6
+    errs = []
+    for (u0, v0), (u1, v1) in zip(uv_pin, uv, strict=True):
+        a = texture[int(v0) - r : int(v0) + r + 1, int(u0) - r : int(u0) + r + 1].astype(float)
+        # the same patch searched for around the projected landmark in the tool's image
+        best = np.inf, (0, 0)
+        for dv in range(-3, 4):
+            for du in range(-3, 4):
+                cu, cv_ = int(u1) + du, int(v1) + dv
+                b = tool[cv_ - r : cv_ + r + 1, cu - r : cu + r + 1].astype(float)
+                if b.shape == a.shape:
+                    best = min(best, (float(np.mean((a - b) ** 2)), (du, dv)))
+        errs.append(best[1])
+    offsets = np.abs(np.array(errs))
+    # the fisheye scale near each landmark is close to 1, so the best match is at the projection
+    assert np.mean(np.all(offsets <= 1, axis=1)) >= 0.9
