@@ -32,7 +32,6 @@ from camgeom.lens import (
     UNDISTORT_TOL,
     Distortion,
     FisheyeDistortion,
-    distort_normalized,
     undistort_normalized,
 )
 
@@ -356,7 +355,14 @@ def synthesisai_fisheye_camera(
     yn = (corners[:, 1] - Kt[1, 2]) / Kt[1, 1]
     xn = (corners[:, 0] - Kt[0, 2] - Kt[0, 1] * yn) / Kt[0, 0]
 
-    xd = distort_normalized(np.c_[xn, yn], d)
+    # plain numpy for two points: building the camera (in a reader) does not load numba
+    r = np.hypot(xn, yn)
+    th = np.arctan(r)
+    t2 = th * th
+    thd = th * (1 + t2 * (d.k1 + t2 * (d.k2 + t2 * (d.k3 + t2 * d.k4))))
+    ok = r <= d.max_radius
+    scale = np.where(ok, thd / np.where(r > 0, r, 1.0), np.nan)
+    xd = np.c_[xn * scale, yn * scale]
     tl_x = Kt[0, 0] * xd[0, 0] + Kt[0, 1] * xd[0, 1] + Kt[0, 2]
     tl_y = Kt[1, 1] * xd[0, 1] + Kt[1, 2]
     br_x = Kt[0, 0] * xd[1, 0] + Kt[0, 1] * xd[1, 1] + Kt[0, 2]

@@ -195,3 +195,18 @@ def test_synthesisai_fisheye_landmarks_land_on_the_same_features() -> None:
     offsets = np.abs(np.array(errs))
     # the fisheye scale near each landmark is close to 1, so the best match is at the projection
     assert np.mean(np.all(offsets <= 1, axis=1)) >= 0.9
+
+
+def test_reader_gives_frames_with_dist_png_a_distorted_camera(
+    fixtures: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    for name in ("0.info.json", "0.segments.png", "31.info.json"):
+        shutil.copy(fixtures / "synthesisai" / "room" / name, tmp_path / name)
+    (tmp_path / "0.segments.dist.png").write_bytes(b"")  # only its name matters here
+    ds = camgeom.load(tmp_path)
+    frame = ds["0"]
+    assert frame.camera is not None
+    assert frame.distorted_camera == synthesisai_fisheye_camera(frame.camera)
+    assert ds["31"].distorted_camera is None

@@ -85,6 +85,9 @@ class Frame:
         EXR channel holding depth, for multi-channel depth files.
     alpha_path : Path or None
         Synthesis AI ``alpha.tif`` (used to mask normals when there is no depth).
+    distorted_camera : camgeom.camera.Camera or None
+        Camera (with a lens model) of the frame's distorted images, e.g. Synthesis
+        AI's fisheye ``*.dist.png`` (see :func:`camgeom.warp.synthesisai_fisheye_camera`).
     """
 
     camera: Camera | None
@@ -107,6 +110,7 @@ class Frame:
     source: Path | None = None
     depth_channel: str | None = None
     alpha_path: Path | None = None
+    distorted_camera: Camera | None = None
 
     def __post_init__(self) -> None:
         if self.vendor not in VENDORS:

@@ -58,6 +58,7 @@ from camgeom.datasets.synthesisai.camera import (
     read_stored_poses,
     shifted_intrinsics,
 )
+from camgeom.datasets.synthesisai.fisheye import distorted_camera
 from camgeom.datasets.synthesisai.jsonl import MetadataJsonl, join_line
 from camgeom.datasets.synthesisai.landmarks import DENSE_FILES, landmark_groups, note_defects
 from camgeom.errors import FormatError, MissingKeyError, UnknownVersionError
@@ -236,6 +237,7 @@ def _read(
         scene_id=_scene_of_line(line, frame_id),
         camera_name=str(line.get("camera_name", "default")) if line is not None else "default",
         camera=camera,
+        distorted_camera=distorted_camera(camera, stem, siblings),
         metadata=metadata,
         landmarks=LazyLandmarks(groups, dense_loaders),
         segmentation_mapping=(
