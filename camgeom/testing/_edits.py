@@ -145,6 +145,10 @@ def _pose_edit(M: np.ndarray, kind: str, undo: bool, *, opengl: bool) -> np.ndar
     if kind == "pose_inverted":
         return np.linalg.inv(M)
     if kind == "pose_transposed":
+        if np.abs(M[:3, :3] - M[:3, :3].T).max() <= 1e-6:
+            raise NotExpressibleError(
+                "a symmetric rotation (R == R^T): transposing changes nothing"
+            )
         M[:3, :3] = M[:3, :3].T.copy()
     elif kind == "axes_opengl_as_opencv":
         M = _OPENGL_FROM_OPENCV @ M

@@ -46,8 +46,6 @@ def primary_check(report: Report) -> str:
     return name
 
 
-_DEPTH_CHECKS = ("depth.", "occlusion.")
-
 _SIGNATURES: dict[str, tuple[str, ...]] = {
     "pose_inverted": ("pose.", "extrinsics.", "landmarks."),
     "pose_transposed": ("pose.", "extrinsics.", "landmarks."),
@@ -64,6 +62,33 @@ _SIGNATURES: dict[str, tuple[str, ...]] = {
     "depth_millimetres": ("depth.",),
 }
 """Check-name prefixes a kind can make fail: hypotheses that cannot explain a failure are not tried."""
+
+
+def _labels_in_view(frame: Frame) -> tuple[int, int]:
+    """Landmarks whose 3D point projects inside the image; landmarks whose 2D label is inside."""
+    import numpy as np
+
+    camera, projected, labelled = frame.camera, 0, 0
+    if camera is None:
+        return 0, 0
+    for lm in frame.landmarks.values():
+        if lm.world is None or lm.pixels is None:
+            continue
+        uv, _ = camera.project(lm.world)
+        with np.errstate(invalid="ignore"):
+            projected += int(np.sum(camera.in_image(uv) & np.isfinite(uv).all(axis=-1)))
+            labelled += int(
+                np.sum(camera.in_image(lm.pixels) & np.isfinite(lm.pixels).all(axis=-1))
+            )
+    return projected, labelled
+
+
+_IN_VIEW_SHARE = 0.9
+"""A corrected camera must project at least this share of the in-image 2D labels into the image."""
+
+
+def _broken(name: str, status: str | None) -> bool:
+    return status == "fail" or (status == "warn" and not name.startswith("occlusion."))
 
 
 def _plausible(kind: str, failing: set[str]) -> bool:
@@ -125,11 +150,16 @@ def diagnose(
                 after_report = run(candidate, with_depth)
             except (NotExpressibleError, CamgeomError, OSError, ValueError):
                 continue  # the hypothesis cannot be tried on this frame's files
+            in_view, labelled = _labels_in_view(candidate)
+            if in_view < _IN_VIEW_SHARE * labelled:
+                continue  # labelled points behind the camera or out of the image
             status = {c.name: c.status for c in after_report.checks}
             # checks such as depth.size exist only when they fail
             fixed = sum(status.get(n, "pass") == "pass" for n in failing)
-            kept = {n for n in passing if with_depth or not n.startswith(_DEPTH_CHECKS)}
-            if not fixed or any(status.get(n) != "pass" for n in kept):
+            # a passing check may become a skip (depth not read) or the occlusion
+            # warning (vendor flags, once depth is in metres again), never a failure
+            # or another warning (landmarks no longer in the image)
+            if not fixed or any(_broken(n, status.get(n)) for n in passing):
                 continue
             after = _residual(after_report, name)
             ratio = after / before if before and math.isfinite(after) else math.inf
