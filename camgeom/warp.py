@@ -131,32 +131,25 @@ def warp_image(
     )
     md, pd = _params(dst_camera.distortion)
     ms, ps = _params(src_camera.distortion)
-    fn = (
-        kernels.warp_parallel
-        if out.shape[0] * out.shape[1] >= _PARALLEL_MIN
-        else kernels.warp_serial
-    )
     is_int = out.dtype.kind in "biu"
     fill_v = float(fill)
     if is_int:
         info = np.iinfo(out.dtype)
         if not info.min <= fill_v <= info.max:
             raise InvalidValueError(f"Expected `fill` to fit {out.dtype}, got {fill!r}.")
-    fn(
-        img3,
-        out,
-        np.array(dst_camera.K),
-        md,
-        pd,
-        rot,
-        np.array(src_camera.K),
-        ms,
-        ps,
-        interpolation == "linear",
-        is_int,
-        fill_v,
-        UNDISTORT_TOL,
-    )
+        if info.bits > 32 and interpolation == "linear":  # fixed-point weights would overflow
+            res = warp_image(
+                img.astype(np.float64), src_camera, dst_camera, interpolation="linear", fill=fill
+            )
+            return np.floor(res + 0.5).astype(img.dtype)
+    big = out.shape[0] * out.shape[1] >= _PARALLEL_MIN
+    args = (img3, out, np.array(dst_camera.K), md, pd, rot, np.array(src_camera.K), ms, ps)
+    if interpolation == "nearest":
+        fn = kernels.warp_nearest_parallel if big else kernels.warp_nearest_serial
+        fn(*args, fill_v, UNDISTORT_TOL)
+    else:
+        fn = kernels.warp_linear_parallel if big else kernels.warp_linear_serial
+        fn(*args, fill_v, UNDISTORT_TOL, is_int)
     if img.dtype == np.bool_:
         out = out.view(np.bool_)
     return out.reshape(out.shape[:2] + img.shape[2:])

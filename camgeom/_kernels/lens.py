@@ -214,44 +214,112 @@ def _distort_many(xy, model, p, out):  # pragma: no cover - compiled
 distort_many_serial, distort_many_parallel = jit_variants(_distort_many)
 
 
-def _warp(
-    image, out, k_dst, model_dst, p_dst, rot, k_src, model_src, p_src, linear, is_int, fill, tol
+@jit
+def _row_coords(
+    row, w, k_dst, model_dst, p_dst, rot, k_src, model_src, p_src, tol, us, vs
 ):  # pragma: no cover - compiled
-    # For every output pixel centre: lift through the destination camera (K^-1, then
-    # Newton-undistort if it has a lens), rotate into the source camera, distort and
-    # project with the source camera, and sample the source image there.
-    h, w, nc = out.shape
-    hs, ws = image.shape[0], image.shape[1]
+    """Source pixel coordinates (``us``, ``vs``) of output row ``row`` (NaN where none)."""
+    # Loops over the row with one job each (no per-pixel model branch), so the
+    # common ones (pinhole, OpenCV model) vectorise.
     fxd, sd, cxd, fyd, cyd = k_dst[0, 0], k_dst[0, 1], k_dst[0, 2], k_dst[1, 1], k_dst[1, 2]
     fxs, ss, cxs, fys, cys = k_src[0, 0], k_src[0, 1], k_src[0, 2], k_src[1, 1], k_src[1, 2]
-    for row in prange(h):
-        yn0 = (row + 0.5 - cyd) / fyd
+    yn0 = (row + 0.5 - cyd) / fyd
+    x0 = (0.5 - cxd - sd * yn0) / fxd
+    dx = 1.0 / fxd
+    if model_dst >= 0:
         for col in range(w):
-            yn = yn0
-            xn = (col + 0.5 - cxd - sd * yn) / fxd
-            if model_dst >= 0:
-                xn, yn = undistort(model_dst, p_dst, xn, yn, tol, 50)
-            rx = rot[0, 0] * xn + rot[0, 1] * yn + rot[0, 2]
-            ry = rot[1, 0] * xn + rot[1, 1] * yn + rot[1, 2]
-            rz = rot[2, 0] * xn + rot[2, 1] * yn + rot[2, 2]
-            u = np.nan
-            v = np.nan
-            if rz > 0.0:
-                xs = rx / rz
-                ys = ry / rz
-                if model_src >= 0:
-                    xs, ys = distort(model_src, p_src, xs, ys)
-                u = fxs * xs + ss * ys + cxs
-                v = fys * ys + cys
-            if not (u >= 0.0 and u < ws and v >= 0.0 and v < hs):
-                for c in range(nc):
-                    out[row, col, c] = fill
-                continue
-            if not linear:
+            us[col], vs[col] = undistort(model_dst, p_dst, x0 + col * dx, yn0, tol, 50)
+    else:
+        for col in range(w):
+            us[col] = x0 + col * dx
+            vs[col] = yn0
+    for col in range(w):
+        xn = us[col]
+        yn = vs[col]
+        rx = rot[0, 0] * xn + rot[0, 1] * yn + rot[0, 2]
+        ry = rot[1, 0] * xn + rot[1, 1] * yn + rot[1, 2]
+        rz = rot[2, 0] * xn + rot[2, 1] * yn + rot[2, 2]
+        f = (rz > 0.0) * 1.0
+        inv = (f / f) / rz
+        us[col] = rx * inv
+        vs[col] = ry * inv
+    if model_src == OPENCV:
+        k1, k2, p1, p2, k3, k4, k5, k6, r2max = (
+            p_src[0],
+            p_src[1],
+            p_src[2],
+            p_src[3],
+            p_src[4],
+            p_src[5],
+            p_src[6],
+            p_src[7],
+            p_src[8],
+        )
+        for col in range(w):
+            x = us[col]
+            y = vs[col]
+            r2 = x * x + y * y
+            g = (r2 <= r2max) * 1.0
+            num = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
+            den = 1.0 + r2 * (k4 + r2 * (k5 + r2 * k6))
+            rad = (g / g) * num / den
+            xy = x * y
+            us[col] = x * rad + 2.0 * p1 * xy + p2 * (r2 + 2.0 * x * x)
+            vs[col] = y * rad + p1 * (r2 + 2.0 * y * y) + 2.0 * p2 * xy
+    elif model_src >= 0:
+        for col in range(w):
+            us[col], vs[col] = distort(model_src, p_src, us[col], vs[col])
+    for col in range(w):
+        xs = us[col]
+        ys = vs[col]
+        us[col] = fxs * xs + ss * ys + cxs
+        vs[col] = fys * ys + cys
+
+
+def _warp_nearest(
+    image, out, k_dst, model_dst, p_dst, rot, k_src, model_src, p_src, fill, tol
+):  # pragma: no cover - compiled
+    h, w, nc = out.shape
+    hs, ws = image.shape[0], image.shape[1]
+    for row in prange(h):
+        us = np.empty(w)
+        vs = np.empty(w)
+        _row_coords(row, w, k_dst, model_dst, p_dst, rot, k_src, model_src, p_src, tol, us, vs)
+        for col in range(w):
+            u = us[col]
+            v = vs[col]
+            if u >= 0.0 and u < ws and v >= 0.0 and v < hs:
                 iu = int(u)
                 iv = int(v)
                 for c in range(nc):
                     out[row, col, c] = image[iv, iu, c]
+            else:
+                for c in range(nc):
+                    out[row, col, c] = fill
+
+
+warp_nearest_serial, warp_nearest_parallel = jit_variants(_warp_nearest)
+
+_FIX = 2048  # bilinear weights of integer images in 1/2048 (OpenCV uses 1/32)
+
+
+def _warp_linear(
+    image, out, k_dst, model_dst, p_dst, rot, k_src, model_src, p_src, fill, tol, is_int
+):  # pragma: no cover - compiled
+    # Bilinear between pixel centres; edge pixels repeat for the outer half pixel.
+    # Integer images use fixed-point weights (exact where a weight is 0 or 1).
+    h, w, nc = out.shape
+    hs, ws = image.shape[0], image.shape[1]
+    for row in prange(h):
+        us = np.empty(w)
+        vs = np.empty(w)
+        _row_coords(row, w, k_dst, model_dst, p_dst, rot, k_src, model_src, p_src, tol, us, vs)
+        for col in range(w):
+            u = us[col]
+            v = vs[col]
+            if not (u >= 0.0 and u < ws and v >= 0.0 and v < hs):
+                for c in range(nc):
+                    out[row, col, c] = fill
                 continue
             fu = u - 0.5
             fv = v - 0.5
@@ -259,25 +327,31 @@ def _warp(
             iv = math.floor(fv)
             au = fu - iu
             av = fv - iv
-            u0 = min(max(iu, 0), ws - 1)
-            u1 = min(max(iu + 1, 0), ws - 1)
-            v0 = min(max(iv, 0), hs - 1)
-            v1 = min(max(iv + 1, 0), hs - 1)
-            w00 = (1.0 - au) * (1.0 - av)
-            w01 = au * (1.0 - av)
-            w10 = (1.0 - au) * av
-            w11 = au * av
-            for c in range(nc):
-                val = (
-                    w00 * image[v0, u0, c]
-                    + w01 * image[v0, u1, c]
-                    + w10 * image[v1, u0, c]
-                    + w11 * image[v1, u1, c]
-                )
-                if is_int:
-                    out[row, col, c] = math.floor(val + 0.5)
-                else:
-                    out[row, col, c] = val
+            u0 = max(iu, 0)
+            u1 = min(iu + 1, ws - 1)
+            v0 = max(iv, 0)
+            v1 = min(iv + 1, hs - 1)
+            if is_int:
+                bu = int(au * _FIX + 0.5)
+                bv = int(av * _FIX + 0.5)
+                cu = _FIX - bu
+                cv = _FIX - bv
+                for c in range(nc):
+                    top = int(image[v0, u0, c]) * cu + int(image[v0, u1, c]) * bu
+                    bot = int(image[v1, u0, c]) * cu + int(image[v1, u1, c]) * bu
+                    out[row, col, c] = (top * cv + bot * bv + (_FIX * _FIX // 2)) // (_FIX * _FIX)
+            else:
+                w00 = (1.0 - au) * (1.0 - av)
+                w01 = au * (1.0 - av)
+                w10 = (1.0 - au) * av
+                w11 = au * av
+                for c in range(nc):
+                    out[row, col, c] = (
+                        w00 * image[v0, u0, c]
+                        + w01 * image[v0, u1, c]
+                        + w10 * image[v1, u0, c]
+                        + w11 * image[v1, u1, c]
+                    )
 
 
-warp_serial, warp_parallel = jit_variants(_warp)
+warp_linear_serial, warp_linear_parallel = jit_variants(_warp_linear)
