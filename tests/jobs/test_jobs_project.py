@@ -138,3 +138,51 @@ def test_dask_cluster_outputs_equal_local_run(demo, tmp_path, cluster):
         assert p.exit_code == 0 and p.frames.backend == "dask"
         assert tree(local) == tree(remote)
         assert len(tree(local)) == 4 * len(ds) + p.scenes.done
+
+
+def test_landmark_csv_reads_back_like_the_csv_module_writes_it():
+    import csv
+    import io
+
+    from camgeom.jobs.project import LANDMARK_FIELDS, _csv_text
+
+    rows = [
+        {
+            "group": 'a,"b"',
+            "name": "x\ny",
+            "u": 1.5,
+            "v": None,
+            "depth_z": 1e-5,
+            "in_image": True,
+            "visible": None,
+            "label_u": 1e16,
+            "label_v": -0.0,
+        },
+        {
+            "group": "ibug68",
+            "name": "01",
+            "u": 0.1 + 0.2,
+            "v": 127.25,
+            "depth_z": 1.6000000238418579,
+            "in_image": False,
+            "visible": False,
+            "label_u": None,
+            "label_v": 64.5,
+        },
+    ]
+    text = _csv_text(rows)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(LANDMARK_FIELDS)
+    writer.writerows(r.values() for r in rows)
+    ours, theirs = (
+        list(csv.reader(io.StringIO(text))),
+        list(csv.reader(io.StringIO(buf.getvalue()))),
+    )
+    assert ours[0] == theirs[0] == list(LANDMARK_FIELDS)
+    for mine, ref in zip(ours[1:], theirs[1:], strict=True):
+        for field, a, b in zip(LANDMARK_FIELDS, mine, ref, strict=True):
+            if a != b:  # only the text of tiny numbers differs: 0.00001 against 1e-05
+                assert field == "depth_z" and float(a) == float(b) == 1e-5
+    assert text.splitlines()[-1] == buf.getvalue().splitlines()[-1]  # ordinary numbers: same bytes
+    assert _csv_text([]) == ",".join(LANDMARK_FIELDS) + "\n"
