@@ -136,6 +136,10 @@ def undistort(model, p, xd, yd, tol, max_iter):  # pragma: no cover - compiled
 def _project_lens(points, K, pose, n_per, model, p, uv, depth):  # pragma: no cover - compiled
     n_groups = K.shape[0]
     per = (n_per + CHUNK - 1) // CHUNK
+    k1, k2, p1, p2, k3, k4, k5, k6, r2max = p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8]
+    # The common OpenCV case (k1 k2 p1 p2 k3, monotonic everywhere) has no rational
+    # part and no range check: one division per point, as in the pinhole kernel.
+    plain = model == OPENCV and k4 == 0.0 and k5 == 0.0 and k6 == 0.0 and r2max == np.inf
     for c in prange(n_groups * per):
         m = c // per
         n0 = (c - m * per) * CHUNK
@@ -145,18 +149,7 @@ def _project_lens(points, K, pose, n_per, model, p, uv, depth):  # pragma: no co
         r20, r21, r22, t2 = pose[m, 2, 0], pose[m, 2, 1], pose[m, 2, 2], pose[m, 2, 3]
         fx, s, cx, fy, cy = K[m, 0, 0], K[m, 0, 1], K[m, 0, 2], K[m, 1, 1], K[m, 1, 2]
         base = m * n_per
-        if model == OPENCV:
-            k1, k2, p1, p2, k3, k4, k5, k6, r2max = (
-                p[0],
-                p[1],
-                p[2],
-                p[3],
-                p[4],
-                p[5],
-                p[6],
-                p[7],
-                p[8],
-            )
+        if plain:
             for i in range(base + n0, base + n1):
                 px = points[i, 0]
                 py = points[i, 1]
@@ -167,10 +160,27 @@ def _project_lens(points, K, pose, n_per, model, p, uv, depth):  # pragma: no co
                 x = (r00 * px + r01 * py + r02 * pz + t0) * inv
                 y = (r10 * px + r11 * py + r12 * pz + t1) * inv
                 r2 = x * x + y * y
-                g = (r2 <= r2max) * 1.0
+                rad = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
+                xy = x * y
+                xd = x * rad + 2.0 * p1 * xy + p2 * (r2 + 2.0 * x * x)
+                yd = y * rad + p1 * (r2 + 2.0 * y * y) + 2.0 * p2 * xy
+                uv[i, 0] = fx * xd + s * yd + cx
+                uv[i, 1] = fy * yd + cy
+                depth[i] = z
+        elif model == OPENCV:
+            for i in range(base + n0, base + n1):
+                px = points[i, 0]
+                py = points[i, 1]
+                pz = points[i, 2]
+                z = r20 * px + r21 * py + r22 * pz + t2
+                f = (z > 0.0) * 1.0
+                inv = (f / f) / z
+                x = (r00 * px + r01 * py + r02 * pz + t0) * inv
+                y = (r10 * px + r11 * py + r12 * pz + t1) * inv
+                r2 = x * x + y * y
                 num = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
                 den = 1.0 + r2 * (k4 + r2 * (k5 + r2 * k6))
-                rad = (g / g) * num / den
+                rad = num / den if r2 <= r2max else np.nan
                 xy = x * y
                 xd = x * rad + 2.0 * p1 * xy + p2 * (r2 + 2.0 * x * x)
                 yd = y * rad + p1 * (r2 + 2.0 * y * y) + 2.0 * p2 * xy
