@@ -45,8 +45,8 @@ def _render_name(frame: Frame) -> str:
 def copy_frame(frame: Frame, out_dir: Path, *, link_pixels: bool = False) -> Path:
     """Copy the files of one frame into ``out_dir`` so that ``camgeom.load(out_dir)`` reads it.
 
-    With ``link_pixels``, files other than JSON metadata are symbolic links to
-    the originals (for a copy whose pixel files are only read). Returns the
+    With ``link_pixels``, every file is a symbolic link to its original; the
+    edits replace a link by a file of its own before writing it. Returns the
     folder holding the frame's own files in the copy.
     """
     copy = _linker if link_pixels else shutil.copyfile
@@ -78,10 +78,14 @@ def copy_frame(frame: Frame, out_dir: Path, *, link_pixels: bool = False) -> Pat
 
 
 def _linker(src: str | Path, dst: str | Path) -> None:
-    if str(src).endswith((".json", ".jsonl")):
-        shutil.copyfile(src, dst)
-    else:
-        Path(dst).symlink_to(Path(src).resolve())
+    Path(dst).symlink_to(Path(src).resolve())
+
+
+def _writable(path: Path) -> Path:
+    """Replace a symbolic link by an empty file of its own before writing: links are read-only."""
+    if path.is_symlink():
+        path.unlink()
+    return path
 
 
 def metadata_files(frame: Frame, frame_dir: Path) -> list[Path]:
@@ -176,7 +180,7 @@ def _read_json(path: Path) -> Any:
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    path.write_text(json.dumps(obj, indent=2))
+    _writable(path).write_text(json.dumps(obj, indent=2))
 
 
 def _walk(obj: Any) -> Iterator[dict[str, Any]]:
@@ -284,7 +288,7 @@ class _SynthesisAI:
             out.append(json.dumps(line))
         if not hit:
             raise NotExpressibleError(f"metadata.jsonl has no resolution for render {rid}")
-        self.jsonl_path.write_text("\n".join(out) + "\n")
+        _writable(self.jsonl_path).write_text("\n".join(out) + "\n")
 
 
 # ---------------------------------------------------------------- Datagen
