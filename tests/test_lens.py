@@ -295,3 +295,14 @@ def test_nerfstudio_round_trip_and_errors() -> None:
         nerfstudio_from_distortion(OpenCVDistortion(0, 0, 0, 0, 0, 0.1))
     with pytest.raises(InvalidValueError, match="r\\^8"):
         distortion_from_nerfstudio({"camera_model": "OPENCV", "k4": 0.1})
+
+
+@pytest.mark.parametrize("k4", [0.0, 0.01], ids=["polynomial", "rational"])
+def test_opencv_projection_beyond_the_range_is_nan(k4: float) -> None:
+    d = OpenCVDistortion(-0.5, 0.0, 0.0, 0.0, 0.0, k4)
+    K = np.array([[100.0, 0, 50], [0, 100, 50], [0, 0, 1]])
+    r = d.max_radius
+    pts = np.array([[0.99 * r, 0, 1], [1.01 * r, 0, 1], [0, 1.01 * r, 1]])
+    for n in (3, 20_000):  # serial and parallel kernels
+        uv, _ = project_points(np.resize(pts, (n, 3)), K, np.eye(4), distortion=d)
+        assert np.isfinite(uv[0::3]).all() and np.isnan(uv[1::3]).all() and np.isnan(uv[2::3]).all()

@@ -137,9 +137,9 @@ def _project_lens(points, K, pose, n_per, model, p, uv, depth):  # pragma: no co
     n_groups = K.shape[0]
     per = (n_per + CHUNK - 1) // CHUNK
     k1, k2, p1, p2, k3, k4, k5, k6, r2max = p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8]
-    # The common OpenCV case (k1 k2 p1 p2 k3, monotonic everywhere) has no rational
-    # part and no range check: one division per point, as in the pinhole kernel.
-    plain = model == OPENCV and k4 == 0.0 and k5 == 0.0 and k6 == 0.0 and r2max == np.inf
+    # The common OpenCV case (k1 k2 p1 p2 k3) has no rational part: one division
+    # per point, as in the pinhole kernel; the range check is a select.
+    plain = model == OPENCV and k4 == 0.0 and k5 == 0.0 and k6 == 0.0
     for c in prange(n_groups * per):
         m = c // per
         n0 = (c - m * per) * CHUNK
@@ -161,6 +161,7 @@ def _project_lens(points, K, pose, n_per, model, p, uv, depth):  # pragma: no co
                 y = (r10 * px + r11 * py + r12 * pz + t1) * inv
                 r2 = x * x + y * y
                 rad = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
+                rad = rad if r2 <= r2max else np.nan
                 xy = x * y
                 xd = x * rad + 2.0 * p1 * xy + p2 * (r2 + 2.0 * x * x)
                 yd = y * rad + p1 * (r2 + 2.0 * y * y) + 2.0 * p2 * xy
