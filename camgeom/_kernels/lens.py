@@ -312,6 +312,8 @@ def _warp_nearest(
 warp_nearest_serial, warp_nearest_parallel = jit_variants(_warp_nearest)
 
 _FIX = 2048  # bilinear weights of integer images in 1/2048 (OpenCV uses 1/32)
+_SHIFT = 22  # log2(_FIX * _FIX): an arithmetic shift is floor division, negatives too
+_HALF = 1 << (_SHIFT - 1)
 
 
 def _warp_linear(
@@ -350,7 +352,7 @@ def _warp_linear(
                 for c in range(nc):
                     top = int(image[v0, u0, c]) * cu + int(image[v0, u1, c]) * bu
                     bot = int(image[v1, u0, c]) * cu + int(image[v1, u1, c]) * bu
-                    out[row, col, c] = (top * cv + bot * bv + (_FIX * _FIX // 2)) // (_FIX * _FIX)
+                    out[row, col, c] = (top * cv + bot * bv + _HALF) >> _SHIFT
             else:
                 w00 = (1.0 - au) * (1.0 - av)
                 w01 = au * (1.0 - av)
