@@ -61,6 +61,7 @@ from camgeom._colors import colors_to_uint8
 from camgeom._sentinels import BACKGROUND_DEPTH_VALUES
 from camgeom._validation import check_depth_kind, check_intrinsics, check_positive_int, shape_str
 from camgeom.errors import InvalidValueError, ShapeError
+from camgeom.lens import Distortion, check_distortion, undistort_normalized
 from camgeom.pointcloud import PointCloud
 
 __all__ = ["count_valid_depth", "points_from_depth", "range_from_z", "z_from_range"]
@@ -113,6 +114,7 @@ def points_from_depth(
     colors: npt.ArrayLike | None = None,
     normals: npt.ArrayLike | None = None,
     out: np.ndarray | PointCloud | None = None,
+    distortion: Distortion | None = None,
 ) -> PointCloud:
     """Back-project a depth map into a point cloud in the OpenCV camera frame.
 
@@ -151,6 +153,10 @@ def points_from_depth(
     out : (M, 3) float32 ndarray or PointCloud, optional
         Buffer to write into (see the module notes); ``M`` must be at least
         :func:`count_valid_depth` of the same arguments.
+    distortion : OpenCVDistortion or FisheyeDistortion, optional
+        Lens model of the camera (:mod:`camgeom.lens`): each pixel's ray is
+        undistorted by Newton iteration, and pixels beyond the model's range
+        give no point. Not combinable with ``out``.
 
     Returns
     -------
@@ -197,6 +203,9 @@ def points_from_depth(
     array([-0.01, -0.02,  2.  ], dtype=float32)
     """
     kind = check_depth_kind(depth_kind)
+    lens = check_distortion(distortion)
+    if lens is not None and out is not None:
+        raise InvalidValueError("`out` cannot be combined with `distortion`; omit one of them.")
     grid = _prepare(depth, mask, segmentation, segment_ids, max_depth, stride)
     count_valid_rows, write_points = _kernels(grid.depth.size)
     h, w = grid.shape
@@ -217,7 +226,9 @@ def points_from_depth(
     n = int(offsets[-1])
 
     # Indices are written when asked for, or when colours / normals are gathered by them.
-    need_indices = pixel_indices or colors_arr is not None or normals_arr is not None
+    need_indices = (
+        pixel_indices or colors_arr is not None or normals_arr is not None or lens is not None
+    )
     index_buf = None if buffers is None else buffers.pixel_indices
     if buffers is None:
         points = np.empty((n, 3), np.float32)
@@ -254,6 +265,8 @@ def points_from_depth(
         need_indices,
     )
 
+    if lens is not None:
+        points, indices = _through_lens(points, indices, K, lens, kind)
     cloud_colors = cloud_normals = None
     if need_indices and (colors_arr is not None or normals_arr is not None):
         rows = indices[:, 1]
@@ -270,6 +283,27 @@ def points_from_depth(
         colors=cloud_colors,
         normals=cloud_normals,
     )
+
+
+def _through_lens(
+    points: np.ndarray, indices: np.ndarray, K: npt.ArrayLike, lens: Distortion, kind: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pinhole points moved onto the lens model's rays (same z or range); none beyond its range."""
+    k = check_intrinsics(K)
+    yn = (indices[:, 1] + 0.5 - k[1, 2]) / k[1, 1]
+    xn = (indices[:, 0] + 0.5 - k[0, 2] - k[0, 1] * yn) / k[0, 0]
+    ray = np.ones((len(points), 3))
+    ray[:, :2] = undistort_normalized(np.stack([xn, yn], axis=-1), lens)
+    p = points.astype(np.float64)
+    if kind == "z":
+        new = ray * p[:, 2:3]
+    else:
+        new = ray * (np.linalg.norm(p, axis=1) / np.linalg.norm(ray, axis=1))[:, None]
+    keep = np.isfinite(new).all(axis=1)
+    if keep.all():
+        points[:] = new
+        return points, indices
+    return new[keep].astype(np.float32), indices[keep]
 
 
 # --------------------------------------------------------------------------- z <-> range

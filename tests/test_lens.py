@@ -306,3 +306,30 @@ def test_opencv_projection_beyond_the_range_is_nan(k4: float) -> None:
     for n in (3, 20_000):  # serial and parallel kernels
         uv, _ = project_points(np.resize(pts, (n, 3)), K, np.eye(4), distortion=d)
         assert np.isfinite(uv[0::3]).all() and np.isnan(uv[1::3]).all() and np.isnan(uv[2::3]).all()
+
+
+@pytest.mark.parametrize("kind", ["z", "range"])
+@pytest.mark.parametrize("fisheye", [False, True])
+def test_points_from_depth_through_a_lens(kind: str, fisheye: bool) -> None:
+    d = FisheyeDistortion(*SAI_K) if fisheye else OpenCVDistortion(-0.2, 0.05, 0.001, 0.002)
+    K = np.array([[40.0, 0, 32], [0, 40, 24], [0, 0, 1]])
+    cam = Camera(K, np.eye(4), 64, 48, distortion=d)
+    depth = np.full((48, 64), 2.0, np.float32)
+    cloud = camgeom.points_from_depth(depth, K, depth_kind=kind, distortion=d, pixel_indices=True)
+    assert len(cloud) == depth.size
+    idx = cloud.pixel_indices
+    assert idx is not None
+    ref = cam.unproject(idx + 0.5, np.full(len(idx), 2.0), depth_kind=kind)
+    np.testing.assert_allclose(cloud.points, ref, rtol=1e-6, atol=1e-6)
+    uv, _ = cam.project(cloud.points.astype(np.float64))
+    np.testing.assert_allclose(uv, idx + 0.5, atol=1e-4)
+    with pytest.raises(InvalidValueError, match="out"):
+        camgeom.points_from_depth(depth, K, distortion=d, out=np.empty((depth.size, 3), np.float32))
+
+
+def test_points_from_depth_drops_pixels_beyond_the_lens_range() -> None:
+    d = FisheyeDistortion(*SAI_K)
+    K = np.array([[10.0, 0, 32], [0, 10, 24], [0, 0, 1]])  # corners past theta_d max
+    depth = np.full((48, 64), 2.0, np.float32)
+    cloud = camgeom.points_from_depth(depth, K, distortion=d)
+    assert 0 < len(cloud) < depth.size and np.isfinite(cloud.points).all()
