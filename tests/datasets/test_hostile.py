@@ -259,3 +259,26 @@ def test_symlink_loops_walk_each_folder_once(tmp_path: Path) -> None:
     ds = camgeom.load(data)
     assert len(ds) == 1
     assert time.perf_counter() - start < 2
+
+
+# ------------------------------------------------------------------ segmentation mappings
+def test_datagen_segmentation_colour_of_wrong_type_names_the_key(faces: Path) -> None:
+    path = faces.parent / "semantic_segmentation_metadata.json"
+    doc = json.loads(path.read_text())
+    key = next(k for k in doc if k != "version")
+    first = doc[key]
+    while isinstance(first, dict) and not {"R", "G", "B"} <= set(first):
+        first = next(v for k, v in first.items() if k != "version")
+    first["G"] = ["x", 2]
+    path.write_text(json.dumps(doc))
+    with pytest.raises(FormatError, match=r"semantic_segmentation_metadata\.json: expected three "):
+        camgeom.load(faces)[0]
+
+
+def test_synthesisai_segment_id_of_wrong_type_names_the_key(fixtures: Path, tmp_path: Path) -> None:
+    for name in ("0.info.json", "0.segments.png"):
+        shutil.copyfile(fixtures / "synthesisai/v1_2_faces" / name, tmp_path / name)
+    info = tmp_path / "0.info.json"
+    _edit(info, lambda d: d["segments_mapping"].update(hair=[1, "a"]))
+    with pytest.raises(FormatError, match=r"0\.info\.json: expected a class id .* 'hair'"):
+        camgeom.load(info)[0]

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Iterator, Mapping
 from functools import partial
@@ -228,7 +229,7 @@ def read_frame(
     if seg_meta_path is not None:
         seg_meta = load_json(seg_meta_path)
         raw["semantic_segmentation_metadata"] = seg_meta
-        mapping = _segmentation_mapping(seg_meta, seg_path, notes)
+        mapping = _segmentation_mapping(seg_meta, seg_path, notes, seg_meta_path)
 
     if actor is not None and actor_path is not None and camera_dir.parent.parent.name != "frames":
         scene = _actor_scene(actor, actor_path, camera_dir, root_path)
@@ -259,6 +260,15 @@ def read_frame(
 
 
 # ------------------------------------------------------------------ segmentation
+def _colour_value(value: Any) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and 0 <= value <= 65535
+    )
+
+
 def _flatten_colours(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
     if isinstance(node, Mapping):
         if {"R", "G", "B"} <= set(node):
@@ -272,10 +282,18 @@ def _flatten_colours(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
         yield prefix, tuple(node[:3])
 
 
-def _segmentation_mapping(seg_meta: Any, seg_path: Path | None, notes: list[str]) -> dict[str, Any]:
+def _segmentation_mapping(
+    seg_meta: Any, seg_path: Path | None, notes: list[str], meta_path: Path
+) -> dict[str, Any]:
     mapping = dict(_flatten_colours(seg_meta))
     if not mapping:
         return {}
+    for key, rgb in mapping.items():
+        if not all(_colour_value(v) for v in rgb) or len(rgb) != 3:
+            raise FormatError(
+                f"{meta_path}: expected three numbers (R, G, B) from 0 to 65535 at {key}, "
+                f"got {list(rgb)!r:.80}."
+            )
     values = [v for rgb in mapping.values() for v in rgb]
     if (
         seg_path is not None

@@ -241,7 +241,9 @@ def _read(
         metadata=metadata,
         landmarks=LazyLandmarks(groups, dense_loaders),
         segmentation_mapping=(
-            (_segments_mapping(info) or {}) if files["segmentation_path"] is not None else {}
+            (_segments_mapping(info, info_path) or {})
+            if files["segmentation_path"] is not None
+            else {}
         ),
         raw={"info": info, "metadata_jsonl": line},
         notes=tuple(notes),
@@ -290,7 +292,7 @@ def _scene_of_line(line: Mapping[str, Any] | None, frame_id: str) -> str:
     return f"task:{task}" + (f"/frame:{fnum}" if fnum is not None else "")
 
 
-def _segments_mapping(info: Mapping[str, Any]) -> dict[str, Any] | None:
+def _segments_mapping(info: Mapping[str, Any], path: Path) -> dict[str, Any] | None:
     """Class name -> id: ``segments_mapping``, or the room format's objects' ``mask_id``."""
     seg_map = info.get("segments_mapping")
     objects = info.get("objects")
@@ -300,7 +302,16 @@ def _segments_mapping(info: Mapping[str, Any]) -> dict[str, Any] | None:
             for o in objects
             if isinstance(o, Mapping) and "mask_id" in o
         }
-    return dict(seg_map) if isinstance(seg_map, Mapping) else None
+    if not isinstance(seg_map, Mapping):
+        return None
+    key = "segments_mapping" if "segments_mapping" in info else "objects[*].mask_id"
+    for name, value in seg_map.items():
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:
+            raise FormatError(
+                f"{path}: expected a class id (a whole number from 0) at {key} for {name!r}, "
+                f"got {value!r:.80}."
+            )
+    return dict(seg_map)
 
 
 def _image_size(
