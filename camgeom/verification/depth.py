@@ -1,10 +1,13 @@
-"""Checks against the depth map: the depth kind (z or range) and occluded "visible" landmarks.
+"""Checks against the depth map: its scale, its kind (z or range) and occluded "visible" landmarks.
 
-Both checks sample the depth map at the projected landmarks (background is
-NaN, see :meth:`camgeom.datasets.Frame.read_depth`). ``depth.kind`` asks
-whether the landmarks on the depth surface fit the declared kind better than
-the other one; ``occlusion.visible_behind_depth`` measures the share of
-landmarks flagged visible that lie behind the surface.
+The checks sample the depth map at the projected landmarks (background is
+NaN, see :meth:`camgeom.datasets.Frame.read_depth`). ``depth.scale`` compares
+the sampled depth with the landmarks' own camera z or range (median ratio, 1
+for a map in metres); ``depth.kind`` asks whether the landmarks on the depth
+surface fit the declared kind better than the other one (after dividing out a
+wrong scale, so that a scaled map is still judged);
+``occlusion.visible_behind_depth`` measures the share of landmarks flagged
+visible that lie behind the surface.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from camgeom.errors import CamgeomError
 from camgeom.verification.report import Check, failure, measured, skipped, verdict
 from camgeom.verification.tolerances import (
     DEPTH_KIND_RATIO,
+    DEPTH_MIN_SCALE_LANDMARKS,
     DEPTH_MIN_SURFACE_LANDMARKS,
+    DEPTH_SCALE_TOL,
     DEPTH_SURFACE_M,
     OCCLUSION_M,
 )
@@ -29,7 +34,18 @@ if TYPE_CHECKING:
 
 __all__ = ["depth_checks"]
 
-_NAMES = ("occlusion.visible_behind_depth", "depth.kind")
+_NAMES = ("occlusion.visible_behind_depth", "depth.kind", "depth.scale")
+
+_KNOWN_SCALES = (
+    (1000.0, "the depth is in millimetres; divide it by 1000"),
+    (100.0, "the depth is in centimetres; divide it by 100"),
+    (
+        5.0,
+        "a Synthesis AI face set from early 2021 stores 5x the range; divide its depth by 5",
+    ),
+    (0.001, "the depth is in kilometres, or was divided by 1000 twice"),
+)
+"""Depth-to-metres ratios with a known cause, matched to 2 %."""
 
 
 def depth_checks(
@@ -56,7 +72,7 @@ def depth_checks(
     Returns
     -------
     list of Check
-        ``occlusion.visible_behind_depth`` and ``depth.kind``, or their skips
+        ``occlusion.visible_behind_depth``, ``depth.kind`` and ``depth.scale``, or their skips
         with the reason; ``depth.readable`` / ``depth.size`` when the depth map
         cannot be used.
     """
@@ -66,8 +82,13 @@ def depth_checks(
         return _skip_all("the frame has no depth map")
     if frame.depth_kind is None:
         return _skip_all("the frame does not say whether its depth is z or range")
+    from camgeom.io import read_depth
+
     try:
-        depth = frame.read_depth()
+        # Read as Frame.read_depth does, without its size check: a map of another
+        # size is reported as depth.size below.
+        path = frame._need(frame.depth_path, "depth")
+        depth = read_depth(path, channel=frame.depth_channel, background="nan")
     except CamgeomError as exc:
         return [
             failure("depth.readable", str(exc), hint="re-download the file"),
@@ -99,9 +120,9 @@ def _sampled_checks(
     occlusion_threshold: float | None,
 ) -> list[Check]:
     vis_behind = vis_total = 0
-    z_res: list[np.ndarray] = []
-    r_res: list[np.ndarray] = []
-    for _, lm, uv, p_cam_all in groups:
+    sampled: list[np.ndarray] = []  # (d, z, range) of landmarks on the depth surface
+    scale_parts: list[tuple[str, np.ndarray]] = []  # per group: d / own
+    for group, lm, uv, p_cam_all in groups:
         inside = camera.in_image(uv)
         if not inside.any():
             continue
@@ -111,20 +132,74 @@ def _sampled_checks(
         p_cam = p_cam_all[inside]
         zl = p_cam[:, 2]
         rl = np.linalg.norm(p_cam, axis=-1)
+        own = zl if depth_kind == "z" else rl
         ok = np.isfinite(d)
-        z_res.append((d - zl)[ok])
-        r_res.append((d - rl)[ok])
+        sampled.append(np.stack([d[ok], zl[ok], rl[ok]], axis=-1))
+        far = _farthest_around(depth, row, col)
+        # Scale evidence: landmarks inside the surface (not on a silhouette), in
+        # front of the camera, and flagged visible where the group has flags.
+        keep = np.isfinite(far) & (own > 0)
         if lm.visible is not None:
-            far = _farthest_around(depth, row, col)
+            keep &= lm.visible[inside]
+        if keep.any():
+            scale_parts.append((group, d[keep] / own[keep]))
+        if lm.visible is not None:
             vis = lm.visible[inside] & np.isfinite(far)
-            own = zl if depth_kind == "z" else rl
             vis_total += int(vis.sum())
             with np.errstate(invalid="ignore"):
                 vis_behind += int((vis & (own - far > OCCLUSION_M)).sum())
+    scale_check, scale = _scale_check(depth_kind, scale_parts)
     return [
         _occlusion_check(vis_behind, vis_total, depth_kind, strict, occlusion_threshold),
-        _kind_check(depth_kind, z_res, r_res),
+        _kind_check(depth_kind, sampled, scale),
+        scale_check,
     ]
+
+
+def _scale_check(depth_kind: str, parts: list[tuple[str, np.ndarray]]) -> tuple[Check, float]:
+    """``depth.scale`` and the median ratio (1.0 when it passes or cannot be measured)."""
+    ratios = np.concatenate([r for _, r in parts]) if parts else np.empty(0)
+    if ratios.size < DEPTH_MIN_SCALE_LANDMARKS:
+        return (
+            skipped(
+                _NAMES[2],
+                f"fewer than {DEPTH_MIN_SCALE_LANDMARKS} visible landmarks inside the depth "
+                "surface",
+            ),
+            1.0,
+        )
+    ratio = float(np.median(ratios))
+    off = abs(ratio - 1.0)
+    ok = off <= DEPTH_SCALE_TOL
+    # The densest group (a face mesh) alone, when there is one beside others.
+    dense_name, dense = max(parts, key=lambda p: p[1].size)
+    mesh = ""
+    if len(parts) > 1 and dense.size >= 100:
+        mesh = f"; {float(np.median(dense)):.4g} over the {dense.size} points of {dense_name!r}"
+    message = (
+        f"median depth / landmark {'camera z' if depth_kind == 'z' else 'range'} is "
+        f"{ratio:.4g} over {ratios.size} landmarks{mesh} (1 for a depth map in metres)"
+    )
+    check = verdict(
+        _NAMES[2],
+        ok,
+        message=message,
+        hint=_scale_hint(ratio),
+        value=off,
+        tolerance=DEPTH_SCALE_TOL,
+        unit="",
+    )
+    return check, (1.0 if ok or not ratio > 0 else ratio)
+
+
+def _scale_hint(ratio: float) -> str:
+    for known, cause in _KNOWN_SCALES:
+        if abs(ratio / known - 1.0) <= 0.02:
+            return f"the depth map is {ratio:.4g}x the landmarks' distance: {cause}"
+    return (
+        f"the depth map is {ratio:.4g}x the landmarks' distance: check its unit, a "
+        "normalisation by the renderer's near/far range, or whether it belongs to this frame"
+    )
 
 
 def _occlusion_check(
@@ -148,10 +223,13 @@ def _occlusion_check(
     )
 
 
-def _kind_check(depth_kind: str, z_res: list[np.ndarray], r_res: list[np.ndarray]) -> Check:
-    if not z_res:
+def _kind_check(depth_kind: str, sampled: list[np.ndarray], scale: float) -> Check:
+    if not sampled:
         return skipped(_NAMES[1], "no landmark projects inside the depth map")
-    zr, rr = np.concatenate(z_res), np.concatenate(r_res)
+    dzr = np.concatenate(sampled)
+    # A wrong scale (``depth.scale`` fails) is divided out so that the kind is still judged.
+    d = dzr[:, 0] / scale
+    zr, rr = d - dzr[:, 1], d - dzr[:, 2]
     near = np.minimum(np.abs(zr), np.abs(rr)) < DEPTH_SURFACE_M
     if near.sum() < DEPTH_MIN_SURFACE_LANDMARKS:
         return skipped(
@@ -162,11 +240,12 @@ def _kind_check(depth_kind: str, z_res: list[np.ndarray], r_res: list[np.ndarray
     fits = "z" if mz < mr else "range"
     own, other = (mz, mr) if depth_kind == "z" else (mr, mz)
     ratio = own / max(other, 1e-12)
+    scaled = "" if scale == 1.0 else f" (depth divided by {scale:.4g}, see depth.scale)"
     return verdict(
         _NAMES[1],
         ratio <= DEPTH_KIND_RATIO,
         message=(
-            f"median residual at {int(near.sum())} landmarks: {mz * 1000:.3g} mm as z, "
+            f"median residual at {int(near.sum())} landmarks{scaled}: {mz * 1000:.3g} mm as z, "
             f"{mr * 1000:.3g} mm as range; the frame says {depth_kind!r}"
         ),
         hint=f"the depth map fits {fits!r} better than the declared {depth_kind!r}",

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 __all__ = [
     "DEPTH_KIND_RATIO",
+    "DEPTH_MIN_SCALE_LANDMARKS",
     "DEPTH_MIN_SURFACE_LANDMARKS",
+    "DEPTH_SCALE_TOL",
     "DEPTH_SURFACE_M",
     "DUPLICATES_SHOWN",
     "NAMES_SHOWN",
@@ -61,8 +63,20 @@ OCCLUSION_M = 0.005
 DEPTH_SURFACE_M = 0.02
 """Landmarks this close to the depth surface decide whether depth is z or range."""
 
-DEPTH_MIN_SURFACE_LANDMARKS = 5
+DEPTH_MIN_SURFACE_LANDMARKS = 3
 """Fewest landmarks on the depth surface for the depth-kind check to run."""
+
+DEPTH_MIN_SCALE_LANDMARKS = 3
+"""Fewest visible landmarks inside the depth surface for the depth-scale check to run."""
+
+DEPTH_SCALE_TOL = 0.05
+"""``|median(depth / landmark distance) - 1|`` beyond this fails ``depth.scale``.
+
+Landmarks sit on the skin the depth map sees, so the ratio is 1 to well under
+1 % on clean data (z against range alone differs by under 2 % for a face near
+the image centre); a wrong unit or a vendor's scale factor is off by 400 % or
+more. 5 % also leaves room for landmarks slightly inside the surface (eye
+centres, the mouth) and for occluded ones among the visible flags."""
 
 DEPTH_KIND_RATIO = 2.0
 """The declared depth kind's residual may be at most this times the other kind's."""
