@@ -8,6 +8,7 @@ reads them and owns the background-sentinel rule.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from camgeom.errors import FormatError, InvalidValueError
 __all__ = [
     "NORMALS_CONVENTIONS",
     "alpha_mask",
+    "check_size",
     "read_normal_map",
     "read_rgb",
     "read_segmentation",
@@ -32,6 +34,41 @@ NORMALS_CONVENTIONS = ("opengl", "datagen_rgb")
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I")
 
 
+def _image_errors() -> tuple[type[BaseException], ...]:
+    """What Pillow raises for a damaged, truncated or hostile image file."""
+    from PIL import Image
+
+    # DecompressionBombError: a header claiming more pixels than Pillow's limit
+    # (a 65536x65536 PNG). SyntaxError, ValueError, EOFError, struct.error: broken chunks.
+    return (OSError, SyntaxError, ValueError, EOFError, struct.error, Image.DecompressionBombError)
+
+
+def _decoded(path: Path, arr: np.ndarray, what: str) -> np.ndarray:
+    if arr.size == 0:
+        raise FormatError(f"{path}: the {what} decodes to an empty image {arr.shape}.")
+    return arr
+
+
+def check_size(
+    arr: np.ndarray, path: Path, width: int | None, height: int | None, what: str
+) -> np.ndarray:
+    """Return ``arr`` if its first two dimensions are (height, width); None skips the check.
+
+    Raises
+    ------
+    FormatError
+        The map is another size than the camera's image: a damaged header (a
+        flipped bit in a TIFF's ImageLength) or a file of another camera.
+    """
+    if width is None or height is None or tuple(arr.shape[:2]) == (height, width):
+        return arr
+    h, w = arr.shape[:2] if arr.ndim >= 2 else (0, 0)
+    raise FormatError(
+        f"{path}: the {what} is {w}x{h} pixels but the camera's image is {width}x{height}; "
+        "the file is damaged or belongs to another camera or resolution."
+    )
+
+
 def read_rgb(path: Path) -> np.ndarray:
     """Read an image as uint8 RGB (H, W, 3); alpha is dropped, 16-bit grey scaled to 8 bits."""
     from PIL import Image
@@ -41,10 +78,10 @@ def read_rgb(path: Path) -> np.ndarray:
             if img.mode in _SIXTEEN_BIT_MODES:
                 arr16 = np.asarray(img, dtype=np.float64)
                 gray = np.clip(np.round(arr16 / 257.0), 0, 255).astype(np.uint8)
-                return np.repeat(gray[..., None], 3, axis=2)
-            return np.asarray(img.convert("RGB"), dtype=np.uint8)
-    except OSError as exc:
-        raise FormatError(f"{path}: cannot read the image ({exc}).") from None
+                return _decoded(path, np.repeat(gray[..., None], 3, axis=2), "image")
+            return _decoded(path, np.asarray(img.convert("RGB"), dtype=np.uint8), "image")
+    except _image_errors() as exc:
+        raise FormatError(f"{path}: cannot read the image ({type(exc).__name__}: {exc}).") from None
 
 
 def _read_exr_rgb(path: Path) -> np.ndarray:
@@ -68,9 +105,11 @@ def read_segmentation(path: Path) -> np.ndarray:
         with Image.open(path) as img:
             if img.mode in ("RGBA", "P", "LA"):
                 img = img.convert("RGB")
-            return np.array(img)
-    except OSError as exc:
-        raise FormatError(f"{path}: cannot read the segmentation image ({exc}).") from None
+            return _decoded(path, np.array(img), "segmentation image")
+    except _image_errors() as exc:
+        raise FormatError(
+            f"{path}: cannot read the segmentation image ({type(exc).__name__}: {exc})."
+        ) from None
 
 
 def read_normal_map(path: Path, convention: str | None) -> tuple[np.ndarray, np.ndarray | None]:

@@ -156,7 +156,8 @@ class Frame:
         from camgeom.io import read_depth
 
         path = self._need(self.depth_path, "depth")
-        return read_depth(path, channel=self.depth_channel, background="nan")
+        depth = read_depth(path, channel=self.depth_channel, background="nan")
+        return _pixels.check_size(depth, path, self.width, self.height, "depth map")
 
     def read_image(self) -> np.ndarray:
         """Read the rendered image as uint8 RGB (H, W, 3); an alpha channel is dropped.
@@ -175,6 +176,7 @@ class Frame:
         """
         path = self._need(self.normals_path, "normals")
         normals, nodata = _pixels.read_normal_map(path, self.normals_convention)
+        _pixels.check_size(normals, path, self.width, self.height, "normal map")
         mask = self._surface_mask(normals.shape[:2])
         if mask is None and nodata is not None:
             mask = ~nodata
@@ -199,7 +201,9 @@ class Frame:
         float32. Compare with :attr:`segmentation_mapping`, or use
         :meth:`segment_mask`.
         """
-        return _pixels.read_segmentation(self._need(self.segmentation_path, "segmentation"))
+        path = self._need(self.segmentation_path, "segmentation")
+        seg = _pixels.read_segmentation(path)
+        return _pixels.check_size(seg, path, self.width, self.height, "segmentation image")
 
     def segment_mask(self, names: str | Sequence[str]) -> np.ndarray:
         """Boolean (H, W) mask of the pixels of the named segmentation classes.
@@ -240,9 +244,9 @@ class Frame:
                 "mapping."
             )
         keys = _pixels.segment_names(self.segmentation_mapping, names)
-        return _pixels.segment_mask(
-            _pixels.read_segmentation(path), self.segmentation_mapping, keys
-        )
+        seg = _pixels.read_segmentation(path)
+        _pixels.check_size(seg, path, self.width, self.height, "segmentation image")
+        return _pixels.segment_mask(seg, self.segmentation_mapping, keys)
 
     def __repr__(self) -> str:
         size = f"{self.width}x{self.height}" if self.width else "no camera"

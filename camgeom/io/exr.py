@@ -431,8 +431,12 @@ def exr_header(path: PathLike) -> dict[str, Any]:
         )
     parts = []
     for i, part in enumerate(exr.parts):
-        header = dict(part.header)
-        stored = [c.name for c in header.get("channels", [])]
+        try:
+            header = dict(part.header)
+            stored = [c.name for c in header.get("channels", [])]
+            part_name = part.name()
+        except UnicodeDecodeError as exc:  # the bindings decode names as UTF-8
+            raise _damaged(path, f"part {i} holds a name that is not UTF-8 text ({exc})") from None
         found = chlists[i].get("channels", [])
         if [c[0] for c in found] != stored:
             raise _damaged(path, f"part {i} channel list could not be parsed consistently")
@@ -442,7 +446,7 @@ def exr_header(path: PathLike) -> dict[str, Any]:
         }
         parts.append(
             {
-                "name": part.name(),
+                "name": part_name,
                 "size": (xmax - xmin + 1, ymax - ymin + 1),
                 "compression": _compression_name(header.get("compression")),
                 "channels": {name: ptype for name, ptype, _, _ in found},

@@ -440,3 +440,15 @@ def test_datagen_half_depth(fixtures: Path, rel: str, shape, n_background: int, 
     assert r.min() == minimum
     # promoted exactly: every value is representable in half precision
     np.testing.assert_array_equal(r.astype(np.float16).astype(np.float32), r)
+
+
+def test_non_utf8_byte_in_a_channel_name_is_a_format_error(tmp_path: Path) -> None:
+    path = tmp_path / "names.exr"
+    write_exr(path, {"Zq": np.ones((2, 3), np.float32)})
+    data = bytearray(path.read_bytes())
+    data[data.index(b"Zq\x00") + 1] = 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(FormatError, match=r"names\.exr: part 0 holds a name that is not UTF-8"):
+        exr_header(path)
+    with pytest.raises(FormatError, match=r"names\.exr"):
+        read_exr(path)

@@ -128,3 +128,65 @@ def test_synthesisai_alpha_keeps_uint8(fixtures: Path) -> None:
     alpha = read_tiff(fixtures / V1_2_ALPHA)
     assert alpha.dtype == np.uint8 and alpha.shape == (512, 512)
     assert alpha[256, 256] == 255 and alpha.min() == 0
+
+
+# ---------------------------------------------------------------- damaged headers and data
+def _image_length_value_offset(path: Path) -> int:
+    with tifffile.TiffFile(path) as tif:
+        return int(tif.pages[0].tags["ImageLength"].valueoffset)
+
+
+def test_flipped_bit_in_image_length_is_a_format_error(tmp_path: Path, fixtures: Path) -> None:
+    src = fixtures / V1_2_DEPTH
+    data = bytearray(src.read_bytes())
+    data[_image_length_value_offset(src) + 1] ^= 0x80  # 512 rows -> 33280 rows
+    path = tmp_path / "flipped.tif"
+    path.write_bytes(bytes(data))
+    with pytest.raises(FormatError, match=r"flipped\.tif.*33280 rows.*ImageLength"):
+        read_tiff(path)
+
+
+def test_uncompressed_strips_shorter_than_the_header_says(tmp_path: Path) -> None:
+    path = tmp_path / "short.tif"
+    tifffile.imwrite(path, np.ones((8, 4), np.float32))
+    with tifffile.TiffFile(path) as tif:
+        tag = tif.pages[0].tags["StripByteCounts"]
+        offset, count = int(tag.valueoffset), int(tag.value[0])
+    assert count == 128
+    data = bytearray(path.read_bytes())
+    data[offset : offset + 4] = (64).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    with pytest.raises(FormatError, match=r"short\.tif.*needs 128 bytes, its strips hold 64"):
+        read_tiff(path)
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.9, 200])
+def test_truncated_alpha_is_a_format_error_not_an_empty_array(
+    tmp_path: Path, fixtures: Path, keep: float
+) -> None:
+    data = (fixtures / V1_2_ALPHA).read_bytes()
+    n = int(keep) if keep > 1 else int(len(data) * keep)
+    path = tmp_path / "0.alpha.tif"
+    path.write_bytes(data[:n])
+    with pytest.raises(FormatError, match=r"0\.alpha\.tif"):
+        read_tiff(path)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_random_bytes_after_a_tiff_magic_are_a_format_error(tmp_path: Path, seed: int) -> None:
+    path = tmp_path / "random.tif"
+    path.write_bytes(b"II*\x00" + np.random.default_rng(seed).bytes(400))
+    with pytest.raises(FormatError, match=r"random\.tif"):
+        read_tiff(path)
+
+
+def test_strip_beyond_the_end_of_the_file_is_truncation(tmp_path: Path) -> None:
+    path = tmp_path / "cut.tif"
+    tifffile.imwrite(path, np.ones((64, 64), np.float32), rowsperstrip=16)
+    data = path.read_bytes()
+    with tifffile.TiffFile(path) as tif:
+        last = int(tif.pages[0].dataoffsets[-1])
+    ifd_first = data[: last + 10]  # tifffile writes the IFD before the data
+    path.write_bytes(ifd_first)
+    with pytest.raises(FormatError, match=r"cut\.tif.*beyond the end"):
+        read_tiff(path)
