@@ -340,6 +340,10 @@ def _ratio(name: str, value: float, target: float) -> None:
 def bench_small(sec: Section, root: Path, jobs: list[str], dask_client: Any) -> None:
     plain = {"project": plain_project, "pointcloud": plain_pointcloud}
     lib = {"project": camgeom_project, "pointcloud": camgeom_pointcloud}
+    warm = make_frames(sec.scratch / "warm", 4)  # imports and numba caches, not timed
+    for job in jobs:
+        plain[job](warm, sec.scratch / "warm-plain")
+        lib[job](warm, sec.scratch / "warm-lib", workers=1)
     for job in jobs:
         print(f"\n{job} ({len(frame_dirs(root))} frames 128x128)")
         base = sec.run(f"plain loop ({job})", lambda o, j=job: plain[j](root, o))
@@ -373,6 +377,8 @@ def bench_large(sec: Section, root: Path) -> None:
     from camgeom.io import read_depth, write_ply
 
     dirs = frame_dirs(root)
+    warm = make_frames(sec.scratch / "warm-large", 4, size=512)
+    camgeom_pointcloud(warm, sec.scratch / "warm-large-out", workers=1)  # not timed
     print(f"\npointcloud ({len(dirs)} frames 512x512, depth EXR -> PLY)")
     job = sec.run("camgeom, 1 worker", lambda o: camgeom_pointcloud(root, o, workers=1))
     k = camgeom.load(dirs[0]).sources[0].read().camera.K
