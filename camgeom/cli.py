@@ -44,6 +44,7 @@ examples:
   camgeom verify data/job_0042 --json report.json
   camgeom project data/faces --out overlays --groups ibug68,pupils
   camgeom pointcloud data/faces --out clouds --frame world --segments head --colors --fuse
+  camgeom export colmap data/faces --out colmap --binary   (or: export nerfstudio)
 
 exit codes: 0 ok; 1 a check or a frame failed (the others were processed);
   2 unreadable input, unusable output folder or bad arguments (before any frame).
@@ -515,6 +516,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="drop points farther than M",
     )
     p.set_defaults(func=cmd_pointcloud)
+
+    from camgeom.export.cli import register as register_export
+
+    register_export(sub)
 
     p = add(
         "demo",

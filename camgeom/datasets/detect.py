@@ -11,7 +11,7 @@ import os
 import re
 from pathlib import Path
 
-from camgeom.datasets import datagen, facesynthetics, geogen, synthesisai
+from camgeom.datasets import colmap, datagen, facesynthetics, geogen, nerfstudio, synthesisai
 from camgeom.datasets._common import natural_key, relative_id
 from camgeom.datasets._json import load_json
 from camgeom.datasets.dataset import Dataset
@@ -26,7 +26,8 @@ MAX_DEPTH = 6
 LOOKED_FOR = (
     "Synthesis AI N.info.json files (or metadata.jsonl); Datagen camera folders "
     "(camera_metadata.json) in datapoint_*, environment_* or scene_*/frames/* folders; "
-    "FaceSynthetics {id}_ldmks.txt files; a GeoGen metadata.json with a 'cameras' key"
+    "FaceSynthetics {id}_ldmks.txt files; a GeoGen metadata.json with a 'cameras' key; "
+    "a COLMAP model (cameras.txt / cameras.bin, or sparse/*/); a nerfstudio transforms.json"
 )
 _RENDER_FILE = re.compile(r"^(\d+)\.(.+)$")
 _DATAPOINT_FILES = (
@@ -109,6 +110,10 @@ def _camera_root(cam_dir: Path) -> Path:
 # ------------------------------------------------------------------ files
 def _from_file(p: Path, allow: bool) -> tuple[list[FrameSource], Path]:
     name, folder = p.name, p.parent
+    if name == nerfstudio.FILE_NAME:
+        return nerfstudio.sources_for(p), folder
+    if colmap.is_model_dir(folder) and name.split(".")[0] in ("cameras", "images", "points3D"):
+        return colmap.sources_for(folder), folder
     if name.endswith(synthesisai.INFO_SUFFIX):
         return [_synthesis_one(p, folder)], folder
     if name == "metadata.jsonl":
@@ -191,6 +196,12 @@ def _from_dir(
     names = _listing(folder)
     if "camera_metadata.json" in names:
         return _datagen_camera(folder, root, names)
+    if nerfstudio.FILE_NAME in names and not names[nerfstudio.FILE_NAME]:
+        return nerfstudio.sources_for(folder / nerfstudio.FILE_NAME)
+    if any(n in names and not names[n] for n in colmap.MODEL_FILES):
+        return colmap.sources_for(folder)
+    if names.get("sparse") and (models := _colmap_models(folder / "sparse")):
+        return models
     if any(n.endswith(synthesisai.INFO_SUFFIX) for n in names):
         return _synthesis_dir(folder, root, names)
     if any(n.endswith(facesynthetics.LDMKS_SUFFIX) for n in names):
@@ -218,6 +229,15 @@ def _from_dir(
     out = []
     for n in subdirs:
         out.extend(_from_dir(folder / n, root, depth + 1, seen, allow))
+    return out
+
+
+def _colmap_models(sparse: Path) -> list[FrameSource]:
+    """Every COLMAP model in ``sparse/*/`` (a project, or a camgeom export)."""
+    out: list[FrameSource] = []
+    for n in sorted(os.listdir(sparse), key=natural_key):
+        if not n.startswith(".") and colmap.is_model_dir(sparse / n):
+            out.extend(colmap.sources_for(sparse / n))
     return out
 
 

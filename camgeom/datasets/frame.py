@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["VENDORS", "Frame", "FrameError", "FrameSource"]
 
-VENDORS = ("synthesisai", "datagen", "geogen", "facesynthetics")
+VENDORS = ("synthesisai", "datagen", "geogen", "facesynthetics", "colmap", "nerfstudio")
 """The vendors a :class:`Frame` can come from."""
 
 
@@ -51,7 +51,7 @@ class Frame:
     camera : camgeom.camera.Camera or None
         Intrinsics, pose (OpenCV convention) and image size. None for vendors that
         publish no camera (FaceSynthetics).
-    vendor : {"synthesisai", "datagen", "geogen", "facesynthetics"}
+    vendor : {"synthesisai", "datagen", "geogen", "facesynthetics", "colmap", "nerfstudio"}
     version : str or None
         The metadata version as stored (None for unversioned files).
     frame_id : str

@@ -1,0 +1,102 @@
+"""Exporting a dataset against loading it and writing the same bytes with ``json.dump``.
+
+Builds a Synthesis AI dataset of ``--frames`` renders in a temporary folder from
+the demo dataset (``camgeom.demo.make_demo_dataset``): each ``N.info.json`` is a
+copy of one of the three demo renders, its images are symbolic links. Then, on
+the same frames:
+
+baseline
+    ``camgeom.load`` and parse every frame (camera and landmarks), then
+    ``json.dump`` an object of as many bytes as the export wrote (a list of
+    floats), in one process.
+``export_colmap`` / ``export_nerfstudio``
+    the export into a fresh folder through the job runner (images symlinked,
+    manifest, commit), at ``--workers`` local workers.
+
+Target: export time <= 1.5x the baseline for 10,000 frames. The ratio is printed.
+
+Run: ``python benchmarks/bench_export.py [--frames 10000] [--workers 2]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import camgeom
+from camgeom.demo import make_demo_dataset
+from camgeom.export import export_colmap, export_nerfstudio
+
+
+def make_dataset(root: Path, n: int) -> Path:
+    demo = make_demo_dataset(root / "demo")
+    src = demo.synthesisai
+    infos = sorted(src.glob("*.info.json"))
+    out = root / "big"
+    out.mkdir()
+    for i in range(n):
+        info = infos[i % len(infos)]
+        k = info.name.split(".")[0]
+        shutil.copyfile(info, out / f"{i}.info.json")
+        for f in src.glob(f"{k}.*"):
+            if not f.name.endswith(".info.json"):
+                os.symlink(f, out / f"{i}{f.name[len(k) :]}")
+    return out
+
+
+def out_bytes(folder: Path) -> int:
+    return sum(
+        p.stat().st_size
+        for p in folder.rglob("*")
+        if p.is_file() and not p.is_symlink() and ".camgeom" not in p.parts
+    )
+
+
+def baseline(data: Path, nbytes: int, scratch: Path) -> float:
+    t0 = time.perf_counter()
+    ds = camgeom.load(data)
+    for frame in ds:
+        _ = frame.camera
+        for lm in frame.landmarks.values():
+            _ = lm.world
+    items = [0.123456789012345] * max(1, nbytes // 19)  # ~19 bytes per float in JSON
+    with open(scratch / "same_bytes.json", "w") as fh:
+        json.dump(items, fh)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=10_000)
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    print(f"load average before the run: {os.getloadavg()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        data = make_dataset(root, args.frames)
+        print(f"{args.frames} frames (Synthesis AI 160x120, 3 landmark groups) in {data}")
+        for name, fn, kw in (
+            ("export_colmap", export_colmap, {}),
+            ("export_colmap --binary", export_colmap, {"binary": True}),
+            ("export_nerfstudio --no-depth", export_nerfstudio, {"depth": False}),
+        ):
+            out = root / f"out-{name.replace(' ', '_')}"
+            t0 = time.perf_counter()
+            s = fn(camgeom.load(data), out, workers=args.workers, progress=False, **kw)
+            t = time.perf_counter() - t0
+            assert s.exit_code == 0, s.failures[:3]
+            nbytes = out_bytes(out)
+            base = min(baseline(data, nbytes, root) for _ in range(2))
+            print(
+                f"{name:30s} {t:8.2f} s  ({nbytes / 1e6:.1f} MB written)  "
+                f"baseline load + json.dump {base:8.2f} s  ratio {t / base:.2f} (target <= 1.5)"
+            )
+
+
+if __name__ == "__main__":
+    main()

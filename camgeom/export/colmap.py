@@ -1,0 +1,639 @@
+"""COLMAP sparse models: ``cameras``, ``images`` and ``points3D`` in text and binary form.
+
+A model is a :class:`ColmapModel` of :class:`ColmapCamera` and :class:`ColmapImage`
+records and a :class:`ColmapPoints` table (of :class:`ColmapPoint` rows), written by :func:`write_model` and read by
+:func:`read_model` in COLMAP's own layout (``cameras.txt`` or ``cameras.bin``
+and so on). Conventions, all COLMAP's:
+
+- camera axes are OpenCV's (x right, y down, z forward), as in camgeom;
+- an image stores ``cam_from_world`` as a unit quaternion ``(qw, qx, qy, qz)``
+  (scalar part first, made non-negative) and a translation;
+- pixel coordinates put the centre of the top-left pixel at (0.5, 0.5), as
+  camgeom does: ``K`` and (u, v) are written unchanged;
+- camera models ``PINHOLE`` (fx, fy, cx, cy), ``OPENCV`` (+ k1, k2, p1, p2),
+  ``OPENCV_FISHEYE`` (+ k1, k2, k3, k4) and ``FULL_OPENCV`` (+ k1, k2, p1, p2,
+  k3, k4, k5, k6).
+
+Numbers are written with Python's shortest round-trip form, so a text model
+holds the same doubles as a binary one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from camgeom.errors import CamgeomError, FormatError, InvalidValueError
+from camgeom.poses import pose_from_quaternion
+
+__all__ = [
+    "CAMERA_MODELS",
+    "ColmapCamera",
+    "ColmapImage",
+    "ColmapModel",
+    "ColmapPoint",
+    "ColmapPoints",
+    "ExportError",
+    "camera_text",
+    "images_text",
+    "model_bytes",
+    "points_text",
+    "pose_from_qvec",
+    "qvec_from_pose",
+    "qvecs_from_rotations",
+    "read_model",
+    "write_model",
+]
+
+#: COLMAP camera model name -> (model id, parameter names).
+CAMERA_MODELS: dict[str, tuple[int, tuple[str, ...]]] = {
+    "PINHOLE": (1, ("fx", "fy", "cx", "cy")),
+    "OPENCV": (4, ("fx", "fy", "cx", "cy", "k1", "k2", "p1", "p2")),
+    "OPENCV_FISHEYE": (5, ("fx", "fy", "cx", "cy", "k1", "k2", "k3", "k4")),
+    "FULL_OPENCV": (
+        6,
+        ("fx", "fy", "cx", "cy", "k1", "k2", "p1", "p2", "k3", "k4", "k5", "k6"),
+    ),
+}
+_MODEL_BY_ID = {mid: name for name, (mid, _) in CAMERA_MODELS.items()}
+_NO_POINT = -1
+_NO_POINT_U64 = 2**64 - 1
+
+
+class ExportError(CamgeomError):
+    """A dataset cannot be exported to the asked format (e.g. a lens model it cannot hold)."""
+
+
+@dataclass(frozen=True)
+class ColmapCamera:
+    """One COLMAP camera: id, model name, image size and parameters.
+
+    Parameters
+    ----------
+    camera_id : int
+    model : {"PINHOLE", "OPENCV", "OPENCV_FISHEYE"}
+    width, height : int
+    params : tuple of float
+        In the order of :data:`CAMERA_MODELS`; pixel centres at +0.5.
+    """
+
+    camera_id: int
+    model: str
+    width: int
+    height: int
+    params: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if self.model not in CAMERA_MODELS:
+            raise InvalidValueError(
+                f"Expected `model` to be one of {sorted(CAMERA_MODELS)}, got {self.model!r}."
+            )
+        n = len(CAMERA_MODELS[self.model][1])
+        if len(self.params) != n:
+            raise InvalidValueError(
+                f"Expected {n} parameters for a {self.model} camera, got {len(self.params)}."
+            )
+
+    @property
+    def K(self) -> np.ndarray:
+        """Intrinsic matrix (3, 3) in camgeom's (and COLMAP's) pixel convention."""
+        fx, fy, cx, cy = self.params[:4]
+        return np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
+
+
+@dataclass(frozen=True)
+class ColmapImage:
+    """One COLMAP image: pose, camera, file name and 2D observations.
+
+    Parameters
+    ----------
+    image_id, camera_id : int
+    qvec : tuple of float, length 4
+        ``cam_from_world`` rotation as ``(qw, qx, qy, qz)``.
+    tvec : tuple of float, length 3
+        ``cam_from_world`` translation.
+    name : str
+        Image path relative to the image folder (``/``-separated).
+    xys : ndarray, shape (N, 2), float64
+        Observed pixels (u, v), pixel centres at +0.5.
+    point3D_ids : ndarray, shape (N,), int64
+        The 3D point each observation belongs to, -1 for none.
+    """
+
+    image_id: int
+    camera_id: int
+    qvec: tuple[float, float, float, float]
+    tvec: tuple[float, float, float]
+    name: str
+    xys: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    point3D_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    @property
+    def cam_from_world(self) -> np.ndarray:
+        """The image's pose (4, 4) in the OpenCV camera convention."""
+        return pose_from_qvec(self.qvec, self.tvec)
+
+
+@dataclass(frozen=True)
+class ColmapPoint:
+    """One COLMAP 3D point and its track.
+
+    Parameters
+    ----------
+    point3D_id : int
+    xyz : tuple of float, length 3
+    rgb : tuple of int, length 3
+    error : float
+        Mean reprojection error of the track in pixels.
+    image_ids, point2D_idxs : tuple of int
+        The track: each observation's image and its row in that image's ``xys``.
+    """
+
+    point3D_id: int
+    xyz: tuple[float, float, float]
+    rgb: tuple[int, int, int]
+    error: float
+    image_ids: tuple[int, ...]
+    point2D_idxs: tuple[int, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class ColmapPoints:
+    """Many COLMAP 3D points and their tracks, as columns (what a model holds).
+
+    Parameters
+    ----------
+    ids : ndarray, shape (P,), int64
+    xyz : ndarray, shape (P, 3), float64
+    rgb : ndarray, shape (P, 3), uint8
+    error : ndarray, shape (P,), float64
+    track_offsets : ndarray, shape (P + 1,), int64
+        Point ``i``'s track is rows ``track_offsets[i]:track_offsets[i + 1]`` of
+        ``track_image`` and ``track_idx``.
+    track_image, track_idx : ndarray, shape (T,), int64
+        Each observation's image id and its row in that image's ``xys``.
+    """
+
+    ids: np.ndarray
+    xyz: np.ndarray
+    rgb: np.ndarray
+    error: np.ndarray
+    track_offsets: np.ndarray
+    track_image: np.ndarray
+    track_idx: np.ndarray
+
+    @classmethod
+    def empty(cls) -> ColmapPoints:
+        """No points."""
+        z = np.zeros(0, np.int64)
+        return cls(
+            z,
+            np.zeros((0, 3)),
+            np.zeros((0, 3), np.uint8),
+            np.zeros(0),
+            np.zeros(1, np.int64),
+            z,
+            z,
+        )
+
+    @classmethod
+    def from_points(cls, points: Sequence[ColmapPoint]) -> ColmapPoints:
+        """The table of a sequence of :class:`ColmapPoint`."""
+        if not points:
+            return cls.empty()
+        lengths = [len(p.image_ids) for p in points]
+        return cls(
+            np.array([p.point3D_id for p in points], np.int64),
+            np.array([p.xyz for p in points], float).reshape(-1, 3),
+            np.array([p.rgb for p in points], np.uint8).reshape(-1, 3),
+            np.array([p.error for p in points], float),
+            np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+            np.array([i for p in points for i in p.image_ids], np.int64),
+            np.array([j for p in points for j in p.point2D_idxs], np.int64),
+        )
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i: int) -> ColmapPoint:
+        a, b = int(self.track_offsets[i]), int(self.track_offsets[i + 1])
+        x, y, z = (float(v) for v in self.xyz[i])
+        r, g, bl = (int(v) for v in self.rgb[i])
+        return ColmapPoint(
+            int(self.ids[i]),
+            (x, y, z),
+            (r, g, bl),
+            float(self.error[i]),
+            tuple(int(v) for v in self.track_image[a:b]),
+            tuple(int(v) for v in self.track_idx[a:b]),
+        )
+
+    def __iter__(self) -> Iterator[ColmapPoint]:
+        return (self[i] for i in range(len(self)))
+
+
+@dataclass(frozen=True, eq=False)
+class ColmapModel:
+    """A sparse model: cameras and images in id order, and a :class:`ColmapPoints` table.
+
+    ``points`` may also be given as a sequence of :class:`ColmapPoint`.
+    """
+
+    cameras: tuple[ColmapCamera, ...]
+    images: tuple[ColmapImage, ...]
+    points: ColmapPoints = field(default_factory=ColmapPoints.empty)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.points, ColmapPoints):
+            object.__setattr__(self, "points", ColmapPoints.from_points(list(self.points)))
+
+
+# ----------------------------------------------------------------------------- poses
+
+
+def qvecs_from_rotations(R: npt.ArrayLike) -> np.ndarray:
+    """Unit quaternions ``(qw, qx, qy, qz)``, ``qw >= 0``, of the rotations nearest to R (N, 3, 3).
+
+    Bar-Itzhack's method: the eigenvector of the largest eigenvalue of a
+    symmetric 4x4 matrix built from R, which is the quaternion of the rotation
+    nearest to R in the Frobenius norm. A stored matrix that is a rotation only
+    to its stored precision (float32) gets its nearest rotation.
+    """
+    m = np.asarray(R, dtype=np.float64).reshape(-1, 3, 3)
+    xx, xy, xz = m[:, 0, 0], m[:, 0, 1], m[:, 0, 2]
+    yx, yy, yz = m[:, 1, 0], m[:, 1, 1], m[:, 1, 2]
+    zx, zy, zz = m[:, 2, 0], m[:, 2, 1], m[:, 2, 2]
+    k = (
+        np.stack(
+            [
+                np.stack([xx - yy - zz, yx + xy, zx + xz, zy - yz], -1),
+                np.stack([yx + xy, yy - xx - zz, zy + yz, xz - zx], -1),
+                np.stack([zx + xz, zy + yz, zz - xx - yy, yx - xy], -1),
+                np.stack([zy - yz, xz - zx, yx - xy, xx + yy + zz], -1),
+            ],
+            -2,
+        )
+        / 3.0
+    )
+    _, vecs = np.linalg.eigh(k)
+    xyzw = vecs[:, :, -1]
+    q = xyzw[:, [3, 0, 1, 2]]
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    q[q[:, 0] < 0] *= -1.0
+    return q
+
+
+def qvec_from_pose(cam_from_world: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """``(qw, qx, qy, qz)`` and ``(tx, ty, tz)`` of a ``cam_from_world`` (4, 4) or (3, 4).
+
+    Examples
+    --------
+    >>> qvec_from_pose(np.eye(4))
+    ((1.0, 0.0, 0.0, 0.0), (0.0, 0.0, 0.0))
+    """
+    pose = np.asarray(cam_from_world, dtype=np.float64)
+    q = qvecs_from_rotations(pose[:3, :3])[0]
+    return tuple(float(x) for x in q), tuple(float(x) for x in pose[:3, 3])
+
+
+def pose_from_qvec(qvec: npt.ArrayLike, tvec: npt.ArrayLike) -> np.ndarray:
+    """``cam_from_world`` (4, 4) from COLMAP's quaternion ``(qw, qx, qy, qz)`` and translation.
+
+    The quaternion is normalised (COLMAP's text files round it).
+    """
+    return pose_from_quaternion(
+        np.asarray(qvec, float), np.asarray(tvec, float), order="wxyz", normalize=True
+    )
+
+
+# ----------------------------------------------------------------------------- text
+
+
+def _f(x: float) -> str:
+    return repr(float(x))
+
+
+def _reprs(values: np.ndarray) -> list[str]:
+    """``repr`` of every float of an array, flattened (through the C JSON encoder: fast)."""
+    flat = np.asarray(values, dtype=np.float64).ravel()
+    if not flat.size:
+        return []
+    if not np.isfinite(flat).all():
+        return [repr(v) for v in flat.tolist()]
+    return json.dumps(flat.tolist())[1:-1].split(", ")
+
+
+def camera_text(cameras: Sequence[ColmapCamera]) -> str:
+    """``cameras.txt`` content."""
+    lines = [
+        "# Camera list with one line of data per camera:",
+        "#   CAMERA_ID, MODEL, WIDTH, HEIGHT, PARAMS[]",
+        f"# Number of cameras: {len(cameras)}",
+    ]
+    for c in cameras:
+        params = " ".join(_f(p) for p in c.params)
+        lines.append(f"{c.camera_id} {c.model} {c.width} {c.height} {params}")
+    return "\n".join(lines) + "\n"
+
+
+def images_text(images: Sequence[ColmapImage]) -> str:
+    """``images.txt`` content."""
+    n_obs = sum(len(im.point3D_ids) for im in images)
+    mean = n_obs / len(images) if images else 0.0
+    lines = [
+        "# Image list with two lines of data per image:",
+        "#   IMAGE_ID, QW, QX, QY, QZ, TX, TY, TZ, CAMERA_ID, NAME",
+        "#   POINTS2D[] as (X, Y, POINT3D_ID)",
+        f"# Number of images: {len(images)}, mean observations per image: {mean!r}",
+    ]
+    for im in images:
+        if any(c.isspace() for c in im.name):
+            raise InvalidValueError(
+                f"COLMAP text models cannot hold image names with spaces, got {im.name!r}; "
+                "write a binary model."
+            )
+        pose = " ".join(_f(v) for v in (*im.qvec, *im.tvec))
+        lines.append(f"{im.image_id} {pose} {im.camera_id} {im.name}")
+        xy = _reprs(im.xys)
+        ids = im.point3D_ids.tolist()
+        lines.append(" ".join(f"{xy[2 * k]} {xy[2 * k + 1]} {p}" for k, p in enumerate(ids)))
+    return "\n".join(lines) + "\n"
+
+
+def points_text(points: ColmapPoints) -> str:
+    """``points3D.txt`` content."""
+    n = len(points)
+    mean = len(points.track_image) / n if n else 0.0
+    lines = [
+        "# 3D point list with one line of data per point:",
+        "#   POINT3D_ID, X, Y, Z, R, G, B, ERROR, TRACK[] as (IMAGE_ID, POINT2D_IDX)",
+        f"# Number of points: {n}, mean track length: {mean!r}",
+    ]
+    obs = [
+        f"{i} {j}"
+        for i, j in zip(points.track_image.tolist(), points.track_idx.tolist(), strict=True)
+    ]
+    offs = points.track_offsets.tolist()
+    ids = points.ids.tolist()
+    xyz = _reprs(points.xyz)
+    rgb = points.rgb.tolist()
+    err = _reprs(points.error)
+    for i in range(n):
+        r, g, b = rgb[i]
+        a, e = offs[i], offs[i + 1]
+        track = obs[a] if e == a + 1 else " ".join(obs[a:e])
+        lines.append(
+            f"{ids[i]} {xyz[3 * i]} {xyz[3 * i + 1]} {xyz[3 * i + 2]} {r} {g} {b} {err[i]} {track}".rstrip()
+        )
+    return "\n".join(lines) + "\n"
+
+
+# ----------------------------------------------------------------------------- binary
+
+
+def _cameras_bin(cameras: Sequence[ColmapCamera]) -> bytes:
+    parts = [struct.pack("<Q", len(cameras))]
+    for c in cameras:
+        mid = CAMERA_MODELS[c.model][0]
+        parts.append(struct.pack("<iiQQ", c.camera_id, mid, c.width, c.height))
+        parts.append(np.asarray(c.params, "<f8").tobytes())
+    return b"".join(parts)
+
+
+def _images_bin(images: Sequence[ColmapImage]) -> bytes:
+    parts = [struct.pack("<Q", len(images))]
+    obs = np.dtype([("x", "<f8"), ("y", "<f8"), ("id", "<i8")])
+    for im in images:
+        parts.append(struct.pack("<I7dI", im.image_id, *im.qvec, *im.tvec, im.camera_id))
+        parts.append(im.name.encode("utf-8") + b"\0")
+        rec = np.empty(len(im.point3D_ids), obs)
+        rec["x"] = im.xys[:, 0]
+        rec["y"] = im.xys[:, 1]
+        rec["id"] = im.point3D_ids
+        parts.append(struct.pack("<Q", len(rec)))
+        parts.append(rec.tobytes())
+    return b"".join(parts)
+
+
+_POINT_HEAD = np.dtype(
+    [("id", "<u8"), ("xyz", "<f8", 3), ("rgb", "u1", 3), ("error", "<f8"), ("n", "<u8")]
+)
+
+
+def _points_bin(points: ColmapPoints) -> bytes:
+    n = len(points)
+    head = np.zeros(n, _POINT_HEAD)
+    head["id"] = points.ids
+    head["xyz"] = points.xyz
+    head["rgb"] = points.rgb
+    head["error"] = points.error
+    lengths = np.diff(points.track_offsets)
+    head["n"] = lengths
+    size = _POINT_HEAD.itemsize
+    starts = size * np.arange(n, dtype=np.int64) + 8 * points.track_offsets[:-1]
+    buf = np.zeros(8 + size * n + 8 * len(points.track_image), np.uint8)
+    buf[:8] = np.frombuffer(struct.pack("<Q", n), np.uint8)
+    body = buf[8:]
+    body[starts[:, None] + np.arange(size)] = head.view(np.uint8).reshape(n, size)
+    track = np.empty((len(points.track_image), 2), "<u4")
+    track[:, 0] = points.track_image
+    track[:, 1] = points.track_idx
+    owner = np.repeat(np.arange(n), lengths)
+    rank = np.arange(len(owner)) - points.track_offsets[:-1][owner]
+    pos = starts[owner] + size + 8 * rank
+    body[pos[:, None] + np.arange(8)] = track.view(np.uint8).reshape(-1, 8)
+    return buf.tobytes()
+
+
+def model_bytes(model: ColmapModel, *, binary: bool = False) -> dict[str, bytes]:
+    """File name -> content of a model's three files.
+
+    Parameters
+    ----------
+    model : ColmapModel
+    binary : bool, keyword-only
+        ``.bin`` files instead of ``.txt``.
+
+    Examples
+    --------
+    >>> cam = ColmapCamera(1, "PINHOLE", 64, 48, (50.0, 50.0, 32.0, 24.0))
+    >>> files = model_bytes(ColmapModel((cam,), ()))
+    >>> sorted(files), files["cameras.txt"].decode().splitlines()[-1]
+    (['cameras.txt', 'images.txt', 'points3D.txt'], '1 PINHOLE 64 48 50.0 50.0 32.0 24.0')
+    """
+    if binary:
+        return {
+            "cameras.bin": _cameras_bin(model.cameras),
+            "images.bin": _images_bin(model.images),
+            "points3D.bin": _points_bin(model.points),
+        }
+    return {
+        "cameras.txt": camera_text(model.cameras).encode("utf-8"),
+        "images.txt": images_text(model.images).encode("utf-8"),
+        "points3D.txt": points_text(model.points).encode("utf-8"),
+    }
+
+
+def write_model(
+    model: ColmapModel, folder: str | os.PathLike[str], *, binary: bool = False
+) -> list[Path]:
+    """Write a model's three files into ``folder`` (created); return their paths."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, data in model_bytes(model, binary=binary).items():
+        (out / name).write_bytes(data)
+        paths.append(out / name)
+    return paths
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def _data_lines(path: Path) -> list[str]:
+    return [ln for ln in path.read_text(encoding="utf-8").splitlines() if not ln.startswith("#")]
+
+
+def _read_text(folder: Path) -> ColmapModel:
+    cameras = []
+    for ln in _data_lines(folder / "cameras.txt"):
+        if not ln.strip():
+            continue
+        f = ln.split()
+        cameras.append(
+            ColmapCamera(int(f[0]), f[1], int(f[2]), int(f[3]), tuple(float(x) for x in f[4:]))
+        )
+    images = []
+    lines = _data_lines(folder / "images.txt")
+    for i in range(0, len(lines) - 1, 2):
+        head = lines[i].split(maxsplit=9)
+        if not head:
+            continue
+        obs = np.array(lines[i + 1].split(), dtype=float).reshape(-1, 3)
+        images.append(
+            ColmapImage(
+                int(head[0]),
+                int(head[8]),
+                (float(head[1]), float(head[2]), float(head[3]), float(head[4])),
+                (float(head[5]), float(head[6]), float(head[7])),
+                head[9],
+                obs[:, :2].copy(),
+                obs[:, 2].astype(np.int64),
+            )
+        )
+    ids, xyz, rgb, err, lengths, flat = [], [], [], [], [], []
+    for ln in _data_lines(folder / "points3D.txt"):
+        f = ln.split()
+        if not f:
+            continue
+        ids.append(int(f[0]))
+        xyz.append((float(f[1]), float(f[2]), float(f[3])))
+        rgb.append((int(f[4]), int(f[5]), int(f[6])))
+        err.append(float(f[7]))
+        lengths.append((len(f) - 8) // 2)
+        flat.extend(f[8:])
+    pairs = np.array(flat, np.int64).reshape(-1, 2)
+    points = ColmapPoints(
+        np.array(ids, np.int64),
+        np.array(xyz, float).reshape(-1, 3),
+        np.array(rgb, np.uint8).reshape(-1, 3),
+        np.array(err, float),
+        np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)]).astype(np.int64),
+        pairs[:, 0].copy(),
+        pairs[:, 1].copy(),
+    )
+    return ColmapModel(tuple(cameras), tuple(images), points)
+
+
+class _Reader:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def take(self, fmt: str) -> tuple:
+        size = struct.calcsize(fmt)
+        values = struct.unpack_from(fmt, self.data, self.pos)
+        self.pos += size
+        return values
+
+    def array(self, dtype: str | np.dtype, count: int) -> np.ndarray:
+        dt = np.dtype(dtype)
+        arr = np.frombuffer(self.data, dt, count, self.pos)
+        self.pos += dt.itemsize * count
+        return arr
+
+
+def _read_binary(folder: Path) -> ColmapModel:
+    r = _Reader((folder / "cameras.bin").read_bytes())
+    cameras = []
+    for _ in range(r.take("<Q")[0]):
+        cid, mid, w, h = r.take("<iiQQ")
+        if mid not in _MODEL_BY_ID:
+            raise FormatError(f"{folder / 'cameras.bin'}: camera model id {mid} is not supported.")
+        model = _MODEL_BY_ID[mid]
+        params = r.array("<f8", len(CAMERA_MODELS[model][1]))
+        cameras.append(ColmapCamera(cid, model, w, h, tuple(float(x) for x in params)))
+    r = _Reader((folder / "images.bin").read_bytes())
+    obs_dt = np.dtype([("x", "<f8"), ("y", "<f8"), ("id", "<i8")])
+    images = []
+    for _ in range(r.take("<Q")[0]):
+        iid, qw, qx, qy, qz, tx, ty, tz, cid = r.take("<I7dI")
+        end = r.data.index(b"\0", r.pos)
+        name = r.data[r.pos : end].decode("utf-8")
+        r.pos = end + 1
+        rec = r.array(obs_dt, r.take("<Q")[0])
+        xys = np.stack([rec["x"], rec["y"]], axis=1) if len(rec) else np.zeros((0, 2))
+        images.append(
+            ColmapImage(iid, cid, (qw, qx, qy, qz), (tx, ty, tz), name, xys, rec["id"].copy())
+        )
+    r = _Reader((folder / "points3D.bin").read_bytes())
+    ids, xyz, rgb, err, lengths, tracks = [], [], [], [], [], []
+    for _ in range(r.take("<Q")[0]):
+        pid, x, y, z, cr, cg, cb, e = r.take("<Q3d3Bd")
+        count = r.take("<Q")[0]
+        ids.append(pid)
+        xyz.append((x, y, z))
+        rgb.append((cr, cg, cb))
+        err.append(e)
+        lengths.append(count)
+        tracks.append(r.array("<u4", 2 * count))
+    pairs = (np.concatenate(tracks) if tracks else np.zeros(0, "<u4")).astype(np.int64)
+    pairs = pairs.reshape(-1, 2)
+    points = ColmapPoints(
+        np.array(ids, np.int64),
+        np.array(xyz, float).reshape(-1, 3),
+        np.array(rgb, np.uint8).reshape(-1, 3),
+        np.array(err, float),
+        np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)]).astype(np.int64),
+        pairs[:, 0].copy(),
+        pairs[:, 1].copy(),
+    )
+    return ColmapModel(tuple(cameras), tuple(images), points)
+
+
+def read_model(folder: str | os.PathLike[str]) -> ColmapModel:
+    """Read a COLMAP sparse model (text or binary) from ``folder``.
+
+    Raises
+    ------
+    FormatError
+        No ``cameras.txt`` / ``cameras.bin`` in the folder, or a file is malformed.
+    """
+    path = Path(folder)
+    try:
+        if (path / "cameras.bin").is_file():
+            return _read_binary(path)
+        if (path / "cameras.txt").is_file():
+            return _read_text(path)
+    except (OSError, ValueError, IndexError, struct.error) as exc:
+        if isinstance(exc, CamgeomError):
+            raise
+        raise FormatError(f"{path}: not a readable COLMAP model ({exc}).") from None
+    raise FormatError(f"{path}: no COLMAP model (cameras.txt or cameras.bin) in this folder.")

@@ -1,0 +1,150 @@
+"""nerfstudio / instant-ngp ``transforms.json``: one entry per frame.
+
+Each frame carries its own intrinsics (``fl_x, fl_y, cx, cy, w, h``), lens
+model (``camera_model`` and the distortion keys ``k1 .. k4, p1, p2``), its pose
+as ``transform_matrix`` (``world_from_cam`` with OpenGL camera axes: x right,
+y up, z toward the viewer), and paths relative to the file's folder
+(``file_path``, ``depth_file_path``, ``mask_path``). nerfstudio casts rays
+through pixel centres at +0.5, as camgeom does, so ``cx, cy`` are camgeom's.
+
+Depth images are float32 TIFFs of planar depth (z along the optical axis, 0
+where there is no surface) in metres; ``depth_unit_scale_factor`` is 1.0 (pass
+``--depth-unit-scale-factor 1.0`` to nerfstudio's data parser, whose default is
+millimetres).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from camgeom.errors import FormatError
+
+__all__ = [
+    "DEPTH_UNIT_SCALE_FACTOR",
+    "DISTORTION_KEYS",
+    "frame_entry",
+    "read_transforms",
+    "transforms_bytes",
+]
+
+#: Metres per stored depth unit in the depth TIFFs camgeom writes.
+DEPTH_UNIT_SCALE_FACTOR = 1.0
+#: The distortion keys of each camera model, in nerfstudio's names.
+DISTORTION_KEYS = {
+    "OPENCV": ("k1", "k2", "k3", "k4", "p1", "p2"),
+    "OPENCV_FISHEYE": ("k1", "k2", "k3", "k4"),
+}
+
+
+def frame_entry(
+    *,
+    file_path: str,
+    K: np.ndarray,
+    width: int,
+    height: int,
+    world_from_cam_opengl: np.ndarray,
+    camera_model: str = "OPENCV",
+    distortion: Mapping[str, float] | None = None,
+    depth_file_path: str | None = None,
+    mask_path: str | None = None,
+) -> dict[str, Any]:
+    """One ``frames[]`` entry of ``transforms.json``.
+
+    ``camera_model`` is ``"OPENCV"`` for a pinhole camera (nerfstudio has no
+    ``PINHOLE``; its distortion keys are then 0).
+    """
+    entry: dict[str, Any] = {
+        "file_path": file_path,
+        "fl_x": float(K[0, 0]),
+        "fl_y": float(K[1, 1]),
+        "cx": float(K[0, 2]),
+        "cy": float(K[1, 2]),
+        "w": int(width),
+        "h": int(height),
+        "camera_model": camera_model,
+    }
+    dist = dict(distortion or {})
+    for key in DISTORTION_KEYS.get(camera_model, ()):
+        entry[key] = float(dist.get(key, 0.0))
+    entry["transform_matrix"] = [[float(v) for v in row] for row in world_from_cam_opengl]
+    if depth_file_path is not None:
+        entry["depth_file_path"] = depth_file_path
+    if mask_path is not None:
+        entry["mask_path"] = mask_path
+    return entry
+
+
+def transforms_bytes(
+    frames: Sequence[Mapping[str, Any]],
+    *,
+    ply_file_path: str | None = None,
+) -> bytes:
+    """The content of ``transforms.json`` for ``frames`` (from :func:`frame_entry`).
+
+    Deterministic: keys in a fixed order, two-space indent, shortest round-trip numbers.
+
+    Examples
+    --------
+    >>> e = frame_entry(file_path="a.png", K=np.diag([50.0, 50.0, 1.0]), width=64, height=48,
+    ...                 world_from_cam_opengl=np.eye(4))
+    >>> json.loads(transforms_bytes([e]))["frames"][0]["fl_x"]
+    50.0
+    """
+    doc: dict[str, Any] = {}
+    if any("depth_file_path" in f for f in frames):
+        doc["depth_unit_scale_factor"] = DEPTH_UNIT_SCALE_FACTOR
+    if ply_file_path is not None:
+        doc["ply_file_path"] = ply_file_path
+    doc["frames"] = list(frames)
+    return (json.dumps(doc, indent=2, allow_nan=False) + "\n").encode("utf-8")
+
+
+def read_transforms(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Parse ``transforms.json`` and fill every frame's intrinsics from the top level.
+
+    Returns the document with each frame holding ``fl_x, fl_y, cx, cy, w, h``
+    and ``camera_model`` (frame values win over top-level ones; ``camera_angle_x``
+    of instant-ngp files gives ``fl_x``; a missing ``cx`` / ``cy`` is the image centre).
+
+    Raises
+    ------
+    FormatError
+        Not JSON, no ``frames`` list, or a frame without size, focal length or pose.
+    """
+    p = Path(path)
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise FormatError(f"{p}: not a readable transforms.json ({exc}).") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("frames"), list):
+        raise FormatError(f"{p}: expected a JSON object with a 'frames' list.")
+    shared = {k: v for k, v in doc.items() if k != "frames"}
+    frames = []
+    for i, raw in enumerate(doc["frames"]):
+        f = {**shared, **raw}
+        try:
+            w, h = int(f["w"]), int(f["h"])
+            if "fl_x" not in f and "camera_angle_x" in f:
+                f["fl_x"] = 0.5 * w / math.tan(0.5 * float(f["camera_angle_x"]))
+            if "fl_y" not in f:
+                f["fl_y"] = f["fl_x"]
+            f.setdefault("cx", w / 2)
+            f.setdefault("cy", h / 2)
+            f.setdefault("camera_model", "OPENCV")
+            f["transform_matrix"] = np.asarray(f["transform_matrix"], dtype=float)
+            float(f["fl_x"])
+            str(f["file_path"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise FormatError(f"{p}: frame {i} lacks a usable {exc}.") from None
+        if f["transform_matrix"].shape != (4, 4):
+            raise FormatError(f"{p}: frame {i} transform_matrix is not 4x4.")
+        frames.append(f)
+    doc["frames"] = frames
+    return doc
