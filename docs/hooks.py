@@ -28,13 +28,17 @@ def cli_markdown() -> str:
     from camgeom.cli import build_parser
 
     os.environ.setdefault("COLUMNS", "100")
-    parser = build_parser()
-    parts = ["## `camgeom`", "", "```text", parser.format_help().rstrip(), "```", ""]
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, sub in action.choices.items():
-                parts += [f"## `camgeom {name}`", "", "```text", sub.format_help().rstrip()]
-                parts += ["```", ""]
+    parts: list[str] = []
+
+    def add(parser: argparse.ArgumentParser, command: str, level: int) -> None:
+        parts.extend([f"{'#' * level} `{command}`", "", "```text", parser.format_help().rstrip()])
+        parts.extend(["```", ""])
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    add(sub, f"{command} {name}", min(level + 1, 4))
+
+    add(build_parser(), "camgeom", 2)
     return "\n".join(parts)
 
 
