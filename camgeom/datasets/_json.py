@@ -23,6 +23,7 @@ import orjson
 from camgeom.errors import FormatError, MissingKeyError
 
 __all__ = [
+    "MAX_NESTING",
     "MISSING",
     "get",
     "get_array",
@@ -65,6 +66,8 @@ def parse_json_bytes(data: bytes, path: Path | str, *, what: str = "") -> Any:
     files) goes through :func:`json.loads`, which gives the same values as before
     and the error messages below.
     """
+    if data.count(b"[") + data.count(b"{") > MAX_NESTING:
+        _check_nesting(data, path, what)
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
@@ -80,6 +83,47 @@ def parse_json_bytes(data: bytes, path: Path | str, *, what: str = "") -> Any:
     except ValueError as exc:
         hint = " The file looks truncated." if not data.strip() or "Expecting" in str(exc) else ""
         raise FormatError(f"{path}{what}: corrupt JSON ({exc}).{hint}") from None
+
+
+MAX_NESTING = 128
+"""Deepest nesting of arrays and objects a metadata file may have (vendor files: < 15).
+
+Readers walk parsed documents recursively; a deeper file is refused when read."""
+
+
+def _check_nesting(data: bytes, path: Path | str, what: str) -> None:
+    """Refuse ``data`` nested deeper than :data:`MAX_NESTING` (brackets in strings count too)."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    step = np.zeros(256, dtype=np.int8)
+    step[[ord("["), ord("{")]] = 1
+    step[[ord("]"), ord("}")]] = -1
+    depth = int(np.cumsum(step[raw], dtype=np.int64).max(initial=0))
+    if depth > MAX_NESTING and _exact_depth(data) > MAX_NESTING:
+        raise FormatError(
+            f"{path}{what}: JSON nested more than {MAX_NESTING} levels deep; is the file damaged?"
+        )
+
+
+def _exact_depth(data: bytes) -> int:
+    """Nesting depth outside strings (only run on the rare file that looks deep)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in data:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
 
 
 def _parse_int(text: str) -> int | float:
