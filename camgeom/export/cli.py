@@ -71,9 +71,10 @@ def register(sub: Any) -> argparse.ArgumentParser:
     c.add_argument("--binary", action="store_true", help="write .bin files instead of .txt")
     c.add_argument(
         "--points",
-        choices=("landmarks", "none"),
+        choices=("landmarks", "fused", "none"),
         default="landmarks",
-        help="seed points3D with the landmarks (tracks shared across a scene's views), or none",
+        help="seed points3D with the landmarks (tracks shared across a scene's views), with "
+        "every 4th depth pixel of each view (fused in world coordinates, coloured), or none",
     )
     c.add_argument("--groups", metavar="G1,G2", help="landmark groups to export (default: all)")
     c.set_defaults(func=cmd_export)

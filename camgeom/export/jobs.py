@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from camgeom.datasets.frame import Frame, FrameSource
 
 __all__ = [
+    "FUSED_STRIDE",
     "IMAGE_MODES",
     "POINTS",
     "ColmapExportJob",
@@ -49,7 +50,9 @@ __all__ = [
 #: How images reach the output folder.
 IMAGE_MODES = ("symlink", "hardlink", "copy")
 #: What seeds a COLMAP model's ``points3D``.
-POINTS = ("landmarks", "none")
+POINTS = ("landmarks", "fused", "none")
+#: Pixel step of the depth samples that seed ``points3D`` with ``points="fused"``.
+FUSED_STRIDE = 4
 
 _IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr", ".bmp", ".webp")
 _IMAGE_SUFFIXES = tuple(".image" + e for e in _IMAGE_EXTS)
@@ -145,6 +148,33 @@ def _frame_record(job: _ExportJob, frame: Frame, out: FrameOutputs) -> dict[str,
     }
 
 
+def _depth_samples(frame: Frame, stride: int) -> list[list[Any]]:
+    """World points, pixel centres and colours of every ``stride``-th depth pixel with a surface."""
+    from camgeom.depth import z_from_range
+
+    cam = frame.camera
+    assert cam is not None
+    depth = frame.read_depth()
+    if frame.depth_kind == "range":
+        depth = z_from_range(depth, cam.K)
+    rows = np.arange(stride // 2, depth.shape[0], stride)
+    cols = np.arange(stride // 2, depth.shape[1], stride)
+    sub = depth[np.ix_(rows, cols)].astype(np.float64)
+    ok = np.isfinite(sub) & (sub > 0)
+    r, c = np.nonzero(ok)
+    uv = np.stack([cols[c] + 0.5, rows[r] + 0.5], axis=1)
+    world = cam.unproject(uv, sub[ok], frame="world")
+    rgb = np.full((len(uv), 3), 128, np.uint8)
+    if frame.image_path is not None:
+        try:
+            image = frame.read_image()
+            if image.shape[:2] == depth.shape:
+                rgb = image[rows[r], cols[c]]
+        except (OSError, ValueError):
+            pass
+    return [world.tolist(), uv.tolist(), rgb.tolist()]
+
+
 @dataclass(frozen=True)
 class _ExportJob(Job):
     images: str = "symlink"
@@ -197,6 +227,8 @@ class ColmapExportJob(_ExportJob):
                     continue
                 pixels = None if lm.pixels is None else lm.pixels.tolist()
                 rec["landmarks"][g] = [list(lm.names), lm.world.tolist(), pixels]
+        elif self.points == "fused" and frame.depth_path is not None:
+            rec["cloud"] = _depth_samples(frame, FUSED_STRIDE)
         return FrameResult(rec, warnings)
 
     def reduce(self, rows: Iterator[FrameRow], out: JobOutputs) -> Mapping[str, Any]:
@@ -249,6 +281,7 @@ def colmap_model(
     cameras, images = [], []
     key_ids: dict[tuple[str, str], int] = {}
     xyz_parts: list[np.ndarray] = []
+    rgb_parts: list[np.ndarray] = []
     obs_point, obs_image, obs_row, obs_err = [], [], [], []
     next_id = 1
     for idx, rec in enumerate(records, start=1):
@@ -291,17 +324,34 @@ def colmap_model(
                 key = names[i]
                 pid = key_ids.get(key)
                 if pid is None:
-                    pid = key_ids[key] = len(key_ids) + 1
+                    pid = key_ids[key] = next_id
+                    next_id += 1
                     xyz_parts.append(W[i : i + 1])
+                    rgb_parts.append(np.full((1, 3), 128, np.uint8))
                 ids[k] = pid
         else:
             ids = np.arange(next_id, next_id + len(sel), dtype=np.int64)
             next_id += len(sel)
             xyz_parts.append(W[sel])
+            rgb_parts.append(np.full((len(sel), 3), 128, np.uint8))
         err = np.hypot(*(obs[sel] - uv[sel]).T) if pinhole else np.full(len(sel), -1.0)
+        obs = obs[sel]
+        if rec.get("cloud"):  # depth samples: one point each, seen at its pixel centre
+            cw = np.asarray(rec["cloud"][0], float).reshape(-1, 3)
+            cuv = np.asarray(rec["cloud"][1], float).reshape(-1, 2)
+            pc = cw @ R.T + t
+            proj = np.stack([fx * pc[:, 0] / pc[:, 2] + cx, fy * pc[:, 1] / pc[:, 2] + cy], 1)
+            cids = np.arange(next_id, next_id + len(cw), dtype=np.int64)
+            next_id += len(cw)
+            xyz_parts.append(cw)
+            rgb_parts.append(np.asarray(rec["cloud"][2], np.uint8).reshape(-1, 3))
+            ids = np.concatenate([ids, cids])
+            obs = np.concatenate([obs, cuv])
+            cerr = np.hypot(*(cuv - proj).T) if pinhole else np.full(len(cw), -1.0)
+            err = np.concatenate([err, cerr])
         obs_point.append(ids)
-        obs_image.append(np.full(len(sel), idx, np.int64))
-        obs_row.append(np.arange(len(sel), dtype=np.int64))
+        obs_image.append(np.full(len(ids), idx, np.int64))
+        obs_row.append(np.arange(len(ids), dtype=np.int64))
         obs_err.append(err)
         images.append(
             _colmap.ColmapImage(
@@ -310,7 +360,7 @@ def colmap_model(
                 tuple(float(v) for v in q),  # type: ignore[arg-type]
                 tuple(float(v) for v in t),  # type: ignore[arg-type]
                 rec["image"],
-                obs[sel],
+                obs,
                 ids,
             )
         )
@@ -326,7 +376,7 @@ def colmap_model(
     points = _colmap.ColmapPoints(
         np.arange(1, len(xyz) + 1, dtype=np.int64),
         xyz,
-        np.full((len(xyz), 3), 128, np.uint8),
+        np.concatenate(rgb_parts),
         np.where(invalid, -1.0, mean),
         np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
         np.concatenate(obs_image)[order],
@@ -440,10 +490,13 @@ def export_colmap(
         scene in ``sparse/<scene stem>/``, with one camera per frame.
     binary : bool, keyword-only
         Write ``.bin`` files instead of ``.txt``.
-    points : {"landmarks", "none"}, keyword-only
+    points : {"landmarks", "fused", "none"}, keyword-only
         Seed ``points3D`` with the landmarks (2D observations in every image
-        they project into, tracks shared across the views of a scene), or leave
-        the model without points.
+        they project into, tracks shared across the views of a scene); with
+        the fused depth cloud (every :data:`FUSED_STRIDE`-th pixel of each
+        view's depth map, range converted to z, lifted to world coordinates and
+        coloured from the image, each point observed at its pixel centre in its
+        own view); or leave the model without points.
     groups : sequence of str, keyword-only, optional
         Landmark groups to export (default: all).
     images : {"symlink", "hardlink", "copy"}, keyword-only

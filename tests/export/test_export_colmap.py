@@ -326,3 +326,29 @@ def test_quaternions_match_scipy_on_every_branch() -> None:
     near = qvecs_from_rotations(noisy)
     assert np.abs(np.linalg.norm(near, axis=1) - 1).max() < 1e-15
     assert np.minimum(np.abs(near - got).max(1), np.abs(near + got).max(1)).max() < 1e-6
+
+
+def test_fused_depth_cloud_seeds_points3d(demo, tmp_path: Path) -> None:
+    ds = camgeom.load(demo.synthesisai)  # range depth, converted to z
+    s = export_colmap(ds, tmp_path, points="fused", workers=1, progress=False)
+    assert s.exit_code == 0
+    (model,) = _models(tmp_path)
+    rec = pycolmap.Reconstruction(str(model))
+    assert rec.num_points3D() > 100
+    assert _max_error(model) < TOL_PX  # each sample seen at its own pixel centre
+    frames = {f.frame_id: f for f in ds}
+    for image in rec.images.values():
+        frame = frames[frame_id_of(image.name)]
+        rgb = frame.read_image()
+        z = frame.read_depth()
+        for p2d in list(image.points2D)[:50]:
+            u, v = p2d.xy
+            assert (u - 0.5) % 4 == 2 and (v - 0.5) % 4 == 2  # every 4th pixel, centred
+            point = rec.points3D[p2d.point3D_id]
+            col, row = int(u), int(v)
+            assert tuple(point.color) == tuple(rgb[row, col])
+            # the point lies on the stored depth ray of its pixel
+            cam_pt = (
+                frame.camera.cam_from_world[:3, :3] @ point.xyz + frame.camera.cam_from_world[:3, 3]
+            )
+            assert abs(np.linalg.norm(cam_pt) - z[row, col]) < 1e-5 * z[row, col]
