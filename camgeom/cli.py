@@ -221,9 +221,10 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from camgeom.verification import verify_dataset
+    from camgeom.jobs.verify import copy_report, run_verify
 
     console = _Console(args.quiet)
+    _check_job_args(args)
     if args.occlusion_threshold is not None and not 0 <= args.occlusion_threshold <= 1:
         raise _UsageError(
             f"--occlusion-threshold must be a share in [0, 1], got {args.occlusion_threshold}."
@@ -237,24 +238,36 @@ def cmd_verify(args: argparse.Namespace) -> int:
     ds = _load(args.path, console)
     if ds is None:
         return EXIT_INPUT
-    rep = verify_dataset(
+    with run_verify(
         ds,
+        args.out,
         strict=args.strict,
         occlusion_threshold=args.occlusion_threshold,
         use_depth=not args.no_depth,
-        progress=not args.quiet,
-    )
-    console.say(str(rep))
-    if args.verbose:
-        for r in rep.reports:
-            console.say("")
-            console.say(str(r))
-    if args.json:
-        _write_text(Path(args.json), rep.to_json(), overwrite=args.overwrite)
-        console.say(f"\nJSON report: {args.json}")
-    if not rep.reports and rep.unreadable:
-        return EXIT_INPUT
-    return EXIT_OK if rep.passed else EXIT_FAIL
+        **_job_kwargs(args),
+    ) as run:
+        console.say(run.table())
+        summary = run.summary
+        for f in summary.failures:
+            label = "UNREADABLE" if f.frame_id else "FAILED"
+            console.say(f"{label} {f}")
+            if f.traceback:
+                console.err(f.traceback)
+        listed = sum(1 for f in summary.failures if f.frame_id)
+        if summary.failed > listed:
+            console.say(f"... and {summary.failed - listed} more unreadable: see the JSON report")
+        for w in summary.warnings:
+            console.err(f"WARNING {w}")
+        if args.verbose:
+            for r in run.iter_reports():
+                console.say("")
+                console.say(str(r))
+        if args.json and run.report_path is not None:
+            copy_report(run, args.json, overwrite=args.overwrite)
+            console.say(f"\nJSON report: {args.json}")
+        if args.out:
+            console.say(f"report and manifest: {Path(summary.out_dir).resolve()}")
+        return run.exit_code
 
 
 # ----------------------------------------------------------------------------- project
@@ -348,6 +361,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     "--json",
                     str(root / f"{vendor}.verify.json"),
                     "--overwrite",
+                    "--workers",
+                    "1",
                     *base,
                 ]
             )
@@ -382,11 +397,39 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 ]
             )
         )
+    _warm_kernels()
     console.say(
         f"\nOutputs in {root.resolve()}: *.verify.json (reports), *.overlays/ (PNG + CSV/JSON landmarks), "
         "*.pointclouds/ (*.points.ply per frame, *.fused.ply per scene)."
     )
     return max(codes)
+
+
+def _warm_kernels() -> None:
+    """Run every projection and depth kernel variant once, so numba caches them all on disk.
+
+    The demo's own frames are small; a user's first large batch would otherwise
+    compile the parallel variants in that (later) process. Covered: projection
+    of one frame and of a batch above the parallel threshold (float64 points),
+    and back-projection of small and large depth maps, z and range, float32
+    (as the readers return them) and float64.
+    """
+    import numpy as np
+
+    from camgeom.depth import points_from_depth
+    from camgeom.projection import project_points
+
+    K = np.array([[100.0, 0.0, 64.0], [0.0, 100.0, 64.0], [0.0, 0.0, 1.0]])
+    pose = np.eye(4)
+    pose[2, 3] = 2.0
+    rng = np.random.default_rng(0)
+    for n in (468, 20_000):
+        project_points(rng.uniform(-0.2, 0.2, (n, 3)), K, pose)
+    for side in (64, 320):  # 320 x 320 pixels: above the parallel threshold
+        for dtype in (np.float32, np.float64):
+            depth = np.full((side, side), 1.5, dtype)
+            for kind in ("z", "range"):
+                points_from_depth(depth, K, depth_kind=kind)
 
 
 # ----------------------------------------------------------------------------- parser
@@ -414,11 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--debug", action="store_true", help="show tracebacks of failures")
         return p
 
-    def add_job(name: str, help_: str, example: str) -> argparse.ArgumentParser:
-        """A per-frame job: path, --out, --workers, --scheduler, --overwrite."""
-        p = add(name, help_, example)
-        p.add_argument("path", help="dataset, render, camera folder or metadata file")
-        p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
+    def add_parallel(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--workers",
             type=int,
@@ -430,6 +469,13 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="ADDRESS",
             help="run on this Dask scheduler (default: $CAMGEOM_DASK_SCHEDULER when set)",
         )
+
+    def add_job(name: str, help_: str, example: str) -> argparse.ArgumentParser:
+        """A per-frame job: path, --out, --workers, --scheduler, --overwrite."""
+        p = add(name, help_, example)
+        p.add_argument("path", help="dataset, render, camera folder or metadata file")
+        p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
+        add_parallel(p)
         p.add_argument(
             "--overwrite",
             action="store_true",
@@ -463,7 +509,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-depth", action="store_true", help="skip the checks that read depth maps")
     p.add_argument("--verbose", "-v", action="store_true", help="print every frame's table")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="keep the report (verify.json) and a manifest here: a rerun checks only the "
+        "frames whose files or options changed (default: no folder, every frame checked)",
+    )
+    add_parallel(p)
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing --json file; with --out, check every frame again",
+    )
     p.set_defaults(func=cmd_verify)
 
     p = add_job(

@@ -308,3 +308,38 @@ def test_verify_table_names_the_worst_frame(demo):
     root, _ = demo
     r = run("verify", root / "data" / "datagen", "-q")
     assert "worst frame" in r.stdout and "datapoint_00001/camera_" in r.stdout
+
+
+_AFTER_DEMO = """
+import numpy as np
+from camgeom.depth import points_from_depth
+from camgeom.projection import project_points
+K = np.array([[300.0, 0.0, 160.0], [0.0, 300.0, 120.0], [0.0, 0.0, 1.0]])
+pose = np.eye(4)
+pose[2, 3] = 3.0
+for n in (68, 50_000):
+    project_points(np.random.default_rng(1).normal(0, 0.1, (n, 3)), K, pose)
+for h, w in ((48, 64), (480, 640)):
+    depth = np.full((h, w), 2.0, np.float32)
+    Kd = np.array([[300.0, 0.0, w / 2], [0.0, 300.0, h / 2], [0.0, 0.0, 1.0]])
+    for kind in ("z", "range"):
+        points_from_depth(depth, Kd, depth_kind=kind)
+"""
+
+
+def test_demo_leaves_every_kernel_in_the_numba_cache(tmp_path):
+    """After `camgeom demo`, a new process projecting and back-projecting compiles nothing."""
+    cache = tmp_path / "numba-cache"
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache), PYTHONWARNINGS="ignore")
+    env.pop("NUMBA_DISABLE_JIT", None)
+    r = subprocess.run(
+        [*CMD, "demo", str(tmp_path / "demo"), "-q"], capture_output=True, text=True, env=env
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    before = {p: p.stat().st_mtime_ns for p in cache.rglob("*") if p.is_file()}
+    assert any(p.suffix == ".nbc" for p in before)
+    r = subprocess.run([sys.executable, "-c", _AFTER_DEMO], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    after = {p: p.stat().st_mtime_ns for p in cache.rglob("*") if p.is_file()}
+    assert sorted(set(after) - set(before)) == []
+    assert after == before  # no index rewritten either

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import pickle
+import sys
 import time
 import traceback
 import warnings
@@ -32,9 +34,11 @@ __all__ = [
     "Task",
     "TaskOutcome",
     "WorkerLost",
+    "configure_worker_threads",
     "local_cores",
     "run_frame",
     "run_frames",
+    "worker_threads",
 ]
 
 #: Environment variable naming a Dask scheduler address (used when none is passed).
@@ -62,8 +66,46 @@ class WorkerLost(Exception):
 _worker_job: list[Job] = []
 
 
-def _install_job(job: Job) -> None:
-    _worker_job[:] = [job]
+def worker_threads(workers: int, cores: int | None = None) -> int:
+    """Threads each of ``workers`` processes may use on ``cores`` cores: ``max(1, cores // workers)``.
+
+    Examples
+    --------
+    >>> worker_threads(2, 8), worker_threads(16, 8)
+    (4, 1)
+    """
+    return max(1, (local_cores() if cores is None else cores) // max(1, workers))
+
+
+def configure_worker_threads(threads: int) -> None:
+    """Cap the threads one worker process uses, so that N workers do not oversubscribe.
+
+    Sets camgeom's decode threads (:func:`camgeom.io.set_decode_threads`) and
+    numba's thread count: :func:`numba.set_num_threads` when numba is already
+    imported (for the calling thread, the one that runs the frames), else
+    ``$NUMBA_NUM_THREADS`` so that numba starts only that many threads when it
+    is imported. ``$CAMGEOM_DECODE_THREADS`` is set too, for code that reads it.
+    """
+    from camgeom.io import set_decode_threads
+
+    threads = max(1, int(threads))
+    os.environ["CAMGEOM_DECODE_THREADS"] = str(threads)
+    set_decode_threads(threads)
+    numba = sys.modules.get("numba")
+    if numba is None:
+        os.environ["NUMBA_NUM_THREADS"] = str(threads)
+        return
+    try:
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    except (AttributeError, ValueError):  # pragma: no cover - a numba without threading layer
+        pass
+
+
+def _install_job(job: Job | bytes, threads: int | None = None) -> None:
+    """Worker start-up: cap the threads, then load the job (its imports see the cap)."""
+    if threads is not None:
+        configure_worker_threads(threads)
+    _worker_job[:] = [pickle.loads(job) if isinstance(job, bytes) else job]
 
 
 def run_frame(job: Job | None, item: Any, out_dir: str, frame_id: str, stem: str) -> TaskOutcome:
@@ -101,9 +143,39 @@ def run_frames(job: Job | None, out_dir: str, tasks: Sequence[Task]) -> list[Tas
     return [run_frame(job, item, out_dir, frame_id, stem) for item, frame_id, stem in tasks]
 
 
+def _dask_threads(host_threads: dict[str, int]) -> int | None:
+    """Threads for one task on this Dask worker: its host's cores over the host's task threads."""
+    try:
+        from distributed import get_worker
+
+        address = get_worker().address
+    except (ImportError, ValueError):  # not in a Dask worker
+        return None
+    return worker_threads(host_threads.get(_host(address), 1))
+
+
+def run_frames_on_dask(
+    job: Job, out_dir: str, tasks: Sequence[Task], host_threads: dict[str, int]
+) -> list[TaskOutcome]:
+    """:func:`run_frames` on a Dask worker, after capping the threads its frames may use.
+
+    ``host_threads`` maps each worker host to the number of task threads the
+    cluster runs on it; a frame then uses ``max(1, cores // threads)`` decode and
+    numba threads.
+    """
+    threads = _dask_threads(host_threads)
+    if threads is not None:
+        configure_worker_threads(threads)
+    return run_frames(job, out_dir, tasks)
+
+
 def _ping() -> bool:
     """A no-op task: answers once a worker process has started and loaded the job."""
     return bool(_worker_job)
+
+
+def _host(address: str) -> str:
+    return address.split("://", 1)[-1].rsplit(":", 1)[0]
 
 
 def local_cores() -> int:
@@ -174,16 +246,20 @@ class ProcessBackend(Backend):
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            pool = ProcessPoolExecutor(
-                self.workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_install_job,
-                initargs=(self.job,),
-            )
+            pool = None
             try:
+                # pickled here, unpickled after the thread cap: the job's imports see it
+                initargs = (pickle.dumps(self.job), worker_threads(self.workers))
+                pool = ProcessPoolExecutor(
+                    self.workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_install_job,
+                    initargs=initargs,
+                )
                 pool.submit(_ping).result()
             except Exception as exc:
-                pool.shutdown(wait=True, cancel_futures=True)
+                if pool is not None:
+                    pool.shutdown(wait=True, cancel_futures=True)
                 raise CamgeomError(
                     f"Worker processes could not start ({type(exc).__name__}: {exc}). The "
                     "job must be a top-level class of an importable module, and the program "
@@ -194,7 +270,14 @@ class ProcessBackend(Backend):
         return self._pool
 
     def submit(self, out_dir: str, tasks: Sequence[Task]) -> Future[list[TaskOutcome]]:
-        return self._executor().submit(run_frames, None, out_dir, list(tasks))
+        try:
+            return self._executor().submit(run_frames, None, out_dir, list(tasks))
+        except BrokenProcessPool as exc:
+            # a worker died since the last wait: this task is lost with the pool
+            # (result() reports WorkerLost, and the runner reruns its frames alone)
+            lost: Future[list[TaskOutcome]] = Future()
+            lost.set_exception(exc)
+            return lost
 
     def result(self, future: Any) -> list[TaskOutcome]:
         try:
@@ -259,13 +342,20 @@ class DaskBackend(Backend):
                 "Expected `scheduler` to be an address or a distributed.Client, "
                 f"got {type(scheduler).__name__}."
             )
-        self.workers = max(1, sum(self.client.nthreads().values()))
+        nthreads = self.client.nthreads()
+        self.workers = max(1, sum(nthreads.values()))
+        self._host_threads: dict[str, int] = {}
+        for address, n in nthreads.items():
+            host = _host(address)
+            self._host_threads[host] = self._host_threads.get(host, 0) + n
         # Sent with every task rather than scattered once: scattered data dies with the
         # workers holding it, and every task depending on it would then be cancelled.
         self._job = job
 
     def submit(self, out_dir: str, tasks: Sequence[Task]) -> Any:
-        return self.client.submit(run_frames, self._job, out_dir, list(tasks), pure=False)
+        return self.client.submit(
+            run_frames_on_dask, self._job, out_dir, list(tasks), self._host_threads, pure=False
+        )
 
     def wait(self, futures: Collection[Any]) -> Collection[Any]:
         try:

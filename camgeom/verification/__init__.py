@@ -36,11 +36,10 @@ compare (:mod:`~camgeom.verification.intrinsics`,
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from camgeom.errors import CamgeomError, InvalidValueError
+from camgeom.errors import InvalidValueError
 from camgeom.verification.depth import depth_checks
 from camgeom.verification.intrinsics import intrinsics_checks
 from camgeom.verification.landmarks import landmark_checks, projected_groups
@@ -76,7 +75,6 @@ def verify(
     use_depth : bool
         Read the depth map for the occlusion and depth-semantics checks
         (``False``: those checks are reported as skipped).
-
     Returns
     -------
     Report
@@ -90,10 +88,7 @@ def verify(
     >>> report.passed
     True
     """
-    if occlusion_threshold is not None and not 0 <= occlusion_threshold <= 1:
-        raise InvalidValueError(
-            f"Expected `occlusion_threshold` in [0, 1], got {occlusion_threshold!r}."
-        )
+    _check_threshold(occlusion_threshold)
     checks: list[Check] = [noted("format.quirk", note) for note in frame.notes]
     camera = frame.camera
     if camera is None:
@@ -117,6 +112,13 @@ def verify(
     return Report(frame.frame_id, frame.vendor, frame.version, tuple(checks))
 
 
+def _check_threshold(occlusion_threshold: float | None) -> None:
+    if occlusion_threshold is not None and not 0 <= occlusion_threshold <= 1:
+        raise InvalidValueError(
+            f"Expected `occlusion_threshold` in [0, 1], got {occlusion_threshold!r}."
+        )
+
+
 def verify_dataset(
     dataset: Dataset | Iterable[Frame],
     *,
@@ -124,51 +126,68 @@ def verify_dataset(
     occlusion_threshold: float | None = None,
     use_depth: bool = True,
     progress: bool = False,
+    workers: int | None = None,
+    scheduler: Any = None,
+    debug: bool = False,
 ) -> DatasetReport:
-    """Verify every frame of a dataset; unreadable frames are listed, not raised.
+    """Verify every frame of a dataset; frames that cannot be read or checked are listed, not raised.
+
+    Runs as a dataset job (:mod:`camgeom.jobs.verify`): frames are parsed and
+    checked in worker processes or on a Dask cluster, and any exception inside
+    one frame (not only a :class:`~camgeom.errors.CamgeomError`) lists that
+    frame in :attr:`DatasetReport.unreadable` with the error's type and
+    message, while the other frames go on. The returned report holds every
+    frame's report; for datasets too large for that, use
+    :func:`camgeom.jobs.verify.run_verify`, which streams them to a file.
 
     Parameters
     ----------
     dataset : Dataset or iterable of Frame
+        A dataset (parsed in the workers), or parsed frames (checked in this
+        process unless ``workers`` or ``scheduler`` is given).
     strict, occlusion_threshold, use_depth
         As in :func:`verify`.
     progress : bool
         Show a progress bar (tqdm) on standard error.
+    workers : int, keyword-only, optional
+        Local worker processes; 1 checks every frame in this process. Default:
+        every core (a dataset), or 1 (parsed frames); ``$CAMGEOM_DASK_SCHEDULER``
+        when set.
+    scheduler : str or distributed.Client, keyword-only, optional
+        Run on this Dask cluster.
+    debug : bool, keyword-only
+        Keep failures' tracebacks (see :func:`camgeom.jobs.run_job`).
 
     Returns
     -------
     DatasetReport
+        Per-frame reports in the dataset's order, and ``(frame_id, "Type: message")``
+        for each frame that could not be read or checked.
+
+    Raises
+    ------
+    InvalidValueError
+        ``occlusion_threshold`` outside [0, 1], or bad ``workers`` (before any frame).
+
+    Examples
+    --------
+    >>> import camgeom, tempfile
+    >>> from camgeom.demo import make_demo_dataset
+    >>> out = make_demo_dataset(tempfile.mkdtemp() + "/demo")
+    >>> rep = verify_dataset(camgeom.load(out.datagen), workers=1)
+    >>> rep.passed, len(rep.unreadable)
+    (True, 0)
     """
-    from camgeom.datasets import Dataset
+    from camgeom.jobs.verify import run_verify
 
-    reports: list[Report] = []
-    unreadable: list[tuple[str, str]] = []
-    ds = dataset if isinstance(dataset, Dataset) else None
-    if ds is not None:
-        ds.errors = []
-        frames: Iterable[Frame] = ds.iter_frames(on_error="collect")
-        total: int | None = len(ds)
-    else:
-        frames = dataset
-        total = None
-    if progress:
-        from tqdm import tqdm
-
-        frames = tqdm(
-            frames, total=total, desc="verify", unit="frame", file=sys.stderr, leave=False
-        )
-    for frame in frames:
-        try:
-            reports.append(
-                verify(
-                    frame,
-                    strict=strict,
-                    occlusion_threshold=occlusion_threshold,
-                    use_depth=use_depth,
-                )
-            )
-        except CamgeomError as exc:
-            unreadable.append((frame.frame_id, str(exc)))
-    if ds is not None:
-        unreadable += [(e.frame_id, f"{e.path}: {e.message}") for e in ds.errors]
-    return DatasetReport(tuple(reports), tuple(unreadable))
+    with run_verify(
+        dataset,
+        strict=strict,
+        occlusion_threshold=occlusion_threshold,
+        use_depth=use_depth,
+        workers=workers,
+        scheduler=scheduler,
+        progress=progress,
+        debug=debug,
+    ) as run:
+        return run.dataset_report()
