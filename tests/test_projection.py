@@ -148,7 +148,9 @@ def test_agrees_with_opencv_project_points(seed):
     uv, z = project_points(pts, K, pose)
     rvec, _ = cv2.Rodrigues(pose[:3, :3])
     ref, _ = cv2.projectPoints(pts, rvec, pose[:3, 3], K, None)
-    np.testing.assert_allclose(uv, ref[:, 0], rtol=0, atol=1e-9)
+    # 1e-9 px, or 1e-12 relative far from the image (seed 474: 1.2e-9 px at v = -1172,
+    # the fused multiply-adds of the kernel rounding differently from OpenCV)
+    np.testing.assert_allclose(uv, ref[:, 0], rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(z, p_cam[:, 2], atol=1e-12)
 
 
