@@ -225,6 +225,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     console = _Console(args.quiet)
     _check_job_args(args)
+    if args.fix and not args.diagnose:
+        raise _UsageError("--fix needs --diagnose.")
     if args.occlusion_threshold is not None and not 0 <= args.occlusion_threshold <= 1:
         raise _UsageError(
             f"--occlusion-threshold must be a share in [0, 1], got {args.occlusion_threshold}."
@@ -262,12 +264,37 @@ def cmd_verify(args: argparse.Namespace) -> int:
             for r in run.iter_reports():
                 console.say("")
                 console.say(str(r))
+        if args.diagnose:
+            _diagnose(args, ds, (r.frame_id for r in run.iter_reports() if not r.passed), console)
         if args.json and run.report_path is not None:
             copy_report(run, args.json, overwrite=args.overwrite)
             console.say(f"\nJSON report: {args.json}")
         if args.out:
             console.say(f"report and manifest: {Path(summary.out_dir).resolve()}")
         return run.exit_code
+
+
+def _diagnose(args: argparse.Namespace, ds: Any, frame_ids: Any, console: _Console) -> None:
+    """Print each failing frame's diagnosis; with --fix, write corrected copies and a log."""
+    from camgeom.verification import verify
+    from camgeom.verification.repair import diagnose_frames
+
+    pairs = (
+        (
+            frame,
+            verify(
+                frame,
+                strict=args.strict,
+                occlusion_threshold=args.occlusion_threshold,
+                use_depth=not args.no_depth,
+                diagnose=True,
+            ),
+        )
+        for frame in (ds[fid] for fid in list(frame_ids))
+    )
+    console.say("\ndiagnosis (known kinds of mistake that fix the failures, best first):")
+    for line in diagnose_frames(pairs, fix=args.fix):
+        console.say(f"  {line}")
 
 
 # ----------------------------------------------------------------------------- project
@@ -509,6 +536,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-depth", action="store_true", help="skip the checks that read depth maps")
     p.add_argument("--verbose", "-v", action="store_true", help="print every frame's table")
+    p.add_argument(
+        "--diagnose",
+        action="store_true",
+        help="for each failing frame, name the known kinds of mistake that fix it, best first",
+    )
+    p.add_argument(
+        "--fix",
+        metavar="OUT",
+        help="with --diagnose: write corrected copies of frames with one unambiguous diagnosis "
+        "and fix_log.json here (the originals are never written)",
+    )
     p.add_argument(
         "--out",
         metavar="DIR",

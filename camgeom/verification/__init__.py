@@ -58,6 +58,7 @@ def verify(
     strict: bool = False,
     occlusion_threshold: float | None = None,
     use_depth: bool = True,
+    diagnose: bool = False,
 ) -> Report:
     """Run every applicable check on one frame.
 
@@ -75,6 +76,13 @@ def verify(
     use_depth : bool
         Read the depth map for the occlusion and depth-semantics checks
         (``False``: those checks are reported as skipped).
+    diagnose : bool
+        When the frame fails, try each kind of :data:`camgeom.testing.KINDS` as
+        a hypothesis (undo it on a temporary copy of the frame's files and
+        re-verify) and fill :attr:`Report.diagnosis` with the kinds that fix
+        failing checks, best first (:mod:`camgeom.verification.diagnosis`). A
+        passing frame costs nothing extra.
+
     Returns
     -------
     Report
@@ -109,7 +117,23 @@ def verify(
         occlusion_threshold=occlusion_threshold,
         use_depth=use_depth,
     )
-    return Report(frame.frame_id, frame.vendor, frame.version, tuple(checks))
+    report = Report(frame.frame_id, frame.vendor, frame.version, tuple(checks))
+    if diagnose and not report.passed:
+        from dataclasses import replace
+
+        from camgeom.verification.diagnosis import diagnose as _diagnose
+
+        def run(candidate: Frame, depth: bool) -> Report:
+            return verify(
+                candidate,
+                strict=strict,
+                occlusion_threshold=occlusion_threshold,
+                use_depth=use_depth and depth,
+            )
+
+        found, check = _diagnose(frame, report, run)
+        report = replace(report, diagnosis=found, diagnosis_check=check)
+    return report
 
 
 def _check_threshold(occlusion_threshold: float | None) -> None:
