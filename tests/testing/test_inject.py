@@ -17,15 +17,8 @@ from camgeom.testing._edits import edit_copy, metadata_files
 from camgeom.verification import verify
 
 # the depth.kind check cannot tell z from range on the 160x120 demo render (the
-# face sits near the image centre: z and range differ less than the pixel
-# sampling); depth_millimetres needs the depth.scale check
-KNOWN_UNDETECTED = {
-    ("depth_kind_swapped", "synthesisai demo"),
-    *(
-        ("depth_millimetres", lab)
-        for lab in ("datagen", "synthesisai", "datagen demo", "synthesisai demo")
-    ),
-}
+# face sits near the image centre: z and range differ less than the pixel sampling)
+KNOWN_UNDETECTED = {("depth_kind_swapped", "synthesisai demo")}
 
 
 @pytest.fixture(scope="module")
