@@ -120,7 +120,6 @@ def test_no_depth_option(demo, tmp_path: Path) -> None:
 
 def test_lens_fields_read_back_and_project_like_nerfstudio(tmp_path: Path) -> None:
     """An OPENCV frame (k1, k2, k3, p1, p2) read back projects with nerfstudio's model."""
-    pytest.importorskip("camgeom.lens")
     from camgeom.export.nerfstudio import frame_entry, transforms_bytes
 
     c2w = np.eye(4)
