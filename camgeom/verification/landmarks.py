@@ -174,8 +174,20 @@ def _reprojection_check(group: str, lm: Landmarks, labels: np.ndarray, uv: np.nd
     ok = np.isfinite(labels).all(axis=-1)
     if not ok.any():
         return skipped(name, "no point of the group has a 2D label")
-    err = np.where(ok, np.abs(uv - labels).max(axis=-1), np.nan)
     tol = _label_tolerance(lm)
+    if not (ok & np.isfinite(uv).all(axis=-1)).any():
+        # labels exist but no labelled point projects in front of the camera: that is a
+        # disagreement, never a 0 px pass
+        return measured(
+            name,
+            float("inf"),
+            tol,
+            unit="px",
+            message="no labelled point projects in front of the camera",
+            hint="every labelled landmark is behind the camera: pose inverted, or OpenGL "
+            "axes read as OpenCV?",
+        )
+    err = np.where(ok, np.abs(uv - labels).max(axis=-1), np.nan)
     bad = np.nonzero(err > tol)[0]
     return measured(
         name,

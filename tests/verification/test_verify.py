@@ -192,3 +192,24 @@ def test_occlusion_detects_hidden_points_of_the_analytic_demo(tmp_path):
         shares.append(forced.value)
         assert forced.status in ("warn", "pass")
     assert max(shares) > 0.05
+
+
+def test_reprojection_fails_when_every_labelled_point_is_behind_the_camera() -> None:
+    import numpy as np
+
+    from camgeom.datasets import Landmarks
+    from camgeom.verification.landmarks import _reprojection_check
+
+    lm = Landmarks(
+        names=("a", "b"),
+        world=np.zeros((2, 3)),
+        pixels=np.array([[10.5, 20.5], [30.5, 40.5]]),
+        visible=None,
+    )
+    behind = np.full((2, 2), np.nan)
+    check = _reprojection_check("g", lm, lm.pixels, behind)
+    assert check.status == "fail" and check.value == float("inf")
+    assert "behind the camera" in check.hint
+    # one point in front is enough to measure; the other is left out as before
+    partly = np.array([[10.5, 20.5], [np.nan, np.nan]])
+    assert _reprojection_check("g", lm, lm.pixels, partly).status == "pass"
