@@ -53,6 +53,8 @@ class PointCloud:
     normals : (N, 3) float32, optional
         Normal per point, in the same frame as ``points``.
 
+    Notes
+    -----
     Arrays are converted to these dtypes when needed (without a copy when they
     already match, so a cloud can be a view of a caller's buffer).
 

@@ -94,11 +94,9 @@ def project_points(
         OpenCV intrinsics (checked: finite, positive focal lengths, last row 0 0 1).
     cam_from_world : array_like, shape (..., 4, 4)
         Rigid world-to-camera poses in the OpenCV convention (checked).
-
-    Leading dimensions broadcast with numpy's rules: F frames x N landmarks
-    with per-frame cameras are points (F, N, 3), K (F, 1, 3, 3) and poses
-    (F, 1, 4, 4).
-
+        Leading dimensions broadcast with numpy's rules: F frames x N landmarks
+        with per-frame cameras are points (F, N, 3), K (F, 1, 3, 3) and poses
+        (F, 1, 4, 4).
     distortion : OpenCVDistortion or FisheyeDistortion, optional
         Lens model applied to the normalised coordinates before K, shared by
         every camera of the batch (:mod:`camgeom.lens`). Points beyond the
@@ -323,9 +321,8 @@ def reproject_points(
         Rigid world-to-camera poses (OpenCV convention) of the two cameras.
     depth_kind : {"z", "range"}, keyword-only
     distortion_a, distortion_b : OpenCVDistortion or FisheyeDistortion, optional
-        Lens models of the two cameras (keyword-only).
-
-    Leading dimensions broadcast as in :func:`project_points`.
+        Lens models of the two cameras (keyword-only). Leading dimensions
+        broadcast as in :func:`project_points`.
 
     Returns
     -------
