@@ -87,6 +87,14 @@ def register(sub: Any) -> argparse.ArgumentParser:
     )
     _add_common(n)
     n.add_argument("--no-depth", action="store_true", help="do not convert depth maps")
+    n.add_argument(
+        "--no-masks", action="store_true", help="do not write foreground masks (mask_path)"
+    )
+    n.add_argument(
+        "--ply",
+        action="store_true",
+        help="write points3D.ply (ply_file_path): the fused foreground depth cloud, world frame",
+    )
     n.set_defaults(func=cmd_export)
     return p
 
@@ -114,7 +122,13 @@ def cmd_export(args: argparse.Namespace) -> int:
         )
     else:
         summary = export_nerfstudio(
-            ds, args.out, depth=not args.no_depth, images=args.images, **kwargs
+            ds,
+            args.out,
+            depth=not args.no_depth,
+            masks=not args.no_masks,
+            ply=args.ply,
+            images=args.images,
+            **kwargs,
         )
     cli._report(console, summary, "frame(s)")
     console.say(f"outputs: {Path(summary.out_dir).resolve()}")

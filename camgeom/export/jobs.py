@@ -393,13 +393,15 @@ class NerfstudioExportJob(_ExportJob):
     """Export to nerfstudio's ``transforms.json``; see :func:`export_nerfstudio`."""
 
     depth: bool = True
+    masks: bool = True
+    ply: bool = False
 
     name: ClassVar[str] = "export-nerfstudio"
-    suffixes: ClassVar[tuple[str, ...]] = (*_IMAGE_SUFFIXES, ".depth32.tif")
+    suffixes: ClassVar[tuple[str, ...]] = (*_IMAGE_SUFFIXES, ".depth32.tif", ".mask.png")
 
     @property
     def options(self) -> Mapping[str, Any]:
-        return {"images": self.images, "depth": self.depth}
+        return {"images": self.images, "depth": self.depth, "masks": self.masks, "ply": self.ply}
 
     def run(self, item: FrameSource, out: FrameOutputs) -> FrameResult:
         frame = item.read()
@@ -408,25 +410,55 @@ class NerfstudioExportJob(_ExportJob):
         if rec["image"] is None:
             rec["image"] = out.stem + ".image.png"
             warnings.append("no image file: transforms.json names a missing image")
-        rec["depth"] = None
-        if self.depth and frame.depth_path is not None and frame.camera is not None:
-            import tifffile
+        rec["depth"] = rec["mask"] = None
+        mask = _ns.foreground_mask(frame) if (self.masks or self.ply) else None
+        if self.masks and mask is not None:
+            from PIL import Image
 
+            Image.fromarray(np.where(mask, 255, 0).astype(np.uint8), mode="L").save(
+                out.path(".mask.png"), format="PNG"
+            )
+            rec["mask"] = out.stem + ".mask.png"
+        if (self.depth or self.ply) and frame.depth_path is not None and frame.camera is not None:
             from camgeom.depth import z_from_range
 
             d = frame.read_depth()
             if frame.depth_kind == "range":
                 d = z_from_range(d, frame.camera.K)
             d = np.where(np.isfinite(d), d, 0.0).astype(np.float32)
-            tifffile.imwrite(out.path(".depth32.tif"), d, compression="zlib")
-            rec["depth"] = out.stem + ".depth32.tif"
+            if self.depth:
+                import tifffile
+
+                tifffile.imwrite(out.path(".depth32.tif"), d, compression="zlib")
+                rec["depth"] = out.stem + ".depth32.tif"
+            if self.ply:  # from the depth as written, so a reloaded export fuses the same cloud
+                image = None
+                if frame.image_path is not None and frame.image_path.is_file():
+                    try:
+                        image = frame.read_image()
+                    except (OSError, ValueError):
+                        image = None
+                world, rgb = _ns.cloud_samples(
+                    frame.camera,
+                    d,
+                    world_from_cam=np.asarray(rec["world_from_cam"]),
+                    stride=FUSED_STRIDE,
+                    mask=mask,
+                    image=image,
+                )
+                rec["cloud"] = [world.tolist(), rgb.tolist()]
         return FrameResult(rec, tuple(warnings))
 
     def reduce(self, rows: Iterator[FrameRow], out: JobOutputs) -> Mapping[str, Any]:
         from camgeom.conventions import convert_pose
 
         entries = []
+        xyz: list[np.ndarray] = []
+        rgb: list[np.ndarray] = []
         for rec in self._records(rows):
+            if rec.get("cloud"):
+                xyz.append(np.asarray(rec["cloud"][0], np.float64).reshape(-1, 3))
+                rgb.append(np.asarray(rec["cloud"][1], np.uint8).reshape(-1, 3))
             fx, fy, cx, cy = rec["K"]
             pose = np.eye(4)
             pose[:3] = rec["world_from_cam"]
@@ -447,10 +479,24 @@ class NerfstudioExportJob(_ExportJob):
                     camera_model=ns["camera_model"],
                     distortion={k: v for k, v in ns.items() if k != "camera_model"},
                     depth_file_path=rec["depth"],
+                    mask_path=rec.get("mask"),
                 )
             )
-        out.path("transforms.json").write_bytes(_ns.transforms_bytes(entries))
-        return {"frames": len(entries), "depth": sum(1 for e in entries if "depth_file_path" in e)}
+        ply = None
+        if self.ply:
+            from camgeom.io.ply import write_ply
+
+            ply = "points3D.ply"
+            points = np.concatenate(xyz) if xyz else np.zeros((0, 3))
+            colors = np.concatenate(rgb) if rgb else np.zeros((0, 3), np.uint8)
+            write_ply(out.path(ply), points, colors=colors, overwrite=True)
+        out.path("transforms.json").write_bytes(_ns.transforms_bytes(entries, ply_file_path=ply))
+        return {
+            "frames": len(entries),
+            "depth": sum(1 for e in entries if "depth_file_path" in e),
+            "masks": sum(1 for e in entries if "mask_path" in e),
+            "points": sum(len(p) for p in xyz),
+        }
 
 
 # ----------------------------------------------------------------------------- functions
@@ -539,6 +585,8 @@ def export_nerfstudio(
     out: str | os.PathLike[str],
     *,
     depth: bool = True,
+    masks: bool = True,
+    ply: bool = False,
     images: str = "symlink",
     workers: int | None = None,
     scheduler: Any = None,
@@ -556,6 +604,13 @@ def export_nerfstudio(
         depth maps (``<stem>.depth32.tif``, planar z in metres, 0 for no surface).
     depth : bool, keyword-only
         Convert each frame's depth map (range depth becomes planar z).
+    masks : bool, keyword-only
+        Write each frame's foreground mask (``<stem>.mask.png``, 255 on every
+        segmentation class but ``background``, else alpha > 0; 0 = ignore) as ``mask_path``.
+    ply : bool, keyword-only
+        Write ``points3D.ply`` (``ply_file_path``): every :data:`FUSED_STRIDE`-th
+        depth pixel of each view's foreground, lifted to the world frame of
+        ``transform_matrix`` and coloured from the image.
     images : {"symlink", "hardlink", "copy"}, keyword-only
     workers, scheduler, overwrite, progress, debug
         As in :func:`camgeom.jobs.run_job`.
@@ -575,7 +630,7 @@ def export_nerfstudio(
     (0, 3)
     """
     _check_choice(images, "images", IMAGE_MODES)
-    job = NerfstudioExportJob(images, bool(depth))
+    job = NerfstudioExportJob(images, bool(depth), bool(masks), bool(ply))
     return run_job(
         job,
         dataset.sources,

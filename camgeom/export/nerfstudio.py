@@ -11,6 +11,12 @@ Depth images are float32 TIFFs of planar depth (z along the optical axis, 0
 where there is no surface) in metres; ``depth_unit_scale_factor`` is 1.0 (pass
 ``--depth-unit-scale-factor 1.0`` to nerfstudio's data parser, whose default is
 millimetres).
+
+Masks (``mask_path``) are 8-bit PNGs of the image size, 255 on the foreground
+(every segmentation class except ``background``, else alpha > 0) and 0 where
+nerfstudio ignores the pixel. ``ply_file_path`` names a binary PLY of the
+fused depth cloud (every few pixels of each view's foreground, in the world
+frame of ``transform_matrix``, coloured from the image).
 """
 
 from __future__ import annotations
@@ -20,15 +26,21 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from camgeom.errors import FormatError
 
+if TYPE_CHECKING:
+    from camgeom.camera import Camera
+    from camgeom.datasets.frame import Frame
+
 __all__ = [
     "DEPTH_UNIT_SCALE_FACTOR",
     "DISTORTION_KEYS",
+    "cloud_samples",
+    "foreground_mask",
     "frame_entry",
     "read_transforms",
     "transforms_bytes",
@@ -41,6 +53,67 @@ DISTORTION_KEYS = {
     "OPENCV": ("k1", "k2", "k3", "k4", "p1", "p2"),
     "OPENCV_FISHEYE": ("k1", "k2", "k3", "k4"),
 }
+
+
+def foreground_mask(frame: Frame) -> np.ndarray | None:
+    """Boolean (H, W) foreground of a frame, or None when it has neither segmentation nor alpha.
+
+    The foreground is every segmentation class but ``background`` (case-insensitive);
+    without a segmentation class mapping, the pixels with alpha > 0; for a frame read
+    from ``transforms.json``, the nonzero pixels of its ``mask_path`` (so an exported
+    dataset exports again to the same masks).
+    """
+    raw = frame.raw.get("frame") if frame.vendor == "nerfstudio" else None
+    if isinstance(raw, Mapping) and raw.get("mask_path") and frame.source is not None:
+        from PIL import Image
+
+        with Image.open(Path(frame.source).parent / str(raw["mask_path"])) as img:
+            m = np.asarray(img)
+        return (m if m.ndim == 2 else m[..., 0]) > 0
+    if frame.segmentation_path is not None and frame.segmentation_mapping:
+        keys = [k for k in frame.segmentation_mapping if str(k).lower() != "background"]
+        if keys:
+            return np.asarray(frame.segment_mask(keys), bool)
+    h, w = frame.height, frame.width
+    if frame.alpha_path is not None and frame.alpha_path.is_file() and h and w:
+        from camgeom.datasets._pixels import alpha_mask
+
+        return alpha_mask(frame.alpha_path, (h, w))
+    return None
+
+
+def cloud_samples(
+    camera: Camera,
+    z: np.ndarray,
+    *,
+    world_from_cam: np.ndarray,
+    stride: int,
+    mask: np.ndarray | None = None,
+    image: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """World points (N, 3) and uint8 colours (N, 3) of every ``stride``-th pixel with a surface.
+
+    ``z`` is (H, W) planar depth (0 or NaN: no surface), unprojected through
+    ``camera`` and moved to the world by ``world_from_cam`` ((3, 4) or (4, 4),
+    OpenCV axes; the pose as stored, so a reloaded export fuses the same bits);
+    ``mask`` (H, W) bool keeps only foreground pixels; ``image`` (H, W, 3)
+    colours the points (grey without).
+    """
+    rows = np.arange(stride // 2, z.shape[0], stride)
+    cols = np.arange(stride // 2, z.shape[1], stride)
+    sub = z[np.ix_(rows, cols)].astype(np.float64)
+    ok = np.isfinite(sub) & (sub > 0)
+    if mask is not None:
+        ok &= mask[np.ix_(rows, cols)]
+    r, c = np.nonzero(ok)
+    uv = np.stack([cols[c] + 0.5, rows[r] + 0.5], axis=1)
+    pose = np.asarray(world_from_cam, np.float64)
+    cam_pts = np.asarray(camera.unproject(uv, sub[ok], frame="camera"), np.float64)
+    world = cam_pts.reshape(-1, 3) @ pose[:3, :3].T + pose[:3, 3]
+    rgb = np.full((len(uv), 3), 128, np.uint8)
+    if image is not None and image.shape[:2] == z.shape:
+        rgb = np.asarray(image[rows[r], cols[c]][:, :3], np.uint8)
+    return world.reshape(-1, 3), rgb
 
 
 def frame_entry(
