@@ -220,3 +220,32 @@ def test_masks_and_ply_round_trip_byte_stable(demo, tmp_path: Path) -> None:
     export_nerfstudio(back, tmp_path / "b", ply=True, workers=1, progress=False)
     for name in ("transforms.json", "points3D.ply"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_alpha_gives_the_mask_without_a_class_mapping(demo) -> None:
+    import dataclasses
+
+    from camgeom.export.nerfstudio import foreground_mask
+    from camgeom.io import read_tiff
+
+    frame = camgeom.load(demo.synthesisai)[0]
+    alpha_only = dataclasses.replace(frame, segmentation_mapping={})
+    mask = foreground_mask(alpha_only)
+    alpha = np.asarray(read_tiff(frame.alpha_path))
+    alpha = alpha if alpha.ndim == 2 else alpha[..., 0]
+    assert mask is not None and mask.any() and not mask.all()
+    np.testing.assert_array_equal(mask, alpha > 0)
+    bare = dataclasses.replace(alpha_only, alpha_path=None)
+    assert foreground_mask(bare) is None
+
+
+def test_cli_ply_and_no_masks(demo, tmp_path: Path) -> None:
+    from camgeom.cli import main
+
+    out = tmp_path / "out"
+    argv = ["export", "nerfstudio", str(demo.synthesisai), "--out", str(out), "--workers", "1"]
+    assert main([*argv, "--ply", "--no-masks", "--quiet"]) == 0
+    doc = json.loads((out / "transforms.json").read_text())
+    assert (out / doc["ply_file_path"]).is_file()
+    assert all("mask_path" not in f for f in doc["frames"])
+    assert not list(out.rglob("*.mask.png"))
