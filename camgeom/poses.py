@@ -347,7 +347,9 @@ class EulerRule:
                 f"Expected `sequence` to be three axis letters such as 'xyz', got {self.sequence!r}."
             )
         if sorted(self.order) != [0, 1, 2]:
-            raise InvalidValueError(f"Expected `order` to be a permutation of (0, 1, 2), got {self.order!r}.")
+            raise InvalidValueError(
+                f"Expected `order` to be a permutation of (0, 1, 2), got {self.order!r}."
+            )
         if self.gives not in ("cam_from_world", "world_from_cam"):
             raise InvalidValueError(
                 f"Expected `gives` to be 'cam_from_world' or 'world_from_cam', got {self.gives!r}."

@@ -132,9 +132,10 @@ def test_principal_point_from_shift_non_square_hand_derived() -> None:
     # per axis (Synthesis AI): x in widths, y in heights
     assert principal_point_from_shift(640, 480, 0.1, -0.05, units="per_axis") == (256.0, 216.0)
     # vertical fit: fractions of the height
-    assert principal_point_from_shift(
-        640, 480, 0.1, -0.05, units="fit", sensor_fit="vertical"
-    ) == (320.0 - 48.0, 240.0 - 24.0)
+    assert principal_point_from_shift(640, 480, 0.1, -0.05, units="fit", sensor_fit="vertical") == (
+        320.0 - 48.0,
+        240.0 - 24.0,
+    )
     # auto fit on a portrait image uses the height
     assert principal_point_from_shift(480, 640, 0.1, 0.0, units="fit", sensor_fit="auto") == (
         240.0 - 64.0,

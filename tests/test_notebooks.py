@@ -53,4 +53,6 @@ def test_notebook_runs(path: Path, tmp_path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     problems = execute(nb, tmp_path)
     assert not problems, f"{path.name}: " + "; ".join(problems)
-    assert any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), "no cell printed anything"
+    assert any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), (
+        "no cell printed anything"
+    )

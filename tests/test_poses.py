@@ -199,9 +199,13 @@ def test_pose_from_quaternion_matches_scipy_in_both_orders(q, t):
     expected = np.eye(4)
     expected[:3, :3] = Rotation.from_quat(q).as_matrix()  # scipy: scalar last
     expected[:3, 3] = t
-    np.testing.assert_allclose(pose_from_quaternion(q, t, order="xyzw", normalize=True), expected, atol=1e-12)
+    np.testing.assert_allclose(
+        pose_from_quaternion(q, t, order="xyzw", normalize=True), expected, atol=1e-12
+    )
     wxyz = q[[3, 0, 1, 2]]
-    np.testing.assert_allclose(pose_from_quaternion(wxyz, t, order="wxyz", normalize=True), expected, atol=1e-12)
+    np.testing.assert_allclose(
+        pose_from_quaternion(wxyz, t, order="wxyz", normalize=True), expected, atol=1e-12
+    )
     with pytest.raises(InvalidValueError):
         pose_from_quaternion(q, t, order="zyxw")
 
@@ -231,7 +235,9 @@ def test_euler_rule_kinds_and_axes_agree(a):
     gl = rotation_from_euler_rule(a, EulerRule("xyz", axes="opengl"))
     np.testing.assert_allclose(gl, np.diag([1.0, -1.0, -1.0]) @ R, atol=1e-12)
     # order and signs permute and negate the stored angles
-    swapped = rotation_from_euler_rule(a[[2, 0, 1]], EulerRule("xyz", order=(1, 2, 0), signs=(1, 1, 1)))
+    swapped = rotation_from_euler_rule(
+        a[[2, 0, 1]], EulerRule("xyz", order=(1, 2, 0), signs=(1, 1, 1))
+    )
     np.testing.assert_allclose(swapped, R, atol=1e-12)
 
 

@@ -279,6 +279,7 @@ def test_pinhole_camera_is_pinhole() -> None:
 
 def test_distorted_camera_projects_like_pycolmap(tmp_path: Path) -> None:
     import camgeom.lens as lens
+
     K = np.array([[120.0, 0.0, 33.0], [0.0, 118.0, 23.5], [0.0, 0.0, 1.0]])
     pose = np.eye(4)
     pose[:3, 3] = [0.05, -0.02, 0.3]
