@@ -411,7 +411,7 @@ class NerfstudioExportJob(_ExportJob):
             rec["image"] = out.stem + ".image.png"
             warnings.append("no image file: transforms.json names a missing image")
         rec["depth"] = rec["mask"] = None
-        mask = _ns.foreground_mask(frame) if (self.masks or self.ply) else None
+        mask = foreground_mask(frame) if (self.masks or self.ply) else None
         if self.masks and mask is not None:
             from PIL import Image
 
@@ -642,3 +642,30 @@ def export_nerfstudio(
         progress=progress,
         debug=debug,
     )
+
+
+def foreground_mask(frame: Frame) -> np.ndarray | None:
+    """Boolean (H, W) foreground of a frame, or None when it has neither segmentation nor alpha.
+
+    The foreground is every segmentation class but ``background`` (case-insensitive);
+    without a segmentation class mapping, the pixels with alpha > 0; for a frame read
+    from ``transforms.json``, the nonzero pixels of its ``mask_path`` (so an exported
+    dataset exports again to the same masks).
+    """
+    raw = frame.raw.get("frame") if frame.vendor == "nerfstudio" else None
+    if isinstance(raw, Mapping) and raw.get("mask_path") and frame.source is not None:
+        from PIL import Image
+
+        with Image.open(Path(frame.source).parent / str(raw["mask_path"])) as img:
+            m = np.asarray(img)
+        return (m if m.ndim == 2 else m[..., 0]) > 0
+    if frame.segmentation_path is not None and frame.segmentation_mapping:
+        keys = [k for k in frame.segmentation_mapping if str(k).lower() != "background"]
+        if keys:
+            return np.asarray(frame.segment_mask(keys), bool)
+    h, w = frame.height, frame.width
+    if frame.alpha_path is not None and frame.alpha_path.is_file() and h and w:
+        from camgeom.datasets._pixels import alpha_mask
+
+        return alpha_mask(frame.alpha_path, (h, w))
+    return None

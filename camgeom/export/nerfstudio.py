@@ -34,13 +34,11 @@ from camgeom.errors import FormatError
 
 if TYPE_CHECKING:
     from camgeom.camera import Camera
-    from camgeom.datasets.frame import Frame
 
 __all__ = [
     "DEPTH_UNIT_SCALE_FACTOR",
     "DISTORTION_KEYS",
     "cloud_samples",
-    "foreground_mask",
     "frame_entry",
     "read_transforms",
     "transforms_bytes",
@@ -53,33 +51,6 @@ DISTORTION_KEYS = {
     "OPENCV": ("k1", "k2", "k3", "k4", "p1", "p2"),
     "OPENCV_FISHEYE": ("k1", "k2", "k3", "k4"),
 }
-
-
-def foreground_mask(frame: Frame) -> np.ndarray | None:
-    """Boolean (H, W) foreground of a frame, or None when it has neither segmentation nor alpha.
-
-    The foreground is every segmentation class but ``background`` (case-insensitive);
-    without a segmentation class mapping, the pixels with alpha > 0; for a frame read
-    from ``transforms.json``, the nonzero pixels of its ``mask_path`` (so an exported
-    dataset exports again to the same masks).
-    """
-    raw = frame.raw.get("frame") if frame.vendor == "nerfstudio" else None
-    if isinstance(raw, Mapping) and raw.get("mask_path") and frame.source is not None:
-        from PIL import Image
-
-        with Image.open(Path(frame.source).parent / str(raw["mask_path"])) as img:
-            m = np.asarray(img)
-        return (m if m.ndim == 2 else m[..., 0]) > 0
-    if frame.segmentation_path is not None and frame.segmentation_mapping:
-        keys = [k for k in frame.segmentation_mapping if str(k).lower() != "background"]
-        if keys:
-            return np.asarray(frame.segment_mask(keys), bool)
-    h, w = frame.height, frame.width
-    if frame.alpha_path is not None and frame.alpha_path.is_file() and h and w:
-        from camgeom.datasets._pixels import alpha_mask
-
-        return alpha_mask(frame.alpha_path, (h, w))
-    return None
 
 
 def cloud_samples(

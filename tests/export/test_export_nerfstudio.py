@@ -225,7 +225,7 @@ def test_masks_and_ply_round_trip_byte_stable(demo, tmp_path: Path) -> None:
 def test_alpha_gives_the_mask_without_a_class_mapping(demo) -> None:
     import dataclasses
 
-    from camgeom.export.nerfstudio import foreground_mask
+    from camgeom.export.jobs import foreground_mask
     from camgeom.io import read_tiff
 
     frame = camgeom.load(demo.synthesisai)[0]
