@@ -462,6 +462,39 @@ def _warm_kernels() -> None:
 # ----------------------------------------------------------------------------- parser
 
 
+def _add_console_options(p: argparse.ArgumentParser) -> None:
+    """--quiet and --debug, on every command."""
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of failures")
+
+
+def _add_parallel_options(p: argparse.ArgumentParser) -> None:
+    """--workers and --scheduler, on every command that runs a dataset job."""
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="local worker processes (default: every core; 1 runs in this process)",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on this Dask scheduler (default: $CAMGEOM_DASK_SCHEDULER when set)",
+    )
+
+
+def _add_job_options(p: argparse.ArgumentParser) -> None:
+    """PATH, --out, --workers, --scheduler and --overwrite of a per-frame job."""
+    p.add_argument("path", help="dataset, render, camera folder or metadata file")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
+    _add_parallel_options(p)
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="redo every frame (a rerun already redoes the frames whose inputs or options changed)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="camgeom",
@@ -480,34 +513,13 @@ def build_parser() -> argparse.ArgumentParser:
             epilog=f"example:\n  {example}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
-        p.add_argument("--debug", action="store_true", help="show tracebacks of failures")
+        _add_console_options(p)
         return p
-
-    def add_parallel(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--workers",
-            type=int,
-            metavar="N",
-            help="local worker processes (default: every core; 1 runs in this process)",
-        )
-        p.add_argument(
-            "--scheduler",
-            metavar="ADDRESS",
-            help="run on this Dask scheduler (default: $CAMGEOM_DASK_SCHEDULER when set)",
-        )
 
     def add_job(name: str, help_: str, example: str) -> argparse.ArgumentParser:
         """A per-frame job: path, --out, --workers, --scheduler, --overwrite."""
         p = add(name, help_, example)
-        p.add_argument("path", help="dataset, render, camera folder or metadata file")
-        p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
-        add_parallel(p)
-        p.add_argument(
-            "--overwrite",
-            action="store_true",
-            help="redo every frame (a rerun already redoes the frames whose inputs or options changed)",
-        )
+        _add_job_options(p)
         return p
 
     p = add(
@@ -553,7 +565,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep the report (verify.json) and a manifest here: a rerun checks only the "
         "frames whose files or options changed (default: no folder, every frame checked)",
     )
-    add_parallel(p)
+    _add_parallel_options(p)
     p.add_argument(
         "--overwrite",
         action="store_true",

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from camgeom._validation import check_intrinsics, check_positive_int, use_kernels
+from camgeom import lens as _lens_module
+from camgeom._validation import check_intrinsics, check_positive_int
 from camgeom.camera import Camera
 from camgeom.errors import InvalidValueError, ShapeError
 from camgeom.lens import (
@@ -48,16 +48,6 @@ SYNTHESISAI_FISHEYE_K = (0.17149, -0.27191, 0.25787, -0.08054)
 """Default coefficients of Synthesis AI's ``fisheye-distortion`` tool (its config)."""
 
 _PARALLEL_MIN = 65536
-_kernels: ModuleType | None = None
-
-
-def _load_kernels() -> ModuleType:
-    global _kernels
-    from camgeom._kernels import lens
-
-    use_kernels()
-    _kernels = lens
-    return lens
 
 
 def _params(d: Distortion | None) -> tuple[int, np.ndarray]:
@@ -121,7 +111,8 @@ def warp_image(
         raise InvalidValueError(
             f"Expected cameras at the same centre (a warp without depth), got centres {gap:.3g} apart."
         )
-    kernels = _kernels or _load_kernels()
+    # the lens module loads (and caches) the lens kernels for both modules
+    kernels = _lens_module._kernels or _lens_module._load_kernels()
     img3 = np.ascontiguousarray(img.reshape(img.shape[0], img.shape[1], -1))
     if img3.dtype == np.bool_:
         img3 = img3.view(np.uint8)

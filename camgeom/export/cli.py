@@ -20,32 +20,16 @@ _HELP = (
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("path", help="dataset, render, camera folder or metadata file")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
+    from camgeom import cli  # the shared job options (camgeom.cli registers this command)
+
+    cli._add_job_options(p)
     p.add_argument(
         "--images",
         choices=("symlink", "hardlink", "copy"),
         default="symlink",
         help="how images reach --out (never re-encoded; default: symlink)",
     )
-    p.add_argument(
-        "--workers",
-        type=int,
-        metavar="N",
-        help="local worker processes (default: every core; 1 runs in this process)",
-    )
-    p.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="run on this Dask scheduler (default: $CAMGEOM_DASK_SCHEDULER when set)",
-    )
-    p.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="redo every frame (a rerun already redoes the frames whose inputs or options changed)",
-    )
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
-    p.add_argument("--debug", action="store_true", help="show tracebacks of failures")
+    cli._add_console_options(p)
 
 
 def register(sub: Any) -> argparse.ArgumentParser:
