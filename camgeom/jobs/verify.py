@@ -35,10 +35,8 @@ from camgeom.verification.report import (
     Check,
     DatasetReport,
     Report,
-    _render,
-    _with_unit,
+    dataset_table,
 )
-from camgeom.verification.report import _fmt as _fmt_number
 
 if TYPE_CHECKING:
     from camgeom.datasets import Dataset, Frame
@@ -291,23 +289,13 @@ class VerifyRun:
 
     def table(self) -> str:
         """The dataset table of :class:`DatasetReport` (its ``str``), from the streamed summary."""
-        head = (
-            f"{self.frames} frames verified, {self.failed_frames} failing, "
-            f"{self.unreadable} unreadable: " + ("PASS" if self.passed else "FAIL")
+        return dataset_table(
+            self.frames,
+            self.failed_frames,
+            self.unreadable,
+            self.passed,
+            self.summary.totals.get("summary", ()),
         )
-        rows = [("check", *STATUSES, "worst", "tolerance", "worst frame", "note")]
-        for s in self.summary.totals.get("summary", ()):
-            rows.append(
-                (
-                    s["check"],
-                    *(str(s[k]) for k in STATUSES),
-                    _with_unit(s["worst"], s["unit"]),
-                    _fmt_number(s["tolerance"]),
-                    s["worst_frame"] or "",
-                    s["hint"],
-                )
-            )
-        return "\n".join([head, "", _render(rows)])
 
     def iter_reports(self) -> Iterator[Report]:
         """Each frame's report, read back from ``verify.json`` one line at a time."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
@@ -356,25 +356,39 @@ class DatasetReport:
 
     def __str__(self) -> str:
         n_fail = sum(not r.passed for r in self.reports)
-        head = (
-            f"{len(self.reports)} frames verified, {n_fail} failing, {len(self.unreadable)} unreadable: "
-            + ("PASS" if self.passed else "FAIL")
+        table = dataset_table(
+            len(self.reports), n_fail, len(self.unreadable), self.passed, self.summary()
         )
-        rows = [("check", *STATUSES, "worst", "tolerance", "worst frame", "note")]
-        for s in self.summary():
-            rows.append(
-                (
-                    s["check"],
-                    *(str(s[k]) for k in STATUSES),
-                    _with_unit(s["worst"], s["unit"]),
-                    _fmt(s["tolerance"]),
-                    s["worst_frame"] or "",
-                    s["hint"],
-                )
-            )
-        lines = [head, "", _render(rows)]
+        lines = [table]
         lines += [f"UNREADABLE {fid}: {msg}" for fid, msg in self.unreadable]
         return "\n".join(lines)
+
+
+def dataset_table(
+    frames: int,
+    failing: int,
+    unreadable: int,
+    passed: bool,
+    summary: Iterable[Mapping[str, Any]],
+) -> str:
+    """The dataset table: a head line and one row per check of ``summary`` (see
+    :meth:`DatasetReport.summary`), worst value, tolerance and note from the named frame."""
+    head = f"{frames} frames verified, {failing} failing, {unreadable} unreadable: " + (
+        "PASS" if passed else "FAIL"
+    )
+    rows = [("check", *STATUSES, "worst", "tolerance", "worst frame", "note")]
+    for s in summary:
+        rows.append(
+            (
+                s["check"],
+                *(str(s[k]) for k in STATUSES),
+                _with_unit(s["worst"], s["unit"]),
+                _fmt(s["tolerance"]),
+                s["worst_frame"] or "",
+                s["hint"],
+            )
+        )
+    return "\n".join([head, "", _render(rows)])
 
 
 def _fmt(v: float | None) -> str:
