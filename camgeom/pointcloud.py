@@ -201,17 +201,23 @@ class PointCloud:
             vertices=self.points.astype(np.float64), colors=self.colors, metadata=metadata
         )
 
-    def write_ply(self, path: str | Path, *, overwrite: bool = False) -> Path:
+    def write_ply(self, path: str | Path, *, overwrite: bool = False, atomic: bool = True) -> Path:
         """Write the cloud (points, colours, normals) as binary little-endian PLY.
 
-        Uses :func:`camgeom.io.write_ply`: the file appears atomically, and an
-        existing file raises :class:`~camgeom.errors.OutputExistsError` unless
-        ``overwrite=True``. Pixel indices are not stored. Returns the path written.
+        Uses :func:`camgeom.io.write_ply`: the file appears atomically (unless
+        ``atomic=False``), and an existing file raises
+        :class:`~camgeom.errors.OutputExistsError` unless ``overwrite=True``. Pixel
+        indices are not stored. Returns the path written.
         """
         from camgeom.io.ply import write_ply
 
         return write_ply(
-            path, self.points, colors=self.colors, normals=self.normals, overwrite=overwrite
+            path,
+            self.points,
+            colors=self.colors,
+            normals=self.normals,
+            overwrite=overwrite,
+            atomic=atomic,
         )
 
     @staticmethod

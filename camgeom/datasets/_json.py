@@ -91,13 +91,17 @@ MAX_NESTING = 128
 Readers walk parsed documents recursively; a deeper file is refused when read."""
 
 
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_BRACKET_STEP = np.zeros(256, dtype=np.int8)
+_BRACKET_STEP[[ord("["), ord("{")]] = 1
+_BRACKET_STEP[[ord("]"), ord("}")]] = -1
+
+
 def _check_nesting(data: bytes, path: Path | str, what: str) -> None:
     """Refuse ``data`` nested deeper than :data:`MAX_NESTING` (brackets in strings count too)."""
-    raw = np.frombuffer(data, dtype=np.uint8)
-    step = np.zeros(256, dtype=np.int8)
-    step[[ord("["), ord("{")]] = 1
-    step[[ord("]"), ord("}")]] = -1
-    depth = int(np.cumsum(step[raw], dtype=np.int64).max(initial=0))
+    brackets = data.translate(None, _NOT_BRACKETS)  # C speed; a small fraction of the file
+    step = _BRACKET_STEP[np.frombuffer(brackets, dtype=np.uint8)]
+    depth = int(np.cumsum(step, dtype=np.int64).max(initial=0))
     if depth > MAX_NESTING and _exact_depth(data) > MAX_NESTING:
         raise FormatError(
             f"{path}{what}: JSON nested more than {MAX_NESTING} levels deep; is the file damaged?"

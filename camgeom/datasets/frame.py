@@ -11,7 +11,7 @@ conventions. See ``docs/datasets.md`` for each vendor's layouts and quirks.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
@@ -275,17 +275,36 @@ class FrameSource:
         Parses the frame's files.
     scene : callable () -> str
         Returns the frame's scene id, reading as little as possible.
+    skips_landmarks : bool
+        ``reader`` accepts ``landmarks=False`` and then leaves the landmark files
+        unread (vendors that store landmarks in files of their own).
     """
 
     vendor: str
     path: Path
     frame_id: str
-    reader: Callable[[], Frame] = field(repr=False)
+    reader: Callable[..., Frame] = field(repr=False)
     scene: Callable[[], str] = field(repr=False)
+    skips_landmarks: bool = field(default=False, repr=False)
 
-    def read(self) -> Frame:
-        """Parse the frame's files and return the :class:`Frame`."""
-        return self.reader()
+    def read(self, *, landmarks: bool = True) -> Frame:
+        """Parse the frame's files and return the :class:`Frame`.
+
+        Parameters
+        ----------
+        landmarks : bool, keyword-only
+            False: the caller needs no landmarks. The frame then has none
+            (``frame.landmarks`` is empty), and vendors that keep landmarks in
+            files of their own (Datagen ``key_points/``) do not read those files,
+            which makes reading a frame for its camera and pixels several times
+            cheaper.
+        """
+        if landmarks:
+            return self.reader()
+        if self.skips_landmarks:
+            return self.reader(landmarks=False)
+        frame = self.reader()
+        return replace(frame, landmarks={}) if frame.landmarks else frame
 
     def scene_id(self) -> str:
         """The frame's scene id (see :attr:`Frame.scene_id`)."""

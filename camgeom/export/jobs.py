@@ -215,7 +215,7 @@ class ColmapExportJob(_ExportJob):
         }
 
     def run(self, item: FrameSource, out: FrameOutputs) -> FrameResult:
-        frame = item.read()
+        frame = item.read(landmarks=self.points == "landmarks")
         rec = _frame_record(self, frame, out)
         warnings = () if rec["image"] else ("no image file: the model names a missing image",)
         if rec["image"] is None:
@@ -404,7 +404,7 @@ class NerfstudioExportJob(_ExportJob):
         return {"images": self.images, "depth": self.depth, "masks": self.masks, "ply": self.ply}
 
     def run(self, item: FrameSource, out: FrameOutputs) -> FrameResult:
-        frame = item.read()
+        frame = item.read(landmarks=False)
         rec = _frame_record(self, frame, out)
         warnings: list[str] = []
         if rec["image"] is None:

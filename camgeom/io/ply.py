@@ -16,7 +16,7 @@ import numpy as np
 
 from camgeom._colors import colors_to_uint8
 from camgeom._validation import check_array
-from camgeom.errors import InvalidValueError, ShapeError
+from camgeom.errors import InvalidValueError, OutputExistsError, ShapeError
 from camgeom.io.atomic import atomic_output
 
 __all__ = ["write_ply"]
@@ -61,6 +61,7 @@ def write_ply(
     colors: Any = None,
     normals: Any = None,
     overwrite: bool = False,
+    atomic: bool = True,
 ) -> Path:
     """Write a point cloud as a binary little-endian PLY file, atomically.
 
@@ -81,6 +82,10 @@ def write_ply(
         re-normalised).
     overwrite : bool, keyword-only
         Replace an existing file (otherwise :class:`~camgeom.errors.OutputExistsError`).
+    atomic : bool, keyword-only
+        Write to a temporary name and rename it onto ``path`` (default). False
+        writes ``path`` directly: for a path that is itself a temporary name
+        (the dataset jobs' staged outputs), where a second rename only costs.
 
     Returns
     -------
@@ -152,6 +157,17 @@ def write_ply(
         + "end_header\n"
     )
     path = Path(path)
+    if not atomic:
+        try:
+            with open(path, "wb" if overwrite else "xb") as fh:
+                fh.write(header.encode("ascii"))
+                fh.write(body.data)
+        except FileExistsError:
+            raise OutputExistsError(
+                f"Output file {path} already exists; pass overwrite=True to replace it "
+                "or choose another path."
+            ) from None
+        return path
     with atomic_output(path, overwrite=overwrite) as tmp, open(tmp, "wb") as fh:
         fh.write(header.encode("ascii"))
         fh.write(body.data)

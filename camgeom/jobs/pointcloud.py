@@ -120,13 +120,13 @@ class PointcloudJob(Job):
         return source_inputs(item)
 
     def run(self, item: FrameSource, out: FrameOutputs) -> FrameResult:
-        frame = item.read()
+        frame = item.read(landmarks=False)
         warnings: list[str] = []
         cloud = self.cloud.cloud(frame, warnings)
         if self.frame == "world":
             assert frame.camera is not None  # checked by _CloudOptions.cloud
             cloud = cloud.transformed(frame.camera.world_from_cam)
-        cloud.write_ply(out.path(".points.ply"), overwrite=True)
+        cloud.write_ply(out.path(".points.ply"), overwrite=True, atomic=False)
         return FrameResult({"points": len(cloud.points)}, warnings=tuple(warnings))
 
 
@@ -164,14 +164,14 @@ class FuseJob(Job):
         clouds = []
         warnings: list[str] = []
         for source in item.sources:
-            frame = source.read()
+            frame = source.read(landmarks=False)
             notes: list[str] = []
             cloud = self.cloud.cloud(frame, notes)
             assert frame.camera is not None  # checked by _CloudOptions.cloud
             clouds.append(cloud.transformed(frame.camera.world_from_cam))
             warnings += [f"{source.frame_id}: {n}" for n in notes]
         fused = concatenate_point_clouds(clouds)
-        fused.write_ply(out.path(".fused.ply"), overwrite=True)
+        fused.write_ply(out.path(".fused.ply"), overwrite=True, atomic=False)
         return FrameResult({"views": len(clouds), "points": len(fused.points)}, tuple(warnings))
 
 

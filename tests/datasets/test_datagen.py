@@ -397,3 +397,51 @@ def test_not_a_camera_folder(tmp_path: Path) -> None:
         FormatError, match=r"not a Datagen camera folder \(no camera_metadata\.json\)"
     ):
         read_frame(tmp_path)
+
+
+def test_read_without_landmarks_leaves_keypoint_files_unread(
+    fixtures: Path, tmp_path: Path
+) -> None:
+    cam = _copy_camera(fixtures, tmp_path, "faces_nn/datapoint_00016/camera")
+    source = load(cam).sources[0]
+    full = source.read()
+    lean = source.read(landmarks=False)
+    assert full.landmarks and dict(lean.landmarks) == {}
+    assert lean.camera is not None and full.camera is not None
+    np.testing.assert_array_equal(lean.camera.K, full.camera.K)
+    np.testing.assert_array_equal(lean.camera.cam_from_world, full.camera.cam_from_world)
+    assert (lean.depth_path, lean.image_path, lean.scene_id) == (
+        full.depth_path,
+        full.image_path,
+        full.scene_id,
+    )
+    # a damaged keypoint file fails a full read only
+    kp = cam / "key_points" / "face_standard_key_points.json"
+    kp.write_text("{ not json")
+    with pytest.raises(FormatError, match="corrupt JSON"):
+        source.read()
+    assert source.read(landmarks=False).camera is not None
+
+
+def test_bulk_keypoint_parse_equals_the_per_leaf_parse(
+    fixtures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from camgeom.datasets.datagen import keypoints
+
+    sources = load(fixtures / DG).sources
+    bulk = [s.read() for s in sources]
+    monkeypatch.setattr(keypoints, "_group_fast", lambda *args: None)
+    compared = 0
+    for source, a in zip(sources, bulk, strict=True):
+        b = source.read()
+        assert list(a.landmarks) == list(b.landmarks) and a.notes == b.notes
+        for name, x in a.landmarks.items():
+            y = b.landmarks[name]
+            assert (x.names, x.pixels_decimals, x.source) == (y.names, y.pixels_decimals, y.source)
+            for field in ("world", "pixels", "visible"):
+                u, v = getattr(x, field), getattr(y, field)
+                assert (u is None) == (v is None)
+                if u is not None:
+                    np.testing.assert_array_equal(u, v)
+            compared += 1
+    assert compared >= 100

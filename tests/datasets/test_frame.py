@@ -162,3 +162,18 @@ def test_normals_masked_by_alpha_without_depth(fixtures: Path, tmp_path: Path) -
     stored = tifffile.imread(frame.normals_path).astype(np.float32)
     fg = alpha > 0
     np.testing.assert_array_equal(normals[fg], stored[fg] * np.float32([1, -1, -1]))
+
+
+def test_source_read_without_landmarks_for_any_reader() -> None:
+    from camgeom.datasets import Landmarks
+    from camgeom.datasets.frame import FrameSource
+
+    group = Landmarks(("0", "1"), [[0.0, 0.0, 1.0], [1.0, 0.0, 1.0]], None, None)
+
+    def reader() -> Frame:
+        return Frame(None, "facesynthetics", None, "f", "s", "c", landmarks={"g": group})
+
+    source = FrameSource("facesynthetics", Path("f"), "f", reader, lambda: "s")
+    assert list(source.read().landmarks) == ["g"]
+    lean = source.read(landmarks=False)
+    assert dict(lean.landmarks) == {} and lean.frame_id == "f"

@@ -126,6 +126,19 @@ def test_overwrite_rules(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.ply"]
 
 
+def test_direct_write_same_bytes_and_overwrite_rules(tmp_path: Path) -> None:
+    pts, normals, colors = _cloud()
+    atomic = write_ply(tmp_path / "a.ply", pts, colors=colors, normals=normals)
+    direct = write_ply(tmp_path / "d.ply", pts, colors=colors, normals=normals, atomic=False)
+    assert direct.read_bytes() == atomic.read_bytes()
+    with pytest.raises(OutputExistsError, match=r"d\.ply already exists"):
+        write_ply(direct, np.zeros((1, 3)), atomic=False)
+    assert direct.read_bytes() == atomic.read_bytes()
+    write_ply(direct, np.zeros((1, 3)), atomic=False, overwrite=True)
+    assert _parse_ply(direct)[1].size == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.ply", "d.ply"]
+
+
 @pytest.mark.parametrize(
     ("points", "kwargs", "error", "match"),
     [

@@ -82,6 +82,7 @@ def source_for(
         frame_id,
         partial(read_frame, camera_dir, frame_id=frame_id, root=root, image_name=image_name),
         partial(scene_id_of, camera_dir, root),
+        skips_landmarks=True,
     )
 
 
@@ -126,6 +127,7 @@ def read_frame(
     frame_id: str | None = None,
     root: str | Path | None = None,
     image_name: str | None = None,
+    landmarks: bool = True,
 ) -> Frame:
     """Read one Datagen camera folder.
 
@@ -141,6 +143,9 @@ def read_frame(
     image_name : str, optional
         Which rendered image of the folder this frame is (default: the first
         ``visible_spectrum*.png``, else ``infrared_spectrum*.png``).
+    landmarks : bool, keyword-only
+        False: leave the keypoint files (and the actor's eye points) unread; the
+        frame then has no landmark groups.
 
     Returns
     -------
@@ -198,7 +203,11 @@ def read_frame(
         raw[key] = load_json(camera_dir / fname) if fname in names else None
 
     camera, metadata = read_camera(cam_meta, meta_path, version_text, request, camera_name, notes)
-    groups = keypoint_groups(camera_dir, names, actor, actor_path, camera_name, notes, raw)
+    groups = (
+        keypoint_groups(camera_dir, names, actor, actor_path, camera_name, notes, raw)
+        if landmarks
+        else {}
+    )
 
     # --- files
     images = find_images(names)

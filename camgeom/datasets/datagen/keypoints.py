@@ -98,6 +98,18 @@ def keypoint_groups(
 
 
 def _leaves(node: Any, prefix: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    if isinstance(node, dict) and "global_3d" not in node:
+        values = node.values()
+        if all(type(v) is dict and "global_3d" in v for v in values):
+            # the usual layout, one level of leaves: no recursion
+            keys = [k for k in node if k != "version"]
+            if keys and all(_is_number(k) for k in keys):
+                keys.sort(key=int)
+            if prefix:
+                yield from ((f"{prefix}.{k}", node[k]) for k in keys)
+            else:
+                yield from ((str(k), node[k]) for k in keys)
+            return
     if isinstance(node, Mapping):
         if "global_3d" in node:
             yield prefix, node
@@ -130,6 +142,9 @@ def _section_group(section: str, sub: str | None) -> str:
 def _group_from_leaves(
     leaves: list[tuple[str, Mapping[str, Any]]], group: str, path: Path, keypath: str
 ) -> Landmarks:
+    fast = _group_fast(leaves, group, path, keypath)
+    if fast is not None:
+        return fast
     n = len(leaves)
     world = np.empty((n, 3))
     row_col = np.full((n, 2), np.nan)
@@ -175,6 +190,53 @@ def _group_from_leaves(
         path,
         keypath,
     )
+
+
+_NUMBER = (int, float)
+
+
+def _group_fast(
+    leaves: list[tuple[str, Mapping[str, Any]]], group: str, path: Path, keypath: str
+) -> Landmarks | None:
+    """The group of well-formed leaves (numbers everywhere) in bulk; None for anything else.
+
+    The per-leaf loop of :func:`_group_from_leaves` then names the offending key.
+    """
+    try:
+        points = [leaf["global_3d"] for _, leaf in leaves]
+        coords = [(g["x"], g["y"], g["z"]) for g in points]
+        pixels = [leaf.get("pixel_2d") for _, leaf in leaves]
+        flags = [leaf.get("is_visible") for _, leaf in leaves]
+    except (KeyError, TypeError, AttributeError):
+        return None
+    if any(p is None for p in pixels):
+        if any(p is not None for p in pixels):
+            return None  # some labelled, some not: the general path
+        row_col = None
+        all_int = True
+    else:
+        try:
+            pairs = [(p["x"], p["y"]) for p in pixels]
+        except (KeyError, TypeError, AttributeError):
+            return None
+        flat = [v for pair in pairs for v in pair]
+        if not all(type(v) in _NUMBER for v in flat):
+            return None
+        all_int = all(type(v) is int for v in flat)
+        row_col = np.array(pairs, dtype=np.float64).reshape(-1, 2)
+    if not all(type(v) in _NUMBER for c in coords for v in c):
+        return None
+    world = np.array(coords, dtype=np.float64).reshape(-1, 3)
+    visible = None
+    if all(f is not None for f in flags):
+        visible = np.array([_to_bool(f) for f in flags], dtype=bool)
+    elif any(f is not None for f in flags):
+        return None
+    if group == "ibug68":
+        names = [str(int(name)) if _is_number(name) else name for name, _ in leaves]
+    else:
+        names = [name for name, _ in leaves]
+    return _finish(names, world, row_col, visible, all_int, path, keypath)
 
 
 def _finish(
