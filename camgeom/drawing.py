@@ -182,8 +182,19 @@ def draw_landmarks_comparison(
     canvas = Image.fromarray(rgb)
     draw = ImageDraw.Draw(canvas)
     size = canvas.size
-    for seg in _clipped_segments(vendor, projected, size):
-        draw.line(seg, fill=col_p, width=1)
+    ends, ok = _clip(vendor, projected, size)
+    ends = ends[ok].astype(np.int64)
+    # A label within the pixel of its projection makes a one-pixel line: stamp those at once.
+    dot = (ends[:, 0] == ends[:, 2]) & (ends[:, 1] == ends[:, 3])
+    if dot.any():
+        w, h = size
+        col, row = ends[dot, 0], ends[dot, 1]
+        inside = (col >= 0) & (col < w) & (row >= 0) & (row < h)
+        mask = np.zeros((h, w), dtype=np.uint8)
+        mask[row[inside], col[inside]] = 255
+        canvas.paste(col_p, (0, 0, w, h), Image.fromarray(mask, mode="L"))
+    for seg in ends[~dot].tolist():
+        draw.line(tuple(seg), fill=col_p, width=1)
     _draw(canvas, draw, size, projected, vis, pairs, False, col_p, r)
     _draw(canvas, draw, size, vendor, vis, pairs, labels, col_v, r)
     return np.asarray(canvas, dtype=np.uint8).copy()
@@ -383,6 +394,18 @@ def _clipped_segments(
     non-finite end or outside the rectangle are left out, or are ``None`` when
     ``keep`` is set (one entry per segment).
     """
+    ends, ok = _clip(a, b, size)
+    if not keep:
+        return [tuple(e) for e in ends[ok].astype(np.int64).tolist()]
+    ends[~ok] = 0
+    return [
+        tuple(e) if good else None
+        for e, good in zip(ends.astype(np.int64).tolist(), ok.tolist(), strict=True)
+    ]
+
+
+def _clip(a: Any, b: Any, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Clipped segment ends ``(N, 4)`` (floored, float) and which segments are kept ``(N,)``."""
     w, h = size
     a = np.asarray(a, dtype=np.float64).reshape(-1, 2)
     b = np.asarray(b, dtype=np.float64).reshape(-1, 2)
@@ -403,10 +426,4 @@ def _clipped_segments(
             t1 = np.where(p > 0.0, np.minimum(t1, t), t1)
         ok &= t0 <= t1
         ends = np.floor(np.concatenate([a + t0[:, None] * d, a + t1[:, None] * d], axis=1))
-    if not keep:
-        return [tuple(e) for e in ends[ok].astype(np.int64).tolist()]
-    ends[~ok] = 0
-    return [
-        tuple(e) if good else None
-        for e, good in zip(ends.astype(np.int64).tolist(), ok.tolist(), strict=True)
-    ]
+    return ends, ok

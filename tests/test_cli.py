@@ -241,14 +241,14 @@ def test_plain_exception_in_one_frame_fails_only_that_frame(demo, tmp_path, monk
     import camgeom.jobs.project as project_job
     from camgeom.cli import main
 
-    real = project_job.landmark_rows
+    real = project_job._landmark_columns
 
     def flaky(frame, groups):
         if frame.frame_id.endswith("1"):
             return 1 / 0
         return real(frame, groups)
 
-    monkeypatch.setattr(project_job, "landmark_rows", flaky)
+    monkeypatch.setattr(project_job, "_landmark_columns", flaky)
     root, _ = demo
     code = main(
         ["project", str(root / "data" / "synthesisai"), "--out", str(tmp_path), "-q"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from camgeom._connections import (
@@ -295,3 +295,35 @@ def test_dots_match_pillow_ellipses_drawn_one_by_one(radius):
     got = draw_landmarks(img, uv, visible=visible, radius=radius)
     np.testing.assert_array_equal(got, np.asarray(want))
     assert np.any(got != img)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(4, 40),
+    st.integers(4, 40),
+    st.integers(0, 40),
+    st.sampled_from([0.2, 1.5, 15.0]),
+    st.integers(0, 2**32 - 1),
+)
+def test_overlay_lines_equal_one_pillow_line_per_label(h, w, n, spread, seed) -> None:
+    """One-pixel lines are stamped in bulk; the result is Pillow's line for every label."""
+    from PIL import Image, ImageDraw
+
+    from camgeom import drawing
+
+    rng = np.random.default_rng(seed)
+    vendor = rng.uniform(-3.0, max(h, w) + 3.0, (n, 2))
+    projected = vendor + rng.normal(0.0, spread, (n, 2))
+    image = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    got = drawing.draw_landmarks_comparison(image, vendor, projected)
+    canvas = Image.fromarray(image)
+    draw = ImageDraw.Draw(canvas)
+    magenta, green = drawing.DEFAULT_COMPARISON_COLORS[1], drawing.DEFAULT_COMPARISON_COLORS[0]
+    for seg in drawing._clipped_segments(vendor, projected, canvas.size):
+        draw.line(seg, fill=tuple(magenta), width=1)
+    radius = max(1, round(max(h, w) / 160))
+    vis = np.ones(n, bool)
+    pairs = np.zeros((0, 2), np.int64)
+    drawing._draw(canvas, draw, canvas.size, projected, vis, pairs, False, tuple(magenta), radius)
+    drawing._draw(canvas, draw, canvas.size, vendor, vis, pairs, False, tuple(green), radius)
+    np.testing.assert_array_equal(got, np.asarray(canvas))

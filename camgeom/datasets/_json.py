@@ -32,6 +32,7 @@ __all__ = [
     "get_optional_float",
     "load_json",
     "parse_json_bytes",
+    "read_bytes",
 ]
 
 
@@ -51,11 +52,15 @@ def load_json(path: Path) -> Any:
     ``NaN``/``Infinity`` literals parse (as Python does by default); the keyed
     getters below reject non-finite values where they are used, naming the key.
     """
+    return parse_json_bytes(read_bytes(path), path)
+
+
+def read_bytes(path: Path) -> bytes:
+    """The bytes of a metadata file; an unreadable file raises :class:`FormatError`."""
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise FormatError(f"{path}: cannot read the file ({exc.strerror or exc}).") from None
-    return parse_json_bytes(data, path)
 
 
 def parse_json_bytes(data: bytes, path: Path | str, *, what: str = "") -> Any:

@@ -81,36 +81,57 @@ def landmark_rows(frame: Frame, groups: Sequence[str] | None) -> list[dict[str, 
     list of dict
         Keys :data:`LANDMARK_FIELDS`; non-finite numbers are ``None``.
     """
+    columns, _ = _landmark_columns(frame, groups)
+    return [
+        dict(zip(LANDMARK_FIELDS, values, strict=True))
+        for values in zip(*columns.values(), strict=True)
+    ]
+
+
+def _landmark_columns(
+    frame: Frame, groups: Sequence[str] | None
+) -> tuple[dict[str, list[Any]], np.ndarray]:
+    """The columns :data:`LANDMARK_FIELDS` of :func:`landmark_rows`, and ``(u, v, label u, v)``.
+
+    Every group is projected in one call (one validation of the camera).
+    """
     cam = frame.camera
-    rows: list[dict[str, Any]] = []
-    for g in frame.landmarks:
-        if groups and g not in groups:
-            continue
-        lm = frame.landmarks[g]
-        n = len(lm)
+    names = [g for g in frame.landmarks if not groups or g in groups]
+    lms = [frame.landmarks[g] for g in names]
+    sizes = [len(lm) for lm in lms]
+    n = sum(sizes)
+    uvz = np.full((n, 3), np.nan)
+    label = np.full((n, 2), np.nan)
+    inside = np.zeros(n, bool)
+    visible: list[Any] = []
+    start = 0
+    with_world = []
+    for lm, size in zip(lms, sizes, strict=True):
         if cam is not None and lm.world is not None:
-            uv, z = cam.project(lm.world)
-            inside = cam.in_image(uv)
-        else:
-            uv = np.full((n, 2), np.nan)
-            z = np.full(n, np.nan)
-            inside = np.zeros(n, bool)
-        label = lm.pixels if lm.pixels is not None else np.full((n, 2), np.nan)
-        visible = [None] * n if lm.visible is None else np.asarray(lm.visible, bool).tolist()
-        columns = zip(
-            [g] * n,
-            lm.names,
-            _column(uv[:, 0]),
-            _column(uv[:, 1]),
-            _column(np.asarray(z, float)),
-            np.asarray(inside, bool).tolist(),
-            visible,
-            _column(np.asarray(label[:, 0], float)),
-            _column(np.asarray(label[:, 1], float)),
-            strict=True,
-        )
-        rows += [dict(zip(LANDMARK_FIELDS, values, strict=True)) for values in columns]
-    return rows
+            with_world.append((start, lm.world))
+        if lm.pixels is not None:
+            label[start : start + size] = lm.pixels
+        visible += [None] * size if lm.visible is None else np.asarray(lm.visible, bool).tolist()
+        start += size
+    if with_world and cam is not None:
+        world = np.concatenate([w for _, w in with_world]).reshape(-1, 3)
+        uv, z = cam.project(world)
+        rows = np.concatenate([np.arange(s, s + len(w)) for s, w in with_world]).astype(np.int64)
+        uvz[rows, :2] = uv
+        uvz[rows, 2] = z
+        inside[rows] = cam.in_image(uv)
+    columns: dict[str, list[Any]] = {
+        "group": [g for g, size in zip(names, sizes, strict=True) for _ in range(size)],
+        "name": [name for lm in lms for name in lm.names],
+        "u": _column(uvz[:, 0]),
+        "v": _column(uvz[:, 1]),
+        "depth_z": _column(uvz[:, 2]),
+        "in_image": inside.tolist(),
+        "visible": visible,
+        "label_u": _column(label[:, 0]),
+        "label_v": _column(label[:, 1]),
+    }
+    return columns, np.concatenate([uvz[:, :2], label], axis=1)
 
 
 _NUMBER_FIELDS = frozenset({"u", "v", "depth_z", "label_u", "label_v"})
@@ -127,23 +148,65 @@ def _csv_field(value: Any) -> str:
     return text
 
 
+_FLAG_CELLS = {True: "True", False: "False", None: ""}
+
+
+def _text_cells(values: list[Any]) -> list[str]:
+    """Cells of a text or flag column (one check of the whole column for special characters)."""
+    if all(type(v) is str for v in values):
+        if not _CSV_SPECIAL.search("".join(values)):
+            return values
+    elif all(type(v) is bool or v is None for v in values):
+        return [_FLAG_CELLS[v] for v in values]
+    return [_csv_field(v) for v in values]
+
+
 def _csv_text(rows: Sequence[Mapping[str, Any]]) -> str:
-    """``<stem>.landmarks.csv``: the header and one line per row.
+    """``<stem>.landmarks.csv``: the header and one line per row."""
+    return _csv_from_columns({f: [r[f] for r in rows] for f in LANDMARK_FIELDS})
+
+
+def _csv_from_columns(columns: Mapping[str, list[Any]]) -> str:
+    """``<stem>.landmarks.csv`` from the columns :data:`LANDMARK_FIELDS`.
 
     The cells are those :class:`csv.writer` writes, except that numbers are
     formatted by orjson (shortest round-trip text, as the JSON file; ``1e-05``
     reads ``0.00001``), many times faster than ``repr`` cell by cell.
     """
-    columns: list[list[str]] = []
+    cells: list[list[str]] = []
     for field in LANDMARK_FIELDS:
-        values = [r[field] for r in rows]
+        values = columns[field]
         if field in _NUMBER_FIELDS and values:
-            cells = orjson.dumps(values)[1:-1].decode("ascii").split(",")
-            columns.append(["" if c == "null" else c for c in cells])
+            text = orjson.dumps(values)[1:-1].decode("ascii").split(",")
+            cells.append(["" if c == "null" else c for c in text])
         else:
-            columns.append([_csv_field(v) for v in values])
-    lines = [",".join(LANDMARK_FIELDS)] + [",".join(cells) for cells in zip(*columns, strict=True)]
+            cells.append(_text_cells(values))
+    lines = [",".join(LANDMARK_FIELDS)] + [",".join(row) for row in zip(*cells, strict=True)]
     return "\n".join(lines) + "\n"
+
+
+def _json_cells(values: list[Any]) -> list[str]:
+    """Each value of a column as JSON text (numbers, null and booleans split from one dump)."""
+    if values and all(type(v) is not str for v in values):
+        return orjson.dumps(values)[1:-1].decode("ascii").split(",")  # no commas inside
+    return [orjson.dumps(v).decode("utf-8") for v in values]
+
+
+def _landmarks_json(head: Mapping[str, Any], columns: Mapping[str, list[Any]]) -> bytes:
+    """``orjson.dumps({**head, "landmarks": rows}, option=OPT_INDENT_2)`` built from the columns.
+
+    The same bytes, without making one dict per landmark.
+    """
+    top = orjson.dumps({**head, "landmarks": []}, option=orjson.OPT_INDENT_2)
+    if not columns[LANDMARK_FIELDS[0]]:
+        return top
+    template = (
+        "    {\n" + ",\n".join(f'      "{field}": %s' for field in LANDMARK_FIELDS) + "\n    }"
+    )
+    cells = zip(*(_json_cells(columns[field]) for field in LANDMARK_FIELDS), strict=True)
+    body = ",\n".join([template % row for row in cells])
+    prefix = top[: -len(b"[]\n}")]
+    return prefix + b"[\n" + body.encode("utf-8") + b"\n  ]\n}"
 
 
 def _frame_image(frame: Frame) -> tuple[np.ndarray, str | None]:
@@ -195,27 +258,23 @@ class ProjectJob(Job):
                 f"None of the landmark groups {list(groups)} is in this frame; it has: "
                 f"{', '.join(frame.landmarks) or 'none'}."
             )
-        rows = landmark_rows(frame, groups)
-        table = _csv_text(rows)
-        doc = {
+        columns, points = _landmark_columns(frame, groups)
+        table = _csv_from_columns(columns)
+        head = {
             "frame_id": frame.frame_id,
             "vendor": frame.vendor,
             "pixel_convention": _PIXEL_CONVENTION,
-            "landmarks": rows,
         }
         image, reason = _frame_image(frame)
-        # None -> NaN: columns u, v, label_u, label_v
-        points = np.array(
-            [(r["u"], r["v"], r["label_u"], r["label_v"]) for r in rows], dtype=float
-        ).reshape(-1, 4)
-        vis = np.array([r["visible"] is not False for r in rows], bool)
+        vis = np.array([v is not False for v in columns["visible"]], bool)
         overlay = draw_landmarks_comparison(image, points[:, 2:], points[:, :2], visible=vis)
         out.path(".landmarks.csv").write_text(table, encoding="utf-8")
-        out.path(".landmarks.json").write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
+        out.path(".landmarks.json").write_bytes(_landmarks_json(head, columns))
         Image.fromarray(overlay).save(
             out.path(".overlay.png"), format="PNG", compress_level=_PNG_COMPRESS_LEVEL
         )
-        return FrameResult({"landmarks": len(rows)}, warnings=(reason,) if reason else ())
+        count = len(columns["name"])
+        return FrameResult({"landmarks": count}, warnings=(reason,) if reason else ())
 
 
 def project_dataset(

@@ -445,3 +445,15 @@ def test_bulk_keypoint_parse_equals_the_per_leaf_parse(
                     np.testing.assert_array_equal(u, v)
             compared += 1
     assert compared >= 100
+
+
+def test_segmentation_mapping_follows_the_file_content(fixtures: Path, tmp_path: Path) -> None:
+    cam = _copy_camera(fixtures, tmp_path, "faces_nn/datapoint_00016/camera")
+    before = dict(read_frame(cam).segmentation_mapping)
+    meta = cam.parent / "semantic_segmentation_metadata.json"
+    doc = json.loads(meta.read_text())
+    doc["a_new_class"] = {"R": 65535, "G": 0, "B": 256}
+    meta.write_text(json.dumps(doc))
+    after = read_frame(cam).segmentation_mapping
+    assert after["a_new_class"] == (255, 0, 1)
+    assert {k: v for k, v in after.items() if k != "a_new_class"} == before

@@ -186,3 +186,38 @@ def test_landmark_csv_reads_back_like_the_csv_module_writes_it():
                 assert field == "depth_z" and float(a) == float(b) == 1e-5
     assert text.splitlines()[-1] == buf.getvalue().splitlines()[-1]  # ordinary numbers: same bytes
     assert _csv_text([]) == ",".join(LANDMARK_FIELDS) + "\n"
+
+
+@pytest.mark.parametrize("names", [("1", "2", "3"), ('a,"b"', "x\ny", "é ü")])
+def test_landmark_json_and_csv_from_columns_equal_the_row_writers(names):
+    import csv
+    import io
+
+    import orjson
+
+    from camgeom.jobs.project import LANDMARK_FIELDS, _csv_from_columns, _landmarks_json
+
+    columns = {
+        "group": ["ibug68", "ibug68", "ears"],
+        "name": list(names),
+        "u": [1.5, None, 1e-5],
+        "v": [0.1 + 0.2, 127.25, 1e20],
+        "depth_z": [1.6000000238418579, None, -0.0],
+        "in_image": [True, False, False],
+        "visible": [None, True, False],
+        "label_u": [None, None, 3],
+        "label_v": [64.5, 2.0, None],
+    }
+    rows = [dict(zip(LANDMARK_FIELDS, v, strict=True)) for v in zip(*columns.values(), strict=True)]
+    head = {"frame_id": "sai.v2/0", "vendor": "synthesisai", "pixel_convention": "camgeom"}
+    expected = orjson.dumps({**head, "landmarks": rows}, option=orjson.OPT_INDENT_2)
+    assert _landmarks_json(head, columns) == expected
+    empty = {f: [] for f in LANDMARK_FIELDS}
+    assert _landmarks_json(head, empty) == orjson.dumps(
+        {**head, "landmarks": []}, option=orjson.OPT_INDENT_2
+    )
+    parsed = list(csv.reader(io.StringIO(_csv_from_columns(columns))))
+    assert parsed[0] == list(LANDMARK_FIELDS)
+    assert [r[1] for r in parsed[1:]] == list(names)
+    assert [r[5] for r in parsed[1:]] == ["True", "False", "False"]
+    assert [r[6] for r in parsed[1:]] == ["", "True", "False"]

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from camgeom.datasets._common import image_size, natural_key, relative_id
-from camgeom.datasets._json import load_json
+from camgeom.datasets._json import load_json, parse_json_bytes, read_bytes
 from camgeom.datasets.datagen.camera import DATAGEN_EULER_RULE, KNOWN_CAMERA_VERSIONS, read_camera
 from camgeom.datasets.datagen.keypoints import GROUP_ORDER, SECTION_GROUPS, keypoint_groups
 from camgeom.datasets.frame import Frame, FrameSource
@@ -236,9 +236,20 @@ def read_frame(
     mapping: dict[str, Any] = {}
     seg_meta_path = _datapoint_file(camera_dir, "semantic_segmentation_metadata.json")
     if seg_meta_path is not None:
-        seg_meta = load_json(seg_meta_path)
+        data = read_bytes(seg_meta_path)
+        seg_meta = parse_json_bytes(data, seg_meta_path)
         raw["semantic_segmentation_metadata"] = seg_meta
-        mapping = _segmentation_mapping(seg_meta, seg_path, notes, seg_meta_path)
+        png = seg_path is not None and seg_path.suffix.lower() == ".png"
+        cached = _MAPPINGS.get((data, png))
+        if cached is None:
+            seg_notes: list[str] = []
+            mapping = _segmentation_mapping(seg_meta, seg_path, seg_notes, seg_meta_path)
+            cached = (mapping, tuple(seg_notes))
+            if len(_MAPPINGS) >= 8:
+                _MAPPINGS.clear()
+            _MAPPINGS[(data, png)] = cached
+        mapping = dict(cached[0])
+        notes.extend(cached[1])
 
     if actor is not None and actor_path is not None and camera_dir.parent.parent.name != "frames":
         scene = _actor_scene(actor, actor_path, camera_dir, root_path)
@@ -269,6 +280,10 @@ def read_frame(
 
 
 # ------------------------------------------------------------------ segmentation
+# Datasets repeat one class table in every datapoint: parse each distinct file once.
+_MAPPINGS: dict[tuple[bytes, bool], tuple[dict[str, Any], tuple[str, ...]]] = {}
+
+
 def _colour_value(value: Any) -> bool:
     return (
         isinstance(value, (int, float))

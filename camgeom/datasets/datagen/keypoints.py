@@ -103,7 +103,7 @@ def _leaves(node: Any, prefix: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
         if all(type(v) is dict and "global_3d" in v for v in values):
             # the usual layout, one level of leaves: no recursion
             keys = [k for k in node if k != "version"]
-            if keys and all(_is_number(k) for k in keys):
+            if keys and all(type(k) is str and k.isascii() and k.isdecimal() for k in keys):
                 keys.sort(key=int)
             if prefix:
                 yield from ((f"{prefix}.{k}", node[k]) for k in keys)
@@ -192,9 +192,6 @@ def _group_from_leaves(
     )
 
 
-_NUMBER = (int, float)
-
-
 def _group_fast(
     leaves: list[tuple[str, Mapping[str, Any]]], group: str, path: Path, keypath: str
 ) -> Landmarks | None:
@@ -216,24 +213,30 @@ def _group_fast(
         all_int = True
     else:
         try:
-            pairs = [(p["x"], p["y"]) for p in pixels]
-        except (KeyError, TypeError, AttributeError):
+            raw = np.array([(p["x"], p["y"]) for p in pixels])
+        except (KeyError, TypeError, AttributeError, ValueError):
             return None
-        flat = [v for pair in pairs for v in pair]
-        if not all(type(v) in _NUMBER for v in flat):
-            return None
-        all_int = all(type(v) is int for v in flat)
-        row_col = np.array(pairs, dtype=np.float64).reshape(-1, 2)
-    if not all(type(v) in _NUMBER for c in coords for v in c):
+        if raw.dtype.kind not in "if" or raw.shape != (len(pixels), 2):
+            return None  # strings, booleans, nested values: the per-leaf path decides
+        all_int = raw.dtype.kind == "i"
+        row_col = raw.astype(np.float64)
+    try:
+        world = np.array(coords)
+    except (TypeError, ValueError):
         return None
-    world = np.array(coords, dtype=np.float64).reshape(-1, 3)
+    if world.dtype.kind not in "if" or world.shape != (len(coords), 3):
+        return None
+    world = world.astype(np.float64)
     visible = None
     if all(f is not None for f in flags):
-        visible = np.array([_to_bool(f) for f in flags], dtype=bool)
+        if all(f == "true" or f == "false" for f in flags):  # as Datagen writes them
+            visible = np.array([f == "true" for f in flags], dtype=bool)
+        else:
+            visible = np.array([_to_bool(f) for f in flags], dtype=bool)
     elif any(f is not None for f in flags):
         return None
     if group == "ibug68":
-        names = [str(int(name)) if _is_number(name) else name for name, _ in leaves]
+        names = [str(int(n)) if n.isascii() and n.isdecimal() else n for n, _ in leaves]
     else:
         names = [name for name, _ in leaves]
     return _finish(names, world, row_col, visible, all_int, path, keypath)
