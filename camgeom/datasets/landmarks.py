@@ -8,14 +8,14 @@ A frame's landmarks are a mapping from a stable snake_case group name
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from camgeom.datasets._common import readonly
-from camgeom.errors import ShapeError
+from camgeom.errors import InvalidValueError, ShapeError
 
 __all__ = ["Landmarks", "LazyLandmarks"]
 
@@ -147,11 +147,22 @@ _LANDMARK_DEFAULTS = tuple((f.name, f.default) for f in Landmarks.__dataclass_fi
 
 
 class LazyLandmarks(Mapping[str, Landmarks]):
-    """A read-only mapping of landmark groups; some groups are read on first access.
+    """A read-only mapping of landmark groups; some groups are built on first access.
 
     Groups stored in separate files (the Synthesis AI dense ``.obj`` sets) are
-    parsed only when asked for, so loading a frame stays as cheap as parsing its
-    metadata file. ``len``, ``in`` and iteration do not read anything.
+    parsed only when asked for, and a reader may defer building the arrays of
+    groups it has already checked, so loading a frame stays about as cheap as
+    parsing its metadata file. ``len``, ``in`` and iteration build nothing.
+
+    Parameters
+    ----------
+    groups : mapping of str to Landmarks
+        Groups already built.
+    loaders : mapping of str to callable, optional
+        Group name -> function returning that group (called once, on first access).
+    order : sequence of str, keyword-only, optional
+        The order of the names (default: ``groups``, then ``loaders``); it must
+        name every group once.
 
     Examples
     --------
@@ -164,10 +175,20 @@ class LazyLandmarks(Mapping[str, Landmarks]):
         self,
         groups: Mapping[str, Landmarks],
         loaders: Mapping[str, Callable[[], Landmarks]] | None = None,
+        *,
+        order: Sequence[str] | None = None,
     ) -> None:
         self._groups: dict[str, Landmarks] = dict(groups)
         self._loaders: dict[str, Callable[[], Landmarks]] = dict(loaders or {})
-        self._order = list(self._groups) + [k for k in self._loaders if k not in self._groups]
+        names = list(self._groups) + [k for k in self._loaders if k not in self._groups]
+        if order is not None:
+            if sorted(order) != sorted(names):
+                raise InvalidValueError(
+                    f"Expected `order` to name each group once ({', '.join(names)}), "
+                    f"got {', '.join(order)}."
+                )
+            names = list(order)
+        self._order = names
 
     def __getitem__(self, key: str) -> Landmarks:
         if key not in self._groups:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from camgeom.datasets import Landmarks, LazyLandmarks
-from camgeom.errors import ShapeError
+from camgeom.errors import InvalidValueError, ShapeError
 
 
 def test_landmarks_copy_validate_and_freeze() -> None:
@@ -46,3 +46,15 @@ def test_lazy_landmarks_load_once() -> None:
     assert lazy["dense"] is lazy["dense"] and calls == [1]
     with pytest.raises(KeyError, match="no landmark group 'other'; this frame has: eager, dense"):
         lazy["other"]
+
+
+def test_lazy_landmarks_order() -> None:
+    eager = Landmarks(("x",), None, [[1.0, 1.0]], None)
+    lazy = LazyLandmarks(
+        {"b": eager}, {"a": lambda: eager, "c": lambda: eager}, order=["a", "b", "c"]
+    )
+    assert list(lazy) == ["a", "b", "c"] and lazy.loaded() == ("b",)
+    with pytest.raises(
+        InvalidValueError, match=r"Expected `order` to name each group once \(b, a\)"
+    ):
+        LazyLandmarks({"b": eager}, {"a": lambda: eager}, order=["a", "a"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import shutil
 import warnings
 from pathlib import Path
@@ -157,6 +158,49 @@ def test_dense_sets_are_lazy_world_only(fixtures: Path) -> None:
     # OBJ header bounds of 24.sai_dense.obj
     np.testing.assert_allclose(dense.world.min(axis=0), [-0.0471929647, 1.49531984, -0.00987516716])
     np.testing.assert_allclose(dense.world.max(axis=0), [0.106397457, 1.69651294, 0.121447831])
+
+
+def test_info_groups_are_built_on_first_access(fixtures: Path) -> None:
+    """Reading checks every point; a group's arrays are built when it is first asked for."""
+    frame = read_frame(fixtures / SAI / "v1_5_docs/24.info.json")
+    assert list(frame.landmarks) == list(GROUPS_V15_24)  # names known, nothing built for them
+    # only the groups the vendor-defect notes look at are built by the read
+    assert set(frame.landmarks.loaded()) == {"ibug68", "pupils"}
+    kinect = frame.landmarks["kinect_v2"]
+    assert frame.landmarks["kinect_v2"] is kinect
+    assert set(frame.landmarks.loaded()) == {"ibug68", "pupils", "kinect_v2"}
+    # any order of access gives the same arrays, and the frame pickles with unbuilt groups
+    other = pickle.loads(pickle.dumps(read_frame(fixtures / SAI / "v1_5_docs/24.info.json")))
+    for name in reversed(list(GROUPS_V15_24)):
+        a, b = frame.landmarks[name], other.landmarks[name]
+        assert a.names == b.names and a.source == b.source
+        for key in ("world", "pixels", "camera_space", "distance", "in_frustum"):
+            x, y = getattr(a, key), getattr(b, key)
+            assert (x is None) == (y is None)
+            if x is not None:
+                np.testing.assert_array_equal(x, y)
+                assert not x.flags.writeable
+    # the raw values, read without camgeom: kinect_v2 sorted by id, screen_space_pos * (W, H)
+    raw = json.loads((fixtures / SAI / "v1_5_docs/24.info.json").read_text())
+    pts = sorted(raw["landmarks"]["kinect_v2"], key=lambda p: p["id"])
+    np.testing.assert_array_equal(kinect.world, [p["world_space_pos"] for p in pts])
+    np.testing.assert_allclose(
+        kinect.pixels,
+        np.array([p["screen_space_pos"] for p in pts]) * [frame.camera.width, frame.camera.height],
+    )
+
+
+def test_bad_point_of_an_unbuilt_group_fails_the_read(fixtures: Path, tmp_path: Path) -> None:
+    info = _copy_render(fixtures, tmp_path, "v1_5_docs/24.info.json")
+    _edit(info, lambda d: d["landmarks"]["mpeg4"][7]["world_space_pos"].__setitem__(2, "x"))
+    with pytest.raises(
+        FormatError, match=r"24\.info\.json: .*landmarks\.mpeg4\[7\]\.world_space_pos"
+    ):
+        read_frame(info)
+    _edit(info, lambda d: d["landmarks"]["mpeg4"][7]["world_space_pos"].__setitem__(2, 1e308))
+    _edit(info, lambda d: d["landmarks"]["mpeg4"][8]["world_space_pos"].__setitem__(2, 1e308))
+    frame = read_frame(info)  # the sum overflows: the exact check finds every value finite
+    assert frame.landmarks["mpeg4"].world.max() == 1e308
 
 
 def test_dense_mesh_agrees_with_range_depth(fixtures: Path) -> None:

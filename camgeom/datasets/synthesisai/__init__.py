@@ -49,7 +49,6 @@ from typing import Any
 from camgeom.datasets._common import image_size, make_camera, relative_id
 from camgeom.datasets._json import load_json
 from camgeom.datasets.frame import Frame, FrameSource
-from camgeom.datasets.landmarks import LazyLandmarks
 from camgeom.datasets.synthesisai.camera import (
     AXIS_CONVENTION,
     SYNTHESIS_EULER_RULE,
@@ -225,8 +224,8 @@ def _read(
     K = shifted_intrinsics(stored_K, width, height, jcam, info_path, notes)
     camera = make_camera(K, poses.cam_from_world, (width, height), info_path)
     metadata = camera_metadata(info, info_path, jcam, stored_K, poses, notes)
-    groups, dense_loaders = landmark_groups(info, info_path, stem, siblings, (width, height), notes)
-    note_defects(groups, camera, notes)
+    landmarks = landmark_groups(info, info_path, stem, siblings, (width, height), notes)
+    note_defects(landmarks, camera, notes)  # builds the (small) groups it checks
 
     files = _frame_files(folder, stem, siblings, notes)
     return Frame(
@@ -239,7 +238,7 @@ def _read(
         camera=camera,
         distorted_camera=distorted_camera(camera, stem, siblings),
         metadata=metadata,
-        landmarks=LazyLandmarks(groups, dense_loaders),
+        landmarks=landmarks,
         segmentation_mapping=(
             (_segments_mapping(info, info_path) or {})
             if files["segmentation_path"] is not None

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from itertools import chain, repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -29,7 +30,7 @@ import numpy as np
 from camgeom.conventions import convert_pixels, convert_points
 from camgeom.datasets._common import read_obj_vertices
 from camgeom.datasets._json import get_array
-from camgeom.datasets.landmarks import Landmarks
+from camgeom.datasets.landmarks import Landmarks, LazyLandmarks
 from camgeom.datasets.synthesisai.camera import AXIS_CONVENTION, PIXEL_CONVENTION
 from camgeom.errors import FormatError, MissingKeyError
 
@@ -60,8 +61,15 @@ def landmark_groups(
     siblings: frozenset[str],
     size: tuple[int, int],
     notes: list[str],
-) -> tuple[dict[str, Landmarks], dict[str, Any]]:
-    """The landmark groups of an ``info.json``, and loaders of its dense ``.obj`` sets.
+) -> LazyLandmarks:
+    """The landmark groups of an ``info.json`` and its dense ``.obj`` sets, built on first access.
+
+    Every point of the ``info.json`` groups is checked here (missing keys, shapes,
+    non-finite values raise now, naming the file and the JSON path); the groups'
+    arrays are built when a group is first asked for. Groups numbered by
+    ``ptnum`` (v1 - v1.2, at most a few hundred points) are built now, so that a
+    bad point number fails the read too. The dense sets are read from their
+    files on first access.
 
     Parameters
     ----------
@@ -70,9 +78,8 @@ def landmark_groups(
 
     Returns
     -------
-    groups : dict of str to Landmarks
-    loaders : dict of str to callable
-        Group name -> function reading that dense set (for :class:`LazyLandmarks`).
+    LazyLandmarks
+        Group name -> :class:`Landmarks`, in the file's order, dense sets last.
     """
     specs: list[_Spec] = []
     lms = info.get("landmarks")
@@ -102,29 +109,32 @@ def landmark_groups(
                 item_paths=[f"pupil_coordinates.{k}" for k in keys],
             )
         )
-    groups = _convert(specs, info_path, size)
-    if groups:
+    checked = _validated(specs, info_path)
+    if specs:
         notes.append("screen_space_pos is (u/W, v/H): scaled to camgeom pixels")
-    loaders: dict[str, Any] = {}
+    now = [spec.name for spec in specs if spec.order in ("ptnum0", "ptnum1")]
+    groups = checked.build(now, size) if now else {}
+    loaders: dict[str, Callable[[], Landmarks]] = {
+        spec.name: checked.builder(spec.name, size) for spec in specs if spec.name not in groups
+    }
+    order = [spec.name for spec in specs]
     for name, suffix in DENSE_FILES.items():
         fname = f"{stem}{suffix}"
         if fname in siblings:
-            loaders[name] = _dense_loader(info_path.parent / fname)
-    return groups, loaders
+            loaders[name] = partial(_read_dense, info_path.parent / fname)
+            order.append(name)
+    return LazyLandmarks(groups, loaders, order=order)
 
 
-def _dense_loader(path: Path) -> Any:
-    def load() -> Landmarks:
-        verts = read_obj_vertices(path)
-        return Landmarks(
-            names=tuple(str(i) for i in range(len(verts))),
-            world=verts,
-            pixels=None,
-            visible=None,
-            source=str(path),
-        )
-
-    return load
+def _read_dense(path: Path) -> Landmarks:
+    verts = read_obj_vertices(path)
+    return Landmarks(
+        names=tuple(str(i) for i in range(len(verts))),
+        world=verts,
+        pixels=None,
+        visible=None,
+        source=str(path),
+    )
 
 
 def _flatten_groups(
@@ -268,23 +278,19 @@ def _table(spec: _Spec, sig: tuple[str, ...], path: Path) -> np.ndarray:
     return out
 
 
-def _convert(specs: list[_Spec], path: Path, size: tuple[int, int]) -> dict[str, Landmarks]:
-    """Convert landmark groups to :class:`Landmarks` with one table for all of them.
+def _validated(specs: list[_Spec], path: Path) -> _Groups:
+    """Check every point of every group now; the groups' arrays are built later.
 
-    Every point of every group becomes one row of a (N, 12) float64 table built
-    by a single ``np.array`` call; the finiteness check, the scaling to pixels,
-    the OpenGL -> OpenCV flip and the reordering by id are each one operation on
-    the whole table, and each group gets read-only views of its rows. Any problem
-    falls back to a per-group, per-key path whose errors name the file, the group,
-    the point and the key.
+    Every point becomes one 12-value row (a plain list: key access and list
+    concatenation, the cheapest walk over the parsed document), and one sum over
+    all values checks that they are numbers and finite: a file that would fail
+    when a group is built fails here, when it is read. Any problem falls back
+    to a per-group, per-key path whose errors name the file, the group, the
+    point and the key.
     """
-    done: dict[str, Landmarks] = {}
     members: list[tuple[_Spec, tuple[str, ...]]] = []
     for spec in specs:
         if not spec.pts:
-            done[spec.name] = Landmarks(
-                (), np.zeros((0, 3)), np.zeros((0, 2)), None, source=f"{path.name}: {spec.keypath}"
-            )
             continue
         first = spec.pts[0]
         if not isinstance(first, Mapping):
@@ -292,23 +298,69 @@ def _convert(specs: list[_Spec], path: Path, size: tuple[int, int]) -> dict[str,
                 f"{path}: expected objects in {spec.keypath}, got {type(first).__name__}."
             )
         members.append((spec, _signature(first)))
-    if members:
-        arr = None
-        if all(_first_lengths_ok(m.pts[0], sig) for m, sig in members):
-            rows: list[list[Any]] = []
-            try:
-                for m, sig in members:
-                    rows.extend(_rows(m.pts, sig))
-                arr = np.array(rows, dtype=np.float64)
-                # one reduction: the sum is finite only if every value is
-                if arr.shape != (len(rows), _WIDTH) or not np.isfinite(arr.sum()):
-                    arr = None
-            except (KeyError, TypeError, ValueError):
-                arr = None
-        if arr is None:
-            arr = np.concatenate([_table(m, sig, path) for m, sig in members], axis=0)
-        done.update(_split(arr, members, path, size))
-    return {spec.name: done[spec.name] for spec in specs}
+    data: list[list[list[Any]] | np.ndarray] | None = None
+    if members and all(_first_lengths_ok(m.pts[0], sig) for m, sig in members):
+        try:
+            data = [_rows(m.pts, sig) for m, sig in members]
+            every = list(chain.from_iterable(data))
+            # one sum: finite only if every value is a finite number (math.fsum would
+            # not overflow, but a false alarm only costs the exact path below)
+            if set(map(len, every)) != {_WIDTH} or not math.isfinite(
+                sum(chain.from_iterable(every))
+            ):
+                data = None
+        except (KeyError, TypeError, ValueError):
+            data = None
+    if data is None:
+        data = [_table(m, sig, path) for m, sig in members]
+    rows = {m.name: ((m, sig), d) for (m, sig), d in zip(members, data, strict=True)}
+    return _Groups(specs, rows, path)
+
+
+class _Groups:
+    """The checked rows of an ``info.json``'s groups; :meth:`build` makes their arrays."""
+
+    def __init__(
+        self,
+        specs: list[_Spec],
+        rows: dict[str, tuple[tuple[_Spec, tuple[str, ...]], list[list[Any]] | np.ndarray]],
+        path: Path,
+    ) -> None:
+        self.specs = {spec.name: spec for spec in specs}
+        self.rows = rows
+        self.path = path
+
+    def build(self, names: list[str], size: tuple[int, int]) -> dict[str, Landmarks]:
+        """The groups called ``names`` (image size ``size``), built in one pass."""
+        out: dict[str, Landmarks] = {}
+        parts: list[list[list[Any]] | np.ndarray] = []
+        members = []
+        for name in names:
+            if name not in self.rows:  # a group without points
+                out[name] = Landmarks(
+                    (),
+                    np.zeros((0, 3)),
+                    np.zeros((0, 2)),
+                    None,
+                    source=f"{self.path.name}: {self.specs[name].keypath}",
+                )
+                continue
+            member, rows = self.rows[name]
+            parts.append(rows)
+            members.append(member)
+        if members:
+            # a new array (never the stored one): _split converts it in place and freezes it
+            arr = np.concatenate([np.asarray(p, dtype=np.float64) for p in parts], axis=0)
+            out.update(_split(arr, members, self.path, size))
+        return out
+
+    def builder(self, name: str, size: tuple[int, int]) -> Callable[[], Landmarks]:
+        """A loader of the group ``name`` for :class:`LazyLandmarks`."""
+        return partial(_build_one, self, name, size)
+
+
+def _build_one(groups: _Groups, name: str, size: tuple[int, int]) -> Landmarks:
+    return groups.build([name], size)[name]
 
 
 def _split(
