@@ -14,11 +14,14 @@ from camgeom.errors import InvalidValueError, ShapeError
 from camgeom.lens import FisheyeDistortion, OpenCVDistortion
 from camgeom.warp import (
     SYNTHESISAI_FISHEYE_K,
+    WarpPlan,
     distort_image,
     synthesisai_fisheye_camera,
     undistort_image,
+    undistort_plan,
     undistorted_intrinsics,
     warp_image,
+    warp_plan,
 )
 
 K = np.array([[180.0, 0, 120], [0, 180, 90], [0, 0, 1]])
@@ -56,6 +59,178 @@ def test_undistort_matches_cv2_remap() -> None:
     inner = (slice(10, -10), slice(10, -10))
     diff = np.abs(ours[inner].astype(int) - ref[inner].astype(int))
     assert diff.max() <= 1  # rounding of cv2's 5-bit fixed-point weights
+
+
+def _cv2_maps(plan: WarpPlan) -> tuple[np.ndarray, np.ndarray]:
+    """The plan as OpenCV's fixed-point maps (CV_16SC2 and CV_16UC1); misses far outside."""
+    h, w = plan.dst_camera.height, plan.dst_camera.width
+    ws = plan.src_camera.width
+    miss = plan.code == 1024
+    xy = np.stack([plan.offset % ws, plan.offset // ws], -1)
+    xy[miss] = -10
+    frac = np.where(miss, 0, plan.code)  # cv2's table index: b * 32 + a, the plan's code
+    return xy.astype(np.int16).reshape(h, w, 2), frac.astype(np.uint16).reshape(h, w)
+
+
+@pytest.mark.parametrize(
+    "dtype, channels", [(np.uint8, 3), (np.uint8, 1), (np.uint8, 4), (np.uint16, 3)]
+)
+def test_linear_is_cv2_remap_bit_for_bit_on_a_random_image(dtype: type, channels: int) -> None:
+    # Given the same 1/32-pixel positions, the sampling is cv2.remap's arithmetic exactly,
+    # with and without a plan, for the packed RGB sampler and the per-channel one. (cv2
+    # sums 16-bit images in float32: a half-level can round the other way there.)
+    d = OpenCVDistortion(-0.25, 0.06, 0.001, -0.001)
+    cam = Camera(K, np.eye(4), 240, 180, distortion=d)
+    top = np.iinfo(dtype).max
+    img = np.random.default_rng(5).integers(0, top + 1, (180, 240, channels), dtype=dtype)
+    img = img[..., 0] if channels == 1 else img
+    plan = undistort_plan(cam)
+    ours = undistort_image(img, cam)
+    m1, m2 = _cv2_maps(plan)
+    ref = cv2.remap(img, m1, m2, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    np.testing.assert_array_equal(undistort_image(img, cam, plan=plan), ours)
+    if dtype == np.uint8:
+        np.testing.assert_array_equal(ours, ref)
+    else:
+        diff = np.abs(ours.astype(int) - ref)
+        assert diff.max() <= 1 and np.mean(diff == 0) > 0.99
+
+
+def test_linear_agrees_with_cv2_fixed_point_remap_of_its_own_map() -> None:
+    # Against OpenCV's own map (undistortion computed by cv2, converted to its fixed-point
+    # CV_16SC2 form as the benchmark uses it) on a random image: the positions round to
+    # the same 1/32 pixel except within float rounding of a step boundary.
+    d = OpenCVDistortion(-0.25, 0.06, 0.001, -0.001)
+    cam = Camera(K, np.eye(4), 240, 180, distortion=d)
+    img = np.random.default_rng(6).integers(0, 256, (180, 240, 3), dtype=np.uint8)
+    ours = undistort_image(img, cam)
+    K_cv = K - [[0, 0, 0.5], [0, 0, 0.5], [0, 0, 0]]
+    m1, m2 = cv2.initUndistortRectifyMap(K_cv, d.coefficients, None, K_cv, (240, 180), cv2.CV_16SC2)
+    ref = cv2.remap(img, m1, m2, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    inner = (slice(10, -10), slice(10, -10))
+    diff = np.abs(ours[inner].astype(int) - ref[inner].astype(int))
+    print(f"bit-identical: {np.mean(diff == 0):.4%}, largest difference {diff.max()}")
+    assert np.mean(diff == 0) >= 0.999
+    assert diff.max() <= 8  # one 1/32-pixel step across a 255-level edge
+
+
+def test_plan_positions_are_exact_to_a_64th_of_a_pixel_at_2048_pixels() -> None:
+    # The float32 source positions of a pinhole output, rounded to 1/32 pixel, against
+    # float64 ones: the rounding (1/64) plus float32 error (< 1e-3 px).
+    size = 2048
+    k = np.array([[0.8 * size, 0, size / 2], [0, 0.8 * size, size / 2], [0, 0, 1]])
+    d = OpenCVDistortion(-0.28, 0.07, 0.0008, -0.0012, -0.01)
+    cam = Camera(k, np.eye(4), size, size, distortion=d)
+    plan = undistort_plan(cam)
+    rows = np.arange(0, size, 37)
+    idx = (rows[:, None] * size + np.arange(size)).reshape(-1)
+    code, offset = plan.code[idx].astype(int), plan.offset[idx].astype(int)
+    a, b = code & 31, code >> 5
+    inside = (code < 1024) & (a > 0) & (b > 0)  # not folded at an edge
+    u = (offset % size) + a / 32 + 0.5
+    v = (offset // size) + b / 32 + 0.5
+    ys, xs = np.meshgrid(rows + 0.5, np.arange(size) + 0.5, indexing="ij")
+    xn = np.stack([(xs.ravel() - k[0, 2]) / k[0, 0], (ys.ravel() - k[1, 2]) / k[1, 1]], -1)
+    xd = camgeom.lens.distort_normalized(xn, d)
+    u64 = k[0, 0] * xd[:, 0] + k[0, 2]
+    v64 = k[1, 1] * xd[:, 1] + k[1, 2]
+    err = np.maximum(np.abs(u - u64), np.abs(v - v64))[inside]
+    assert inside.mean() > 0.9
+    assert err.max() <= 1 / 64 + 1e-3
+
+
+@pytest.mark.parametrize("interpolation", ["linear", "nearest"])
+def test_plan_gives_the_warp_of_every_dtype(interpolation: str) -> None:
+    cam = Camera(K, np.eye(4), 240, 180, distortion=FisheyeDistortion(*SYNTHESISAI_FISHEYE_K))
+    R = cv2.Rodrigues(np.array([0.02, -0.03, 0.01]))[0]
+    pose = np.eye(4)
+    pose[:3, :3] = R
+    dst = Camera(np.array([[60.0, 0, 100], [0, 60, 75], [0, 0, 1]]), pose, 200, 150)
+    plan = warp_plan(cam, dst, interpolation=interpolation)
+    miss = (plan.code == 1024).reshape(150, 200)
+    assert 0.05 < miss.mean() < 0.8  # the wider view sees beyond the source image
+    assert plan.offset.shape == plan.code.shape == (150 * 200,) and plan.nbytes == 6 * 150 * 200
+    rng = np.random.default_rng(7)
+    for img in (
+        _smooth_image(180, 240),
+        rng.integers(0, 60000, (180, 240), dtype=np.uint16),
+        rng.integers(-(2**40), 2**40, (180, 240, 2)),
+        rng.random((180, 240)) > 0.5,
+        rng.random((180, 240, 2)).astype(np.float32),
+    ):
+        with_plan = warp_image(img, cam, dst, interpolation=interpolation, fill=1, plan=plan)
+        assert with_plan.dtype == img.dtype and with_plan.shape == (150, 200) + img.shape[2:]
+        if interpolation == "nearest" or img.dtype.kind != "f":
+            ref = warp_image(img, cam, dst, interpolation=interpolation, fill=1)
+            np.testing.assert_array_equal(with_plan, ref)
+        else:  # a plan samples floats at 1/32 pixel too
+            ref = warp_image(img, cam, dst, interpolation=interpolation, fill=1)
+            np.testing.assert_allclose(with_plan, ref, atol=0.05)
+        assert (with_plan[miss] == 1).all()
+
+
+def test_plan_errors() -> None:
+    d = OpenCVDistortion(-0.25, 0.06, 0.0, 0.0)
+    cam = Camera(K, np.eye(4), 240, 180, distortion=d)
+    plan = undistort_plan(cam)
+    img = _smooth_image(180, 240)
+    np.testing.assert_array_equal(
+        distort_image(img, cam, plan=warp_plan(Camera(K, np.eye(4), 240, 180), cam)),
+        distort_image(img, cam),
+    )
+    with pytest.raises(InvalidValueError, match="other cameras"):
+        undistort_image(img, cam, K=K * [[0.9], [0.9], [1]], plan=plan)
+    with pytest.raises(InvalidValueError, match="interpolation='linear'"):
+        undistort_image(img, cam, interpolation="nearest", plan=plan)
+    with pytest.raises(InvalidValueError, match="WarpPlan"):
+        undistort_image(img, cam, plan=np.zeros(3))
+    with pytest.raises(InvalidValueError, match="interpolation"):
+        warp_plan(cam, cam, interpolation="cubic")
+    moved = np.eye(4)
+    moved[0, 3] = 0.1
+    with pytest.raises(InvalidValueError, match="same centre"):
+        warp_plan(cam, Camera(K, moved, 240, 180))
+
+
+@pytest.mark.kernels
+@pytest.mark.parametrize("fisheye", [False, True])
+def test_remap_kernels_against_a_numpy_reference(fisheye: bool) -> None:
+    # Small enough to run with NUMBA_DISABLE_JIT=1: the fused kernel and a plan against
+    # cv2's fixed-point bilinear written in numpy from float64 positions.
+    d = FisheyeDistortion(*SYNTHESISAI_FISHEYE_K) if fisheye else OpenCVDistortion(-0.3, 0.1, 0, 0)
+    k = np.array([[20.0, 0, 12.3], [0, 21, 9.1], [0, 0, 1]])
+    cam = Camera(k, np.eye(4), 24, 18, distortion=d)
+    img = np.random.default_rng(8).integers(0, 256, (18, 24, 3), dtype=np.uint8)
+    ys, xs = np.mgrid[0:18, 0:24] + 0.5
+    xn = np.stack([(xs - k[0, 2]) / k[0, 0], (ys - k[1, 2]) / k[1, 1]], -1)
+    xd = camgeom.lens.distort_normalized(xn, d)
+    u, v = k[0, 0] * xd[..., 0] + k[0, 2], k[1, 1] * xd[..., 1] + k[1, 2]
+    X = np.floor(32 * (u - 0.5) + 0.5).astype(int)
+    Y = np.floor(32 * (v - 0.5) + 0.5).astype(int)
+    a, b = X & 31, Y & 31
+    x0, y0 = np.clip(X >> 5, 0, 23), np.clip(Y >> 5, 0, 17)
+    x1, y1 = np.clip((X >> 5) + 1, 0, 23), np.clip((Y >> 5) + 1, 0, 17)
+    p = img.astype(np.int64)
+    w = [(32 - a) * (32 - b), a * (32 - b), (32 - a) * b, a * b]
+    s = sum(
+        wi[..., None] * p[yy, xx]
+        for wi, yy, xx in zip(w, (y0, y0, y1, y1), (x0, x1, x0, x1), strict=True)
+    )
+    ref = ((s + 512) >> 10).astype(np.uint8)
+    inside = (u >= 0) & (u < 24) & (v >= 0) & (v < 18)
+    ref[~inside] = 9
+    # a position within float32 rounding of a 1/32 step may round to the other side
+    frac = np.minimum(
+        np.abs(32 * (u - 0.5) + 0.5 - np.round(32 * (u - 0.5) + 0.5)),
+        np.abs(32 * (v - 0.5) + 0.5 - np.round(32 * (v - 0.5) + 0.5)),
+    )
+    clear = frac > 1e-3
+    for out in (
+        undistort_image(img, cam, fill=9),
+        undistort_image(img, cam, fill=9, plan=undistort_plan(cam)),
+    ):
+        np.testing.assert_array_equal(out[clear], ref[clear])
+    assert clear.mean() > 0.9
 
 
 @pytest.mark.parametrize("fisheye", [False, True])

@@ -134,12 +134,21 @@ def undistort(model, p, xd, yd, tol, max_iter):  # pragma: no cover - compiled
 
 
 def _project_lens(points, K, pose, n_per, model, p, uv, depth):  # pragma: no cover - compiled
+    # Indices are unsigned (numba compiles no negative-index handling for them)
+    # and "NaN unless in front / in range" are selects, so the two OpenCV loops
+    # vectorise; the fisheye loop calls atan per point.
+    U = np.uint64
+    nan = np.nan
     n_groups = K.shape[0]
     per = (n_per + CHUNK - 1) // CHUNK
     k1, k2, p1, p2, k3, k4, k5, k6, r2max = p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8]
+    tp1 = 2.0 * p1
+    tp2 = 2.0 * p2
     # The common OpenCV case (k1 k2 p1 p2 k3) has no rational part: one division
-    # per point, as in the pinhole kernel; the range check is a select.
+    # per point, as in the pinhole kernel.
     plain = model == OPENCV and k4 == 0.0 and k5 == 0.0 and k6 == 0.0
+    pts = points.reshape(-1)
+    out = uv.reshape(-1)
     for c in prange(n_groups * per):
         m = c // per
         n0 = (c - m * per) * CHUNK
@@ -148,60 +157,33 @@ def _project_lens(points, K, pose, n_per, model, p, uv, depth):  # pragma: no co
         r10, r11, r12, t1 = pose[m, 1, 0], pose[m, 1, 1], pose[m, 1, 2], pose[m, 1, 3]
         r20, r21, r22, t2 = pose[m, 2, 0], pose[m, 2, 1], pose[m, 2, 2], pose[m, 2, 3]
         fx, s, cx, fy, cy = K[m, 0, 0], K[m, 0, 1], K[m, 0, 2], K[m, 1, 1], K[m, 1, 2]
-        base = m * n_per
-        if plain:
-            for i in range(base + n0, base + n1):
-                px = points[i, 0]
-                py = points[i, 1]
-                pz = points[i, 2]
-                z = r20 * px + r21 * py + r22 * pz + t2
-                f = (z > 0.0) * 1.0
-                inv = (f / f) / z
-                x = (r00 * px + r01 * py + r02 * pz + t0) * inv
-                y = (r10 * px + r11 * py + r12 * pz + t1) * inv
-                r2 = x * x + y * y
+        base = U(m * n_per)
+        for j in range(n0, n1):
+            i = base + U(j)
+            px = pts[U(3) * i]
+            py = pts[U(3) * i + U(1)]
+            pz = pts[U(3) * i + U(2)]
+            z = r20 * px + r21 * py + r22 * pz + t2
+            inv = 1.0 / z
+            inv = inv if z > 0.0 else nan  # NaN z too
+            x = (r00 * px + r01 * py + r02 * pz + t0) * inv
+            y = (r10 * px + r11 * py + r12 * pz + t1) * inv
+            if plain or model == OPENCV:
+                x2 = x * x
+                y2 = y * y
+                r2 = x2 + y2
                 rad = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
-                rad = rad if r2 <= r2max else np.nan
+                if not plain:
+                    rad = rad / (1.0 + r2 * (k4 + r2 * (k5 + r2 * k6)))
+                rad = rad if r2 <= r2max else nan
                 xy = x * y
-                xd = x * rad + 2.0 * p1 * xy + p2 * (r2 + 2.0 * x * x)
-                yd = y * rad + p1 * (r2 + 2.0 * y * y) + 2.0 * p2 * xy
-                uv[i, 0] = fx * xd + s * yd + cx
-                uv[i, 1] = fy * yd + cy
-                depth[i] = z
-        elif model == OPENCV:
-            for i in range(base + n0, base + n1):
-                px = points[i, 0]
-                py = points[i, 1]
-                pz = points[i, 2]
-                z = r20 * px + r21 * py + r22 * pz + t2
-                f = (z > 0.0) * 1.0
-                inv = (f / f) / z
-                x = (r00 * px + r01 * py + r02 * pz + t0) * inv
-                y = (r10 * px + r11 * py + r12 * pz + t1) * inv
-                r2 = x * x + y * y
-                num = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
-                den = 1.0 + r2 * (k4 + r2 * (k5 + r2 * k6))
-                rad = num / den if r2 <= r2max else np.nan
-                xy = x * y
-                xd = x * rad + 2.0 * p1 * xy + p2 * (r2 + 2.0 * x * x)
-                yd = y * rad + p1 * (r2 + 2.0 * y * y) + 2.0 * p2 * xy
-                uv[i, 0] = fx * xd + s * yd + cx
-                uv[i, 1] = fy * yd + cy
-                depth[i] = z
-        else:
-            for i in range(base + n0, base + n1):
-                px = points[i, 0]
-                py = points[i, 1]
-                pz = points[i, 2]
-                z = r20 * px + r21 * py + r22 * pz + t2
-                f = (z > 0.0) * 1.0
-                inv = (f / f) / z
-                x = (r00 * px + r01 * py + r02 * pz + t0) * inv
-                y = (r10 * px + r11 * py + r12 * pz + t1) * inv
+                xd = x * rad + tp1 * xy + p2 * (r2 + 2.0 * x2)
+                yd = y * rad + p1 * (r2 + 2.0 * y2) + tp2 * xy
+            else:
                 xd, yd = distort(model, p, x, y)
-                uv[i, 0] = fx * xd + s * yd + cx
-                uv[i, 1] = fy * yd + cy
-                depth[i] = z
+            out[U(2) * i] = fx * xd + s * yd + cx
+            out[U(2) * i + U(1)] = fy * yd + cy
+            depth[i] = z
 
 
 project_lens_serial, project_lens_parallel = jit_variants(_project_lens, fma=True)
@@ -311,16 +293,12 @@ def _warp_nearest(
 
 warp_nearest_serial, warp_nearest_parallel = jit_variants(_warp_nearest)
 
-_FIX = 2048  # bilinear weights of integer images in 1/2048 (OpenCV uses 1/32)
-_SHIFT = 22  # log2(_FIX * _FIX): an arithmetic shift is floor division, negatives too
-_HALF = 1 << (_SHIFT - 1)
-
 
 def _warp_linear(
-    image, out, k_dst, model_dst, p_dst, rot, k_src, model_src, p_src, fill, tol, is_int
+    image, out, k_dst, model_dst, p_dst, rot, k_src, model_src, p_src, fill, tol
 ):  # pragma: no cover - compiled
-    # Bilinear between pixel centres; edge pixels repeat for the outer half pixel.
-    # Integer images use fixed-point weights (exact where a weight is 0 or 1).
+    # Float images: bilinear between pixel centres at full precision; edge pixels
+    # repeat for the outer half pixel (integer images: camgeom._kernels.remap).
     h, w, nc = out.shape
     hs, ws = image.shape[0], image.shape[1]
     for row in prange(h):
@@ -344,27 +322,17 @@ def _warp_linear(
             u1 = min(iu + 1, ws - 1)
             v0 = max(iv, 0)
             v1 = min(iv + 1, hs - 1)
-            if is_int:
-                bu = int(au * _FIX + 0.5)
-                bv = int(av * _FIX + 0.5)
-                cu = _FIX - bu
-                cv = _FIX - bv
-                for c in range(nc):
-                    top = int(image[v0, u0, c]) * cu + int(image[v0, u1, c]) * bu
-                    bot = int(image[v1, u0, c]) * cu + int(image[v1, u1, c]) * bu
-                    out[row, col, c] = (top * cv + bot * bv + _HALF) >> _SHIFT
-            else:
-                w00 = (1.0 - au) * (1.0 - av)
-                w01 = au * (1.0 - av)
-                w10 = (1.0 - au) * av
-                w11 = au * av
-                for c in range(nc):
-                    out[row, col, c] = (
-                        w00 * image[v0, u0, c]
-                        + w01 * image[v0, u1, c]
-                        + w10 * image[v1, u0, c]
-                        + w11 * image[v1, u1, c]
-                    )
+            w00 = (1.0 - au) * (1.0 - av)
+            w01 = au * (1.0 - av)
+            w10 = (1.0 - au) * av
+            w11 = au * av
+            for c in range(nc):
+                out[row, col, c] = (
+                    w00 * image[v0, u0, c]
+                    + w01 * image[v0, u1, c]
+                    + w10 * image[v1, u0, c]
+                    + w11 * image[v1, u1, c]
+                )
 
 
 warp_linear_serial, warp_linear_parallel = jit_variants(_warp_linear)
