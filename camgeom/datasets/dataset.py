@@ -8,7 +8,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+import pickle
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar, overload
 
@@ -17,12 +19,99 @@ import numpy as np
 from camgeom.datasets.frame import Frame, FrameError, FrameSource
 from camgeom.errors import CamgeomError, InvalidValueError
 
-__all__ = ["ON_ERROR", "Dataset"]
+__all__ = ["ON_ERROR", "Dataset", "SourceList"]
 
 ON_ERROR = ("raise", "skip", "collect")
 """What :meth:`Dataset.iter_frames` may do with a frame that cannot be read."""
 
 _T = TypeVar("_T")
+
+
+class SourceList(Sequence[FrameSource]):
+    """Frame sources in order, held compactly so that listing 10^6 frames stays small.
+
+    Sources are kept as objects up to :attr:`CHUNK`; each full chunk is then
+    stored pickled and compressed (about 15 bytes a frame instead of about a
+    kilobyte) and rebuilt when accessed, one chunk at a time. Sources that
+    cannot be pickled are kept as objects.
+
+    Examples
+    --------
+    >>> from camgeom.datasets.frame import FrameSource
+    >>> items = SourceList()
+    >>> items._append(FrameSource("facesynthetics", Path("0_ldmks.txt"), "0", print, str))
+    >>> len(items), items[0].frame_id, [s.frame_id for s in items]
+    (1, '0', ['0'])
+    """
+
+    CHUNK = 1024
+
+    def __init__(self, sources: Iterable[FrameSource] = ()) -> None:
+        self._packed: list[bytes] = []
+        self._tail: list[FrameSource] = []
+        self._loose: list[FrameSource] | None = None  # unpicklable sources: all kept as objects
+        self._cache: tuple[int, list[FrameSource]] = (-1, [])
+        for source in sources:
+            self._append(source)
+
+    def _append(self, source: FrameSource) -> None:
+        if self._loose is not None:
+            self._loose.append(source)
+            return
+        self._tail.append(source)
+        if len(self._tail) >= self.CHUNK:
+            try:
+                data = pickle.dumps(self._tail, protocol=pickle.HIGHEST_PROTOCOL)
+            except (pickle.PicklingError, TypeError, AttributeError):
+                self._loose = list(self)  # every chunk rebuilt: from now on, objects
+                self._packed, self._tail = [], []
+                return
+            self._packed.append(zlib.compress(data, 1))
+            self._tail = []
+
+    def _extend(self, sources: Iterable[FrameSource]) -> None:
+        for source in sources:
+            self._append(source)
+
+    def _chunk(self, k: int) -> list[FrameSource]:
+        if k == len(self._packed):
+            return self._tail
+        if self._cache[0] != k:
+            self._cache = (k, pickle.loads(zlib.decompress(self._packed[k])))
+        return self._cache[1]
+
+    def __len__(self) -> int:
+        if self._loose is not None:
+            return len(self._loose)
+        return len(self._packed) * self.CHUNK + len(self._tail)
+
+    @overload
+    def __getitem__(self, index: int) -> FrameSource: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[FrameSource]: ...
+
+    def __getitem__(self, index: int | slice) -> FrameSource | list[FrameSource]:
+        if self._loose is not None:
+            return self._loose[index]
+        n = len(self)
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(n))]
+        i = index + n if index < 0 else index
+        if not 0 <= i < n:
+            raise IndexError(f"source index {index} out of range for {n} sources")
+        return self._chunk(i // self.CHUNK)[i % self.CHUNK]
+
+    def __iter__(self) -> Iterator[FrameSource]:
+        if self._loose is not None:
+            yield from list(self._loose)
+            return
+        for data in list(self._packed):
+            yield from pickle.loads(zlib.decompress(data))
+        yield from list(self._tail)
+
+    def __repr__(self) -> str:
+        return f"SourceList({len(self)} sources)"
 
 
 class Dataset(Sequence[Frame]):
@@ -49,7 +138,7 @@ class Dataset(Sequence[Frame]):
         root: str | os.PathLike[str],
         description: str = "",
     ) -> None:
-        self._sources = list(sources)
+        self._sources = sources if isinstance(sources, SourceList) else SourceList(sources)
         self.root = root if isinstance(root, Path) else Path(root)
         self.description = description
         self.errors: list[FrameError] = []
@@ -101,13 +190,14 @@ class Dataset(Sequence[Frame]):
         return tuple(s.frame_id for s in self._sources)
 
     @property
-    def sources(self) -> tuple[FrameSource, ...]:
+    def sources(self) -> Sequence[FrameSource]:
         """The unparsed frame sources, in order: cheap, picklable, parsed by ``source.read()``.
 
+        A read-only sequence (:class:`SourceList`: compact for large datasets).
         Pass these (not frames) to :func:`camgeom.jobs.run_job`, so that each
         frame is parsed in the worker that processes it.
         """
-        return tuple(self._sources)
+        return self._sources
 
     @property
     def paths(self) -> tuple[Path, ...]:

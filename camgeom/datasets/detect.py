@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from camgeom.datasets import colmap, datagen, facesynthetics, geogen, nerfstudio, synthesisai
 from camgeom.datasets._common import natural_key, relative_id
 from camgeom.datasets._json import load_json
-from camgeom.datasets.dataset import Dataset
+from camgeom.datasets.dataset import Dataset, SourceList
 from camgeom.datasets.frame import FrameSource
 from camgeom.errors import FormatError
 
@@ -85,7 +86,8 @@ def load(path: str | os.PathLike[str], *, allow_outside_root: bool = False) -> D
         sources, root = _from_file(p, allow_outside_root)
     else:
         root = _dir_root(p)
-        sources = _from_dir(p, root, 0, set(), allow_outside_root)
+        sources = SourceList()
+        _from_dir(p, root, 0, set(), allow_outside_root, sources)
         if not sources:
             raise FormatError(
                 f"{p}: no dataset found. Looked for (up to {MAX_DEPTH} folder levels down): "
@@ -108,7 +110,7 @@ def _camera_root(cam_dir: Path) -> Path:
 
 
 # ------------------------------------------------------------------ files
-def _from_file(p: Path, allow: bool) -> tuple[list[FrameSource], Path]:
+def _from_file(p: Path, allow: bool) -> tuple[Sequence[FrameSource], Path]:
     name, folder = p.name, p.parent
     if name == nerfstudio.FILE_NAME:
         return nerfstudio.sources_for(p), folder
@@ -128,8 +130,9 @@ def _from_file(p: Path, allow: bool) -> tuple[list[FrameSource], Path]:
             root = _camera_root(cam_dir)
             return _datagen_camera(cam_dir, root, _listing(cam_dir)), root
     if name in _DATAPOINT_FILES:
-        sources = _from_dir(folder, folder.parent, MAX_DEPTH - 1, set(), allow)
-        return _require(sources, p), folder.parent
+        found = SourceList()
+        _from_dir(folder, folder.parent, MAX_DEPTH - 1, set(), allow, found)
+        return _require(found, p), folder.parent
     if name.endswith(facesynthetics.LDMKS_SUFFIX):
         return [facesynthetics.source_for(p, folder)], folder
     if p.suffix.lower() == ".png":
@@ -144,7 +147,7 @@ def _from_file(p: Path, allow: bool) -> tuple[list[FrameSource], Path]:
     raise FormatError(f"{p}: not a file of a known dataset layout. Looked for: {LOOKED_FOR}.")
 
 
-def _require(sources: list[FrameSource], p: Path) -> list[FrameSource]:
+def _require(sources: Sequence[FrameSource], p: Path) -> Sequence[FrameSource]:
     if not sources:
         raise FormatError(f"{p}: no frames found beside this file. Looked for: {LOOKED_FOR}.")
     return sources
@@ -182,17 +185,24 @@ def _synthesis_one(info: Path, root: Path) -> FrameSource:
 
 # ------------------------------------------------------------------ folders
 def _from_dir(
-    folder: Path, root: Path, depth: int, seen: set[str], allow: bool
-) -> list[FrameSource]:
-    """Frames in ``folder`` and below; ``seen`` holds the real folders already walked.
+    folder: Path, root: Path, depth: int, seen: set[str], allow: bool, out: SourceList
+) -> None:
+    """Append the frames in ``folder`` and below to ``out``; ``seen``: real folders walked.
 
     A folder reached again through a symbolic link (a link to ``.`` or to a
     parent) is walked once, so a link loop neither multiplies frames nor recurses.
     """
     real = os.path.realpath(folder)
     if real in seen:
-        return []
+        return
     seen.add(real)
+    out._extend(_frames_here(folder, root, depth, seen, allow, out))
+
+
+def _frames_here(
+    folder: Path, root: Path, depth: int, seen: set[str], allow: bool, out: SourceList
+) -> list[FrameSource]:
+    """The frames of ``folder`` itself; subfolders are walked into ``out`` (then ``[]``)."""
     names = _listing(folder)
     if "camera_metadata.json" in names:
         return _datagen_camera(folder, root, names)
@@ -220,16 +230,14 @@ def _from_dir(
     # a datapoint / environment / HIC frames/NNN folder: camera folders one level down
     cams = [n for n in subdirs if (folder / n / "camera_metadata.json").is_file()]
     if cams:
-        out: list[FrameSource] = []
         for n in cams:
-            out.extend(_datagen_camera(folder / n, root, _listing(folder / n)))
-        return out
+            out._extend(_datagen_camera(folder / n, root, _listing(folder / n)))
+        return []
     if depth >= MAX_DEPTH:
         return []
-    out = []
     for n in subdirs:
-        out.extend(_from_dir(folder / n, root, depth + 1, seen, allow))
-    return out
+        _from_dir(folder / n, root, depth + 1, seen, allow, out)
+    return []
 
 
 def _colmap_models(sparse: Path) -> list[FrameSource]:

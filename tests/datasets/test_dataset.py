@@ -79,3 +79,52 @@ def test_dataset_pickles_unparsed(fixtures: Path, tmp_path: Path) -> None:
         assert pickle.loads(pickle.dumps(ds))[0].frame_id == ds[0].frame_id
     facesynth = _facesynth(tmp_path, 2)
     assert pickle.loads(pickle.dumps(facesynth))["1"].scene_id == "image:1"
+
+
+def _fs_sources(root: Path, n: int) -> list:
+    from camgeom.datasets import facesynthetics
+
+    return [facesynthetics.source_for(root / f"{i:06d}_ldmks.txt", root) for i in range(n)]
+
+
+def test_source_list_packs_full_chunks_and_reads_them_back(tmp_path: Path, monkeypatch) -> None:
+    from camgeom.datasets.dataset import SourceList
+
+    monkeypatch.setattr(SourceList, "CHUNK", 4)
+    items = _fs_sources(tmp_path, 10)
+    packed = SourceList(items)
+    assert len(packed._packed) == 2 and len(packed._tail) == 2
+    ids = [s.frame_id for s in items]
+    assert len(packed) == 10 and [s.frame_id for s in packed] == ids
+    assert [packed[i].frame_id for i in (0, 3, 4, 9, -1, -10)] == [
+        ids[i] for i in (0, 3, 4, 9, -1, -10)
+    ]
+    assert [s.frame_id for s in packed[2:9:3]] == ids[2:9:3]
+    assert packed[5].path == items[5].path
+    with pytest.raises(IndexError):
+        packed[10]
+    ds = Dataset(packed, root=tmp_path)
+    assert ds.frame_ids == tuple(ids) and ds.sources is packed
+    assert [s.frame_id for s in ds[3:6].sources] == ids[3:6]
+
+
+def test_source_list_keeps_unpicklable_sources_as_objects(monkeypatch) -> None:
+    from camgeom.datasets.dataset import SourceList
+    from camgeom.datasets.frame import FrameSource
+
+    monkeypatch.setattr(SourceList, "CHUNK", 3)
+    items = [
+        FrameSource("facesynthetics", Path(f"{i}"), f"{i}", lambda: None, str) for i in range(7)
+    ]
+    packed = SourceList(items)
+    assert [s.frame_id for s in packed] == [str(i) for i in range(7)]
+    assert packed[6] is items[6] and len(packed) == 7
+
+
+def test_listing_a_large_dataset_costs_little_memory(tmp_path: Path) -> None:
+    from camgeom.datasets.dataset import SourceList
+
+    n = 4 * SourceList.CHUNK
+    packed = SourceList(_fs_sources(tmp_path / "part_0001", n))
+    per_frame = sum(len(b) for b in packed._packed) / (len(packed._packed) * SourceList.CHUNK)
+    assert len(packed) == n and per_frame < 100  # bytes a frame, against ~1 KB as objects

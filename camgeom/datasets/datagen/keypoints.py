@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -97,28 +97,32 @@ def keypoint_groups(
     return groups
 
 
-def _leaves(node: Any, prefix: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+def _leaves(node: Any, prefix: str) -> list[tuple[str, Mapping[str, Any]]]:
+    """``(dotted name, leaf)`` of every keypoint under ``node``, numeric keys in numeric order."""
     if isinstance(node, dict) and "global_3d" not in node:
-        values = node.values()
-        if all(type(v) is dict and "global_3d" in v for v in values):
+        if all(type(v) is dict and "global_3d" in v for v in node.values()):
             # the usual layout, one level of leaves: no recursion
-            keys = [k for k in node if k != "version"]
+            keys = list(node)
             if keys and all(type(k) is str and k.isascii() and k.isdecimal() for k in keys):
                 keys.sort(key=int)
             if prefix:
-                yield from ((f"{prefix}.{k}", node[k]) for k in keys)
-            else:
-                yield from ((str(k), node[k]) for k in keys)
-            return
+                return [(f"{prefix}.{k}", node[k]) for k in keys]
+            return [(str(k), node[k]) for k in keys]
+    out: list[tuple[str, Mapping[str, Any]]] = []
+    _collect_leaves(node, prefix, out)
+    return out
+
+
+def _collect_leaves(node: Any, prefix: str, out: list[tuple[str, Mapping[str, Any]]]) -> None:
     if isinstance(node, Mapping):
         if "global_3d" in node:
-            yield prefix, node
+            out.append((prefix, node))
             return
         keys = [k for k in node if k != "version"]
         if keys and all(_is_number(k) for k in keys):
             keys.sort(key=int)
         for key in keys:
-            yield from _leaves(node[key], f"{prefix}.{key}" if prefix else str(key))
+            _collect_leaves(node[key], f"{prefix}.{key}" if prefix else str(key), out)
 
 
 def _is_number(key: Any) -> bool:
@@ -206,14 +210,15 @@ def _group_fast(
         flags = [leaf.get("is_visible") for _, leaf in leaves]
     except (KeyError, TypeError, AttributeError):
         return None
-    if any(p is None for p in pixels):
-        if any(p is not None for p in pixels):
+    unlabelled = pixels.count(None)
+    if unlabelled:
+        if unlabelled != len(pixels):
             return None  # some labelled, some not: the general path
         row_col = None
         all_int = True
     else:
         try:
-            raw = np.array([(p["x"], p["y"]) for p in pixels])
+            raw = np.array([(p["x"], p["y"]) for p in pixels if p is not None])
         except (KeyError, TypeError, AttributeError, ValueError):
             return None
         if raw.dtype.kind not in "if" or raw.shape != (len(pixels), 2):
@@ -228,12 +233,13 @@ def _group_fast(
         return None
     world = world.astype(np.float64)
     visible = None
-    if all(f is not None for f in flags):
-        if all(f == "true" or f == "false" for f in flags):  # as Datagen writes them
+    missing = flags.count(None)
+    if not missing:
+        if flags.count("true") + flags.count("false") == len(flags):  # as Datagen writes them
             visible = np.array([f == "true" for f in flags], dtype=bool)
         else:
             visible = np.array([_to_bool(f) for f in flags], dtype=bool)
-    elif any(f is not None for f in flags):
+    elif missing != len(flags):
         return None
     if group == "ibug68":
         names = [str(int(n)) if n.isascii() and n.isdecimal() else n for n, _ in leaves]
@@ -310,7 +316,7 @@ def _keypoints(
             for sub, node in subsections:
                 group = _section_group(section, sub)
                 keypath = section if sub is None else f"{section}.{sub}"
-                leaves = list(_leaves(node, ""))
+                leaves = _leaves(node, "")
                 if not leaves:
                     continue
                 if not numeric_sort_noted and any(n[:1] == "0" and len(n) > 1 for n, _ in leaves):
