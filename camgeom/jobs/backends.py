@@ -256,7 +256,10 @@ class ProcessBackend(Backend):
                     initializer=_install_job,
                     initargs=initargs,
                 )
-                pool.submit(_ping).result()
+                # One ping per worker: the pool starts a process per pending task, so
+                # every worker starts now, side by side, instead of one after another.
+                pings = [pool.submit(_ping) for _ in range(self.workers)]
+                pings[0].result()
             except Exception as exc:
                 if pool is not None:
                     pool.shutdown(wait=True, cancel_futures=True)

@@ -114,12 +114,12 @@ def _leaves(node: Any, prefix: str) -> list[tuple[str, Mapping[str, Any]]]:
 
 
 def _collect_leaves(node: Any, prefix: str, out: list[tuple[str, Mapping[str, Any]]]) -> None:
-    if isinstance(node, Mapping):
+    if type(node) is dict or isinstance(node, Mapping):
         if "global_3d" in node:
             out.append((prefix, node))
             return
         keys = [k for k in node if k != "version"]
-        if keys and all(_is_number(k) for k in keys):
+        if keys and all(type(k) is str and k.isascii() and k.isdecimal() for k in keys):
             keys.sort(key=int)
         for key in keys:
             _collect_leaves(node[key], f"{prefix}.{key}" if prefix else str(key), out)
