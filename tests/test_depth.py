@@ -5,6 +5,7 @@ from __future__ import annotations
 from unittest import mock
 
 import cv2
+import numba
 import numpy as np
 import pytest
 from hypothesis import given
@@ -238,6 +239,36 @@ def test_kernel_matches_reference_on_scene(kind, variant):
     assert 0 < len(ref_pixels) < mask.sum()
     np.testing.assert_array_equal(cloud.pixel_indices, ref_pixels)
     assert_points_close(cloud.points, ref_points)
+
+
+@pytest.mark.kernels
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("kind", ["z", "range"])
+def test_large_outputs_written_with_streaming_stores_match_reference(kind, variant):
+    """From STREAM_MIN_POINTS points on, the kernel writes with non-temporal stores.
+
+    Compiled kernels hold the threshold as a constant, so they get a map above it;
+    as plain Python (``NUMBA_DISABLE_JIT=1``) they read it when called, and a small
+    map with a lowered threshold runs the same path.
+    """
+    python = numba.config.DISABLE_JIT
+    h, w = (48, 45) if python else (1500, 1450)
+    threshold = 1000 if python else kernels.STREAM_MIN_POINTS
+    rng = np.random.default_rng(7)
+    depth = rng.uniform(0.5, 6.0, (h, w)).astype(np.float32)
+    depth[rng.random((h, w)) < 0.03] = np.nan
+    K = np.array([[1200.0, 2.5, w / 2 + 3.1], [0.0, 1190.0, h / 2 - 7.4], [0.0, 0.0, 1.0]])
+    with (
+        mock.patch.object(depth_module, "_PARALLEL_MIN_PIXELS", VARIANTS[variant]),
+        mock.patch.object(kernels, "STREAM_MIN_POINTS", threshold),
+    ):
+        cloud = points_from_depth(depth, K, depth_kind=kind, pixel_indices=True)
+        plain = points_from_depth(depth, K, depth_kind=kind)
+    ref_points, ref_pixels = reference_points(depth, K, kind)
+    assert len(ref_pixels) >= threshold
+    np.testing.assert_array_equal(cloud.pixel_indices, ref_pixels)
+    assert_points_close(cloud.points, ref_points)
+    np.testing.assert_array_equal(plain.points, cloud.points)
 
 
 NO_SKIP = np.full(4, np.nan, np.float32)
