@@ -578,3 +578,23 @@ def test_scan_reports_bad_files_and_goes_on(fixtures: Path, tmp_path: Path) -> N
     assert [f.frame_id for f in ds.iter_frames(on_error="skip")] == ["0", "2"]
     with pytest.raises(FormatError, match=r"1\.info\.json"):
         list(ds)
+
+
+def test_distorted_image_lookup_same_for_a_folder_set_and_a_list() -> None:
+    from camgeom.datasets.synthesisai.fisheye import has_distorted_images
+
+    names = ["0.rgb.png", "0.rgb.dist.png", "1.rgb.png", "10.segments.dist.png", "a.b.dist.png"]
+    names += ["2.dist.png", "x.dist.png.bak", "3.rgb.dist.png.tmp"]
+    stems = ["0", "1", "10", "a", "a.b", "2", "2.dist", "x", "", "b", "0.rgb", "0.rgb.dist", "3"]
+    for stem in stems:
+        assert has_distorted_images(stem, frozenset(names)) == has_distorted_images(stem, names)
+    assert [s for s in stems if has_distorted_images(s, frozenset(names))] == [
+        "0",
+        "10",
+        "a",
+        "a.b",
+        "2",
+        "2.dist",
+        "0.rgb",
+        "0.rgb.dist",
+    ]
