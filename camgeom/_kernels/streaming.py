@@ -37,8 +37,7 @@ def fence() -> None:
     """Order every earlier store (non-temporal ones included) before every later one."""
 
 
-@intrinsic
-def _store_nt(typingctx: Any, arr: Any, i: Any, v: Any) -> Any:  # pragma: no cover - compiled
+def _store_nt_typing(typingctx: Any, arr: Any, i: Any, v: Any) -> Any:  # pragma: no cover
     sig = types.void(arr, i, v)
 
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
@@ -56,12 +55,11 @@ def _store_nt(typingctx: Any, arr: Any, i: Any, v: Any) -> Any:  # pragma: no co
     return sig, codegen
 
 
-@intrinsic
-def _fence(typingctx: Any) -> Any:  # pragma: no cover - compiled
+def _fence_typing(typingctx: Any) -> Any:  # pragma: no cover - compiled
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
         module = builder.module
         if module.triple.startswith(("x86_64", "i386", "i686")):
-            # sfence: the one x86 instruction documented to order non-temporal stores
+            # sfence: orders the non-temporal stores before every later store
             sfence = cgutils.get_or_insert_function(
                 module, ir.FunctionType(ir.VoidType(), []), "llvm.x86.sse.sfence"
             )
@@ -71,6 +69,11 @@ def _fence(typingctx: Any) -> Any:  # pragma: no cover - compiled
         return context.get_dummy_value()
 
     return types.void(), codegen
+
+
+# Called only from compiled code, with the arguments of the typing functions minus typingctx.
+_store_nt: Any = intrinsic(_store_nt_typing)
+_fence: Any = intrinsic(_fence_typing)
 
 
 @overload(store_nt, inline="always")
