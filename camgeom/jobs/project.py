@@ -153,11 +153,14 @@ _FLAG_CELLS = {True: "True", False: "False", None: ""}
 
 def _text_cells(values: list[Any]) -> list[str]:
     """Cells of a text or flag column (one check of the whole column for special characters)."""
-    if all(type(v) is str for v in values):
+    try:
         if not _CSV_SPECIAL.search("".join(values)):
-            return values
-    elif all(type(v) is bool or v is None for v in values):
-        return [_FLAG_CELLS[v] for v in values]
+            return values  # all text, nothing to quote
+    except TypeError:  # not all text: flags, or mixed
+        try:
+            return [_FLAG_CELLS[v] for v in values]
+        except (KeyError, TypeError):
+            pass
     return [_csv_field(v) for v in values]
 
 
@@ -185,10 +188,20 @@ def _csv_from_columns(columns: Mapping[str, list[Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Text that JSON writes unchanged between quotes: printable ASCII but '"' and '\\'.
+_JSON_PLAIN = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*")
+
+
 def _json_cells(values: list[Any]) -> list[str]:
     """Each value of a column as JSON text (numbers, null and booleans split from one dump)."""
-    if values and all(type(v) is not str for v in values):
-        return orjson.dumps(values)[1:-1].decode("ascii").split(",")  # no commas inside
+    try:
+        joined = "".join(values)
+    except TypeError:  # no text: one dump, split at the commas (numbers hold none)
+        if not any(type(v) is str for v in values):
+            return orjson.dumps(values)[1:-1].decode("ascii").split(",")
+    else:
+        if _JSON_PLAIN.fullmatch(joined):
+            return ['"' + v + '"' for v in values]
     return [orjson.dumps(v).decode("utf-8") for v in values]
 
 

@@ -188,7 +188,9 @@ def test_landmark_csv_reads_back_like_the_csv_module_writes_it():
     assert _csv_text([]) == ",".join(LANDMARK_FIELDS) + "\n"
 
 
-@pytest.mark.parametrize("names", [("1", "2", "3"), ('a,"b"', "x\ny", "é ü")])
+@pytest.mark.parametrize(
+    "names", [("1", "2", "3"), ('a,"b"', "x\ny", "é ü"), ("a\\b", "t\there", "~ {}")]
+)
 def test_landmark_json_and_csv_from_columns_equal_the_row_writers(names):
     import csv
     import io
