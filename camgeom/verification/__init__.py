@@ -31,7 +31,10 @@ names, not hidden. The modules of this package hold the report types
 (:mod:`~camgeom.verification.tolerances`) and the checks, grouped by what they
 compare (:mod:`~camgeom.verification.intrinsics`,
 :mod:`~camgeom.verification.poses`, :mod:`~camgeom.verification.landmarks`,
-:mod:`~camgeom.verification.depth`).
+:mod:`~camgeom.verification.depth`), run by
+:mod:`~camgeom.verification.runner`; the diagnosis of a failing frame
+(:mod:`~camgeom.verification.diagnosis`) tests the hypotheses of
+:mod:`~camgeom.verification.hypotheses` in memory.
 """
 
 from __future__ import annotations
@@ -40,11 +43,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from camgeom.errors import InvalidValueError
-from camgeom.verification.depth import depth_checks
-from camgeom.verification.intrinsics import intrinsics_checks
-from camgeom.verification.landmarks import landmark_checks, projected_groups
-from camgeom.verification.poses import pose_checks
+from camgeom.verification.depth import DepthMaps
 from camgeom.verification.report import Check, DatasetReport, Report, noted, skipped
+from camgeom.verification.runner import Options, run_checks
 
 if TYPE_CHECKING:
     from camgeom.datasets import Dataset, Frame
@@ -78,10 +79,12 @@ def verify(
         (``False``: those checks are reported as skipped).
     diagnose : bool
         When the frame fails, try each kind of :data:`camgeom.testing.KINDS` as
-        a hypothesis (undo it on a temporary copy of the frame's files and
-        re-verify) and fill :attr:`Report.diagnosis` with the kinds that fix
-        failing checks, best first (:mod:`camgeom.verification.diagnosis`). A
-        passing frame costs nothing extra.
+        a hypothesis (undo it on the parsed camera, metadata, labels or depth
+        map in memory and re-run the checks it changes) and fill
+        :attr:`Report.diagnosis` with the kinds that fix failing checks, best
+        first (:mod:`camgeom.verification.diagnosis`). A passing frame costs
+        nothing extra; a failing one at most 3 plain ``verify`` calls
+        (``benchmarks/bench_diagnose.py``).
 
     Returns
     -------
@@ -104,34 +107,16 @@ def verify(
             skipped("camera", "the frame has no camera (e.g. FaceSynthetics): nothing to verify")
         )
         return Report(frame.frame_id, frame.vendor, frame.version, tuple(checks))
-    checks += intrinsics_checks(frame, camera)
-    checks += pose_checks(frame.metadata)
-    groups, unprojected = projected_groups(frame, camera)
-    checks += unprojected
-    checks += landmark_checks(camera, groups, strict=strict)
-    checks += depth_checks(
-        frame,
-        camera,
-        groups,
-        strict=strict,
-        occlusion_threshold=occlusion_threshold,
-        use_depth=use_depth,
-    )
-    report = Report(frame.frame_id, frame.vendor, frame.version, tuple(checks))
+    options = Options(strict, occlusion_threshold, use_depth)
+    maps = DepthMaps(frame)
+    run = run_checks(frame, camera, options, maps)
+    report = Report(frame.frame_id, frame.vendor, frame.version, tuple(checks + run.checks))
     if diagnose and not report.passed:
         from dataclasses import replace
 
         from camgeom.verification.diagnosis import diagnose as _diagnose
 
-        def run(candidate: Frame, depth: bool) -> Report:
-            return verify(
-                candidate,
-                strict=strict,
-                occlusion_threshold=occlusion_threshold,
-                use_depth=use_depth and depth,
-            )
-
-        found, check = _diagnose(frame, report, run)
+        found, check = _diagnose(frame, report, options, maps, run.groups)
         report = replace(report, diagnosis=found, diagnosis_check=check)
     return report
 

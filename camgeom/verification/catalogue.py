@@ -298,6 +298,17 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         "x",
     ),
     CatalogueEntry(
+        "depth.kind_normals",
+        "median angle between the normal map and the depth map's own normals, as the declared "
+        "kind against the other (run where the landmarks cannot tell z from range)",
+        "error",
+        "planar z read as range or the reverse, at a field of view too narrow for the landmarks "
+        "to show it",
+        "pass the right `depth_kind=` to `camgeom.points_from_depth`",
+        "DEPTH_KIND_RATIO",
+        "x",
+    ),
+    CatalogueEntry(
         "depth.readable",
         "the depth map can be read",
         "error",

@@ -8,10 +8,19 @@ surface fit the declared kind better than the other one (after dividing out a
 wrong scale, so that a scaled map is still judged);
 ``occlusion.visible_behind_depth`` measures the share of landmarks flagged
 visible that lie behind the surface.
+
+Where the landmarks cannot tell z from range (at a narrow field of view the two
+differ by ``z (sqrt(1 + x^2 + y^2) - 1)``, under a millimetre at a face near the
+optical axis), ``depth.kind_normals`` asks the frame's normal map instead: read
+as the wrong kind, the depth surface tilts by about the ray's angle to the
+optical axis (a first-order effect, degrees where the landmarks see
+millimetres), so the surface normals of the declared kind must fit the normal
+map better than those of the other kind.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,6 +33,10 @@ from camgeom.verification.tolerances import (
     DEPTH_MIN_SURFACE_LANDMARKS,
     DEPTH_SCALE_TOL,
     DEPTH_SURFACE_M,
+    NORMALS_AGREE_RAD,
+    NORMALS_EDGE_RAD,
+    NORMALS_MAX_SAMPLES,
+    NORMALS_MIN_PIXELS,
     OCCLUSION_M,
 )
 
@@ -32,9 +45,9 @@ if TYPE_CHECKING:
     from camgeom.datasets import Frame
     from camgeom.verification.landmarks import Projected
 
-__all__ = ["depth_checks"]
+__all__ = ["DepthMaps", "depth_checks"]
 
-_NAMES = ("occlusion.visible_behind_depth", "depth.kind", "depth.scale")
+_NAMES = ("occlusion.visible_behind_depth", "depth.kind", "depth.scale", "depth.kind_normals")
 
 _KNOWN_SCALES = (
     (1000.0, "the depth is in millimetres; divide it by 1000"),
@@ -48,6 +61,89 @@ _KNOWN_SCALES = (
 """Depth-to-metres ratios with a known cause, matched to 2 %."""
 
 
+class _Shared:
+    """What the copies of one frame's :class:`DepthMaps` share: the normal map, the stored precision."""
+
+    def __init__(self) -> None:
+        self.normals: np.ndarray | CamgeomError | None = None
+        self.half_float: str | None = None
+        self.precision_known = False
+
+
+class DepthMaps:
+    """A frame's depth map (and normal map), each read at most once.
+
+    :func:`depth_checks` reads through it; the diagnosis
+    (:mod:`camgeom.verification.diagnosis`) keeps it to test hypotheses on the
+    arrays in memory (:meth:`with_depth`) instead of reading the files again.
+
+    Parameters
+    ----------
+    frame : Frame
+    """
+
+    def __init__(self, frame: Frame) -> None:
+        self.frame = frame
+        self._depth: np.ndarray | CamgeomError | None = None
+        self._shared = _Shared()
+
+    def depth(self) -> np.ndarray:
+        """float32 (H, W) depth as stored, background NaN; raises :class:`CamgeomError`.
+
+        Read as :meth:`Frame.read_depth` does, without its size check: a map of
+        another size is reported as ``depth.size``.
+        """
+        if self._depth is None:
+            from camgeom.io import read_depth
+
+            frame = self.frame
+            try:
+                path = frame._need(frame.depth_path, "depth")
+                self._depth = read_depth(path, channel=frame.depth_channel, background="nan")
+            except CamgeomError as exc:
+                self._depth = exc
+        if isinstance(self._depth, CamgeomError):
+            raise self._depth
+        return self._depth
+
+    def shape(self) -> tuple[int, ...] | None:
+        """(H, W) of the depth map if it was read (no file is read here), else None."""
+        return self._depth.shape[:2] if isinstance(self._depth, np.ndarray) else None
+
+    def normals(self) -> np.ndarray:
+        """float32 (H, W, 3) OpenCV normals (:meth:`Frame.read_normals`); raises :class:`CamgeomError`."""
+        shared = self._shared
+        if shared.normals is None:
+            try:
+                shared.normals = self.frame.read_normals()
+            except CamgeomError as exc:
+                shared.normals = exc
+        if isinstance(shared.normals, CamgeomError):
+            raise shared.normals
+        return shared.normals
+
+    def half_float(self, K: np.ndarray) -> str | None:
+        """Why the stored depth (before any hypothesis rescaled it) is too coarse for normals, or None."""
+        shared = self._shared
+        if not shared.precision_known:
+            shared.half_float = _half_float_steps(self.depth(), K)
+            shared.precision_known = True
+        return shared.half_float
+
+    def with_depth(self, frame: Frame, depth: np.ndarray) -> DepthMaps:
+        """These maps for ``frame`` (a corrected copy) with another depth array.
+
+        The copy shares the normal map and the stored depth's precision: both
+        are read or measured once.
+        """
+        if not self._shared.precision_known and frame.camera is not None:
+            self.half_float(frame.camera.K)
+        other = DepthMaps(frame)
+        other._depth = depth
+        other._shared = self._shared
+        return other
+
+
 def depth_checks(
     frame: Frame,
     camera: Camera,
@@ -56,6 +152,8 @@ def depth_checks(
     strict: bool,
     occlusion_threshold: float | None,
     use_depth: bool,
+    maps: DepthMaps | None = None,
+    normals: str = "auto",
 ) -> list[Check]:
     """Read the frame's depth map and check the landmarks against it.
 
@@ -68,13 +166,20 @@ def depth_checks(
         From :func:`camgeom.verification.landmarks.projected_groups`.
     strict, occlusion_threshold, use_depth
         As in :func:`camgeom.verification.verify`.
+    maps : DepthMaps, optional
+        Where to read the depth and normal maps (default: the frame's files,
+        read here).
+    normals : {"auto", "never", "always"}
+        ``depth.kind_normals``: where the landmarks cannot decide (``"auto"``),
+        not at all, or whenever the maps allow (as the diagnosis re-runs it
+        where it ran on the frame itself, to compare like with like).
 
     Returns
     -------
     list of Check
-        ``occlusion.visible_behind_depth``, ``depth.kind`` and ``depth.scale``, or their skips
-        with the reason; ``depth.readable`` / ``depth.size`` when the depth map
-        cannot be used.
+        ``occlusion.visible_behind_depth``, ``depth.kind``, ``depth.scale`` and
+        ``depth.kind_normals``, or their skips with the reason;
+        ``depth.readable`` / ``depth.size`` when the depth map cannot be used.
     """
     if not use_depth:
         return _skip_all("depth maps not read (use_depth=False)")
@@ -82,13 +187,9 @@ def depth_checks(
         return _skip_all("the frame has no depth map")
     if frame.depth_kind is None:
         return _skip_all("the frame does not say whether its depth is z or range")
-    from camgeom.io import read_depth
-
+    maps = maps if maps is not None else DepthMaps(frame)
     try:
-        # Read as Frame.read_depth does, without its size check: a map of another
-        # size is reported as depth.size below.
-        path = frame._need(frame.depth_path, "depth")
-        depth = read_depth(path, channel=frame.depth_channel, background="nan")
+        depth = maps.depth()
     except CamgeomError as exc:
         return [
             failure("depth.readable", str(exc), hint="re-download the file"),
@@ -104,7 +205,70 @@ def depth_checks(
             ),
             *_skip_all("the depth map does not match the camera's image size"),
         ]
-    return _sampled_checks(frame.depth_kind, camera, groups, depth, strict, occlusion_threshold)
+    checks = _sampled_checks(frame.depth_kind, camera, groups, depth, strict, occlusion_threshold)
+    kind = checks[1]
+    if normals == "never":
+        normal_check = skipped(_NAMES[3], "not asked for")
+    elif (
+        normals == "auto"
+        and kind.status == "pass"
+        and kind.value is not None
+        and kind.value <= 1 / DEPTH_KIND_RATIO
+    ):
+        normal_check = skipped(
+            _NAMES[3],
+            f"the landmarks decide: their residual as {frame.depth_kind!r} is "
+            f"{kind.value:.3g}x the other kind's (see depth.kind)",
+        )
+    elif normals == "auto" and kind.failed:
+        normal_check = skipped(_NAMES[3], "the landmarks decide: depth.kind fails")
+    elif frame.normals_path is None:
+        normal_check = skipped(
+            _NAMES[3],
+            "no normal map, and the landmarks cannot tell z from range (see depth.kind)",
+        )
+    elif normals == "auto" and kind.skipped and groups:
+        normal_check = skipped(
+            _NAMES[3],
+            "the landmarks miss the depth surface (see depth.kind): the camera is in question",
+        )
+    elif (coarse := maps.half_float(camera.K)) is not None:
+        normal_check = skipped(_NAMES[3], coarse)
+    else:
+        try:
+            normal_map = maps.normals()
+        except CamgeomError as exc:
+            normal_check = skipped(_NAMES[3], f"the normal map cannot be read: {exc}")
+        else:
+            normal_check = normals_kind_check(frame.depth_kind, camera.K, depth, normal_map)
+    return [*checks, normal_check]
+
+
+def _half_float_steps(depth: np.ndarray, K: np.ndarray) -> str | None:
+    """Why half-float depth cannot show the z/range tilt, or None for finer depth."""
+    sample = depth[:: max(1, depth.shape[0] // 64), :: max(1, depth.shape[1] // 64)]
+    sample = sample[np.isfinite(sample)]
+    if not sample.size:
+        return None
+    with np.errstate(over="ignore"):
+        if not np.array_equal(sample.astype(np.float16).astype(sample.dtype), sample):
+            return None
+    typical = float(np.median(sample))
+    step = float(np.spacing(np.float16(typical)))
+    footprint = typical / float(K[0, 0])
+    h, w = depth.shape[:2]
+    corner = np.linalg.inv(K) @ np.array([0.0, 0.0, 1.0])
+    corner_far = np.linalg.inv(K) @ np.array([float(w), float(h), 1.0])
+    ray_angle = max(
+        math.atan(math.hypot(float(c[0]), float(c[1])) / float(c[2])) for c in (corner, corner_far)
+    )
+    return (
+        f"the depth map holds half floats: steps of {step * 1000:.2g} mm at {typical:.3g} m "
+        f"against pixels {footprint * 1000:.2g} mm wide, so its finite-difference normals are "
+        "terraced (11-18 deg off the vendors' normal maps where measured), while z and range "
+        f"tilt them apart by at most {math.degrees(ray_angle):.2g} deg (the ray's angle to the "
+        "optical axis at the image corner)"
+    )
 
 
 def _skip_all(reason: str) -> list[Check]:
@@ -271,3 +435,109 @@ def _farthest_around(depth: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.
             c = np.clip(col + dc, 0, w - 1)
             best = np.maximum(best, depth[r, c].astype(float))  # NaN propagates
     return best
+
+
+def normals_kind_check(
+    depth_kind: str, K: np.ndarray, depth: np.ndarray, normal_map: np.ndarray
+) -> Check:
+    """``depth.kind_normals``: surface normals of the depth map, as z and as range, against the normal map.
+
+    Parameters
+    ----------
+    depth_kind : {"z", "range"}
+        The declared kind.
+    K : ndarray, shape (3, 3)
+        Intrinsics of the depth map's pixels (centres at +0.5).
+    depth : ndarray, shape (H, W)
+        Depth in any unit (a scale does not change normals), background NaN.
+    normal_map : ndarray, shape (H, W, 3)
+        Normals in the OpenCV camera frame, NaN where there is no surface.
+
+    Returns
+    -------
+    Check
+        Fails when the declared kind's median angle to the normal map exceeds
+        :data:`~camgeom.verification.tolerances.DEPTH_KIND_RATIO` times the
+        other kind's; skipped when the depth-derived normals do not follow the
+        normal map closely enough (:data:`~camgeom.verification.tolerances.NORMALS_AGREE_RAD`)
+        for the tilt between the kinds to show, e.g. half-float depth whose
+        quantisation steps dominate the finite differences.
+    """
+    name = _NAMES[3]
+    h, w = depth.shape[:2]
+    if h < 3 or w < 3 or normal_map.shape[:2] != (h, w):
+        return skipped(name, "the depth and normal maps are too small or differ in size")
+    s = max(1, math.ceil(math.sqrt((h - 2) * (w - 2) / NORMALS_MAX_SAMPLES)))
+    # centre pixels on a grid of step s, and their four neighbours at one pixel
+    mid_r, mid_c = slice(1, h - 1, s), slice(1, w - 1, s)
+    window = {
+        "c": (mid_r, mid_c),
+        "r": (mid_r, slice(2, w, s)),
+        "l": (mid_r, slice(0, w - 2, s)),
+        "d": (slice(2, h, s), mid_c),
+        "u": (slice(0, h - 2, s), mid_c),
+    }
+    K_inv = np.linalg.inv(K)
+    u = np.arange(w, dtype=np.float64) + 0.5
+    v = np.arange(h, dtype=np.float64) + 0.5
+
+    def ray(rows: slice, cols: slice) -> tuple[np.ndarray, ...]:
+        uu, vv = u[cols][None, :], v[rows][:, None]
+        return tuple(K_inv[i, 0] * uu + K_inv[i, 1] * vv + K_inv[i, 2] for i in range(3))
+
+    rays = {k: ray(*win) for k, win in window.items()}
+    d = {k: depth[win].astype(np.float64) for k, win in window.items()}
+    m = [normal_map[window["c"]][..., i].astype(np.float64) for i in range(3)]
+    m_len = np.sqrt(m[0] ** 2 + m[1] ** 2 + m[2] ** 2)
+    cos: dict[str, np.ndarray] = {}
+    unit: dict[str, tuple[np.ndarray, ...]] = {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for kind in ("z", "range"):
+            p = {}
+            for k, (x, y, z) in rays.items():
+                scale = d[k] if kind == "z" else d[k] / np.sqrt(x * x + y * y + z * z)
+                p[k] = (x * scale, y * scale, z * scale)
+            a = [p["r"][i] - p["l"][i] for i in range(3)]
+            b = [p["d"][i] - p["u"][i] for i in range(3)]
+            n = (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
+            facing = n[0] * p["c"][0] + n[1] * p["c"][1] + n[2] * p["c"][2]
+            length = np.sqrt(n[0] ** 2 + n[1] ** 2 + n[2] ** 2) * -np.sign(facing)
+            unit[kind] = tuple(c / length for c in n)  # facing the camera
+            cos[kind] = (unit[kind][0] * m[0] + unit[kind][1] * m[1] + unit[kind][2] * m[2]) / m_len
+        cos_tilt = sum(unit["z"][i] * unit["range"][i] for i in range(3))
+        # off silhouettes and depth steps, where finite differences mean nothing
+        edge = math.cos(NORMALS_EDGE_RAD)
+        ok = (cos["z"] > edge) & (cos["range"] > edge)
+    ang = {k: np.arccos(np.clip(c[ok], -1.0, 1.0)) for k, c in cos.items()}
+    tilt = np.arccos(np.clip(np.asarray(cos_tilt)[ok], -1.0, 1.0))
+    if int(ok.sum()) < NORMALS_MIN_PIXELS:
+        return skipped(
+            name, f"fewer than {NORMALS_MIN_PIXELS} pixels where the depth and normal maps agree"
+        )
+    mz, mr = float(np.median(ang["z"])), float(np.median(ang["range"]))
+    t = float(np.median(tilt))
+    deg = math.degrees
+    if min(mz, mr) > NORMALS_AGREE_RAD:
+        return skipped(
+            name,
+            f"the depth map's normals follow the normal map only to {deg(min(mz, mr)):.2g} deg "
+            f"(median, best kind; {deg(NORMALS_AGREE_RAD):g} deg needed) while z and range "
+            f"tilt them apart by {deg(t):.2g} deg (median over {int(ok.sum())} pixels): the "
+            "difference cannot be resolved",
+        )
+    own, other = (mz, mr) if depth_kind == "z" else (mr, mz)
+    fits_kind = "z" if mz < mr else "range"
+    ratio = own / max(other, 1e-12)
+    return verdict(
+        name,
+        ratio <= DEPTH_KIND_RATIO,
+        message=(
+            f"median angle between the normal map and the depth map's normals at "
+            f"{int(ok.sum())} pixels: {deg(mz):.3g} deg as z, {deg(mr):.3g} deg as range "
+            f"(the kinds differ by {deg(t):.2g} deg); the frame says {depth_kind!r}"
+        ),
+        hint=f"the depth map fits {fits_kind!r} better than the declared {depth_kind!r}",
+        value=ratio,
+        tolerance=DEPTH_KIND_RATIO,
+        unit="x",
+    )

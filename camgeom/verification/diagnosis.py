@@ -1,42 +1,53 @@
 """Name the mistake behind a failing report: each known kind tried as a hypothesis.
 
 For a frame that fails verification, :func:`diagnose` undoes each kind of
-:data:`camgeom.testing.KINDS` on a temporary copy of the frame's files (the
-originals are only read), re-reads and re-verifies the copy, and keeps the
-kinds that fix failing checks without breaking passing ones. The residual is
+:data:`camgeom.testing.KINDS` on the parsed frame in memory
+(:func:`camgeom.verification.hypotheses.undo`: the camera, the stored
+metadata, the labels or the depth array; no file is written or read again),
+re-runs only the check families the kind changes, and keeps the kinds that fix
+the worst failure of every family they change without breaking a passing
+check. Families run in order of cost (intrinsics, poses, landmarks one group
+at a time, depth) and a hypothesis is dropped at the first check that rules it
+out, so wrong hypotheses cost little; the whole diagnosis of a failing frame
+costs at most 3 plain ``verify`` calls (``benchmarks/bench_diagnose.py``).
+The residual is
 measured on the failing check furthest beyond its tolerance (the *primary*
 check), so a diagnosis reads ``pose_transposed: landmarks.reprojection.ibug68
-1,830 px -> 0.02 px``.
-Kinds rank by the failures left, then by the notes the reader adds on the
-corrected copy (a correction the reader has to work around is worse), then by
-the residual left; ties keep the order of :data:`camgeom.testing.KINDS`.
+1,830 px -> 0.02 px``. Kinds rank by the failures left, then by the residual
+left; ties keep the order of :data:`camgeom.testing.KINDS`.
 """
 
 from __future__ import annotations
 
 import math
-import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from camgeom.errors import CamgeomError
+from camgeom.testing.kinds import NotExpressibleError
+from camgeom.verification.intrinsics import intrinsics_checks_for
+from camgeom.verification.landmarks import landmark_checks, projected_groups
 from camgeom.verification.report import Diagnosis, Report
+from camgeom.verification.runner import FAMILIES, family_of, run_checks
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
+    from typing import Any
 
+    from camgeom.camera import Camera
     from camgeom.datasets import Frame
+    from camgeom.verification.depth import DepthMaps
+    from camgeom.verification.hypotheses import Hypothesis
+    from camgeom.verification.landmarks import Projected
+    from camgeom.verification.report import Check
+    from camgeom.verification.runner import Options
 
-__all__ = ["DEPTH_KINDS", "diagnose", "primary_check"]
-
-DEPTH_KINDS = ("depth_kind_swapped", "depth_millimetres")
-"""Kinds whose hypothesis needs the depth map read."""
+__all__ = ["diagnose", "primary_check"]
 
 
-def primary_check(report: Report) -> str:
+def primary_check(report: Report | Sequence[Check]) -> str:
     """The failing check furthest beyond its tolerance ("" when no failure has a value)."""
     best, name = -math.inf, ""
-    for c in report.failures:
+    failures = report.failures if isinstance(report, Report) else [c for c in report if c.failed]
+    for c in failures:
         if c.value is None or c.tolerance is None or not math.isfinite(c.value):
             ratio = math.inf if c.value is not None else -1.0
         else:
@@ -53,8 +64,20 @@ _SIGNATURES: dict[str, tuple[str, ...]] = {
     "quaternion_order": ("pose.quaternion",),
     "translation_centimetres": ("pose.", "extrinsics.", "landmarks."),
     "fx_fy_swapped": ("intrinsics.", "landmarks."),
-    "aspect_stretched": ("intrinsics.", "landmarks."),
-    "principal_point_half_pixel": ("intrinsics.", "landmarks."),
+    # fy alone: not fx against the focal length, nor the principal point
+    "aspect_stretched": (
+        "intrinsics.square_pixels",
+        "intrinsics.stored_K_vs_camera",
+        "intrinsics.K_vs_fov",
+        "landmarks.",
+    ),
+    # cx, cy alone: not the focal lengths
+    "principal_point_half_pixel": (
+        "intrinsics.principal_point",
+        "intrinsics.stored_K_vs_camera",
+        "intrinsics.K_vs_fov",
+        "landmarks.",
+    ),
     "intrinsics_other_resolution": ("intrinsics.", "landmarks.", "depth.size"),
     "resolution_mismatch": ("intrinsics.", "landmarks.", "depth.size"),
     "pixel_row_col": ("landmarks.reprojection", "landmarks.visible"),
@@ -64,21 +87,20 @@ _SIGNATURES: dict[str, tuple[str, ...]] = {
 """Check-name prefixes a kind can make fail: hypotheses that cannot explain a failure are not tried."""
 
 
-def _labels_in_view(frame: Frame) -> tuple[int, int]:
+def _labels_in_view(
+    camera_in_image: Callable[[Any], Any], groups: list[Projected]
+) -> tuple[int, int]:
     """Landmarks whose 3D point projects inside the image; landmarks whose 2D label is inside."""
     import numpy as np
 
-    camera, projected, labelled = frame.camera, 0, 0
-    if camera is None:
-        return 0, 0
-    for lm in frame.landmarks.values():
-        if lm.world is None or lm.pixels is None:
+    projected = labelled = 0
+    for _, lm, uv, _ in groups:
+        if lm.pixels is None:
             continue
-        uv, _ = camera.project(lm.world)
         with np.errstate(invalid="ignore"):
-            projected += int(np.sum(camera.in_image(uv) & np.isfinite(uv).all(axis=-1)))
+            projected += int(np.sum(camera_in_image(uv) & np.isfinite(uv).all(axis=-1)))
             labelled += int(
-                np.sum(camera.in_image(lm.pixels) & np.isfinite(lm.pixels).all(axis=-1))
+                np.sum(camera_in_image(lm.pixels) & np.isfinite(lm.pixels).all(axis=-1))
             )
     return projected, labelled
 
@@ -91,31 +113,45 @@ def _broken(name: str, status: str | None) -> bool:
     return status == "fail" or (status == "warn" and not name.startswith("occlusion."))
 
 
+_DEPTH_ONLY = ("depth_kind_swapped", "depth_millimetres")
+
+
 def _plausible(kind: str, failing: set[str]) -> bool:
+    if kind in _DEPTH_ONLY and any(n.startswith("landmarks.reprojection.") for n in failing):
+        # the depth checks sample the map where the landmarks project: with the
+        # projections off their labels, a depth failure says nothing of the map
+        return False
     return any(n.startswith(_SIGNATURES[kind]) for n in failing)
 
 
-def _residual(report: Report, name: str) -> float:
-    if name and name in report:
-        c = report[name]
-        if c.value is not None and not c.skipped:
+def _residual(checks: Sequence[Check], name: str) -> float:
+    for c in checks:
+        if c.name == name and c.value is not None and not c.skipped:
             return c.value
-    return float(len(report.failures))
+    return float(sum(c.failed for c in checks))
 
 
 def diagnose(
-    frame: Frame, report: Report, run: Callable[[Frame, bool], Report]
+    frame: Frame,
+    report: Report,
+    options: Options,
+    maps: DepthMaps,
+    groups: list[Projected],
 ) -> tuple[tuple[Diagnosis, ...], str]:
     """The kinds whose inverse makes ``frame`` (more) self-consistent, best first.
 
     Parameters
     ----------
     frame : Frame
-        The frame ``report`` describes (Synthesis AI or Datagen).
+        The frame ``report`` describes.
     report : Report
         Its failing report.
-    run : callable
-        ``run(frame, use_depth) -> Report``: verification with the caller's options.
+    options : Options
+        The options ``report`` was made with.
+    maps : DepthMaps
+        The depth and normal maps ``report`` read (kept in memory).
+    groups : list of Projected
+        The landmark projections ``report`` used.
 
     Returns
     -------
@@ -125,48 +161,157 @@ def diagnose(
     check : str
         The primary check the residuals are measured on.
     """
-    from camgeom.datasets import load
-    from camgeom.testing import KINDS, NotExpressibleError
-    from camgeom.testing._edits import EDITABLE_VENDORS, copy_frame, edit_copy
+    from camgeom.testing import KINDS
+    from camgeom.verification.hypotheses import undo
 
-    if report.passed or frame.vendor not in EDITABLE_VENDORS or frame.camera is None:
+    if report.passed or frame.camera is None:
         return (), ""
     name = primary_check(report)
-    before = _residual(report, name)
+    before = _residual(report.checks, name)
     failing = {c.name for c in report.failures}
-    passing = {c.name for c in report.checks if c.status == "pass"}
-    depth_failing = any(n.startswith("depth.") for n in failing)
-    found: list[tuple[tuple[int, int, float], Diagnosis]] = []
-    with tempfile.TemporaryDirectory(prefix="camgeom-diagnose-") as tmp:
-        for i, kind in enumerate(KINDS):
-            if not _plausible(kind, failing):
-                continue
-            out = Path(tmp) / str(i)
-            try:
-                frame_dir = copy_frame(frame, out, link_pixels=True)
-                edit_copy(frame, frame_dir, kind, undo=True)
-                candidate = load(out)[0]
-                with_depth = kind in DEPTH_KINDS or depth_failing
-                after_report = run(candidate, with_depth)
-            except (NotExpressibleError, CamgeomError, OSError, ValueError):
-                continue  # the hypothesis cannot be tried on this frame's files
-            in_view, labelled = _labels_in_view(candidate)
-            if in_view < _IN_VIEW_SHARE * labelled:
-                continue  # labelled points behind the camera or out of the image
-            status = {c.name: c.status for c in after_report.checks}
-            # checks such as depth.size exist only when they fail
-            fixed = sum(status.get(n, "pass") == "pass" for n in failing)
-            # a passing check may become a skip (depth not read) or the occlusion
-            # warning (vendor flags, once depth is in metres again), never a failure
-            # or another warning (landmarks no longer in the image)
-            if not fixed or any(_broken(n, status.get(n)) for n in passing):
-                continue
-            after = _residual(after_report, name)
-            ratio = after / before if before and math.isfinite(after) else math.inf
-            left = len(failing) - fixed
-            # a reader that had to work around the corrected files (a metadata.jsonl
-            # line dropped, ...) says so in a new note: the correction is worse
-            new_notes = len(set(candidate.notes) - set(frame.notes))
-            found.append(((left, new_notes, ratio), Diagnosis(kind, before, after)))
+    seen = _Seen(report)
+    found: list[tuple[tuple[int, float], Diagnosis]] = []
+    for kind in KINDS:
+        if not _plausible(kind, failing):
+            continue
+        try:
+            hyp = undo(frame, kind, maps, failing=failing)
+        except NotExpressibleError:
+            continue  # the frame holds nothing this kind could have changed
+        after = _try(hyp, seen, options, groups)
+        if after is None:
+            continue
+        status = {c.name: c.status for c in after}
+        # checks such as depth.size exist only when they fail
+        fixed = sum(status.get(n, "pass") == "pass" for n in failing)
+        if not fixed:
+            continue
+        left = len(failing) - fixed
+        residual = _residual(after, name)
+        ratio = residual / before if before and math.isfinite(residual) else math.inf
+        found.append(((left, ratio), Diagnosis(kind, before, residual)))
     found.sort(key=lambda t: t[0])
     return tuple(d for _, d in found), name
+
+
+class _Seen:
+    """What the failing report says, computed once for every hypothesis."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        self.status = {c.name: c.status for c in report.checks}
+        self.passing = {n for n, st in self.status.items() if st == "pass"}
+        self.failing = [c.name for c in report.failures]
+        # a family whose checks all skipped can neither be fixed nor broken
+        self.live = {
+            family_of(n) for n, st in self.status.items() if st in ("pass", "fail", "warn")
+        }
+        # depth.kind_normals is re-run where it ran, and only there
+        ran = self.status.get("depth.kind_normals") in ("pass", "fail")
+        self.normals = "always" if ran else "never"
+        by_family: dict[str, list[Check]] = {}
+        for c in report.failures:
+            by_family.setdefault(family_of(c.name), []).append(c)
+        by_family.pop("", None)
+        self.failing_families = set(by_family)
+        self.worst = {f: primary_check(checks) for f, checks in by_family.items()}
+
+
+def _try(
+    hyp: Hypothesis, seen: _Seen, options: Options, groups: list[Projected]
+) -> list[Check] | None:
+    """The report's checks with the hypothesis' families re-run; None when the kind is ruled out.
+
+    A kind is ruled out when it breaks a passing check (a passing check may
+    become a skip, depth no longer sampled, or the occlusion warning, vendor
+    flags once depth is in metres again; never a failure or another warning),
+    when the corrected camera loses the labelled landmarks from view, or when
+    it leaves the worst failure (:func:`primary_check`) of a family it changes
+    failing: one mistake explains the worst failure of every family it
+    touches. Families run from the cheapest, landmark groups one at a time, so
+    a wrong kind costs little.
+    """
+    report, passing = seen.report, seen.passing
+    families = [f for f in FAMILIES if f in hyp.families and f in seen.live]
+    if not seen.failing_families & set(families):
+        return None  # it changes no family with a failure
+    new: dict[str, Check] = {}
+    projected: list[Projected] | None = None if hyp.camera_changed else groups
+    if "landmarks" in families and not hyp.camera_changed:
+        projected = None  # the labels changed: project again for their checks
+    for family in families:
+        worst = seen.worst.get(family, "")
+        if family == "intrinsics":
+            checks = intrinsics_checks_for(hyp.metadata, hyp.K, *hyp.size)
+        else:
+            try:
+                frame = hyp.frame
+            except NotExpressibleError:
+                return None  # the corrected values are not a camera
+            camera = frame.camera
+            assert camera is not None
+            if family == "landmarks":
+                if projected is None:
+                    projected = projected_groups(frame, camera)[0]
+                found = _landmark_family(camera, projected, passing, worst, options)
+                if found is None:
+                    return None
+                checks = found
+                in_view, labelled = _labels_in_view(camera.in_image, projected)
+                if in_view < _IN_VIEW_SHARE * labelled:
+                    return None  # labelled points behind the camera or out of the image
+            else:
+                run = run_checks(
+                    frame,
+                    camera,
+                    options,
+                    hyp.maps,
+                    families=(family,),
+                    groups=projected,
+                    normals=seen.normals,
+                )
+                checks = run.checks
+                if family == "depth":
+                    projected = run.groups
+        for c in checks:
+            if c.name in passing and _broken(c.name, c.status):
+                return None
+            new[c.name] = c
+        if worst and not _fixed(new.get(worst)):
+            return None  # not the mistake this family's worst failure shows
+    kept = [c for c in report.checks if family_of(c.name) not in families]
+    return kept + list(new.values())
+
+
+def _landmark_family(
+    camera: Camera,
+    projected: list[Projected],
+    passing: set[str],
+    worst: str,
+    options: Options,
+) -> list[Check] | None:
+    """The landmark checks group by group; None as soon as one rules the kind out.
+
+    The group of the family's worst failure goes first (it must be fixed),
+    then the groups that pass (a wrong camera breaks one at once).
+    """
+
+    def order(g: Projected) -> int:
+        if worst.endswith(f".{g.group}"):
+            return 0
+        return 1 if f"landmarks.reprojection.{g.group}" in passing else 2
+
+    checks: list[Check] = []
+    for g in sorted(projected, key=order):
+        part = landmark_checks(camera, [g], strict=options.strict, duplicates=False)
+        if any(c.name in passing and _broken(c.name, c.status) for c in part):
+            return None
+        if order(g) == 0 and not any(c.name == worst and _fixed(c) for c in part):
+            return None
+        checks += part
+    return checks
+
+
+def _fixed(check: Check | None) -> bool:
+    """A failing check is fixed when it passes, or is gone (depth.size exists only when it fails)."""
+    return check is None or check.status == "pass"

@@ -32,11 +32,13 @@ if TYPE_CHECKING:
     from camgeom.camera import Camera
     from camgeom.datasets import CameraMetadata, Frame
 
-__all__ = ["intrinsics_checks"]
+__all__ = ["intrinsics_checks", "intrinsics_checks_for"]
 
 
 def intrinsics_checks(frame: Frame, camera: Camera) -> list[Check]:
     """Check the stored intrinsics of ``frame`` against each other and its camera.
+
+    :func:`intrinsics_checks_for` does the same from the values alone.
 
     Parameters
     ----------
@@ -51,9 +53,14 @@ def intrinsics_checks(frame: Frame, camera: Camera) -> list[Check]:
         ``.square_pixels``, ``.stored_K_vs_camera``, ``.K_vs_focal_length``,
         ``.K_vs_fov`` and ``.focal_length_vs_fov``, where the metadata allow.
     """
-    meta = frame.metadata
-    W, H = camera.width, camera.height
-    K = meta.stored_K if meta.stored_K is not None else camera.K
+    return intrinsics_checks_for(frame.metadata, camera.K, camera.width, camera.height)
+
+
+def intrinsics_checks_for(
+    meta: CameraMetadata, camera_K: np.ndarray, W: int, H: int
+) -> list[Check]:
+    """:func:`intrinsics_checks` for a camera given by its K and image size (width ``W``, height ``H``)."""
+    K = meta.stored_K if meta.stored_K is not None else camera_K
     fx, fy, cx, cy = (float(v) for v in (K[0, 0], K[1, 1], K[0, 2], K[1, 2]))
     inside = 0 <= cx <= W and 0 <= cy <= H
     out = [
@@ -64,7 +71,7 @@ def intrinsics_checks(frame: Frame, camera: Camera) -> list[Check]:
             hint="K is for another resolution or crop: see camgeom.intrinsics.scale_intrinsics",
         )
     ]
-    out += _shift_checks(meta, camera, K)
+    out += _shift_checks(meta, camera_K, W, H, K)
     out.append(
         measured(
             "intrinsics.square_pixels",
@@ -114,9 +121,10 @@ def _square_severity(promised: bool | None) -> str:
     return "error" if promised else "info"
 
 
-def _shift_checks(meta: CameraMetadata, camera: Camera, K: np.ndarray) -> list[Check]:
+def _shift_checks(
+    meta: CameraMetadata, camera_K: np.ndarray, W: int, H: int, K: np.ndarray
+) -> list[Check]:
     """The checks that depend on the lens shift: principal point, stored K, FOV."""
-    W, H = camera.width, camera.height
     sx, sy = meta.shift_x or 0.0, meta.shift_y or 0.0
     units = meta.shift_units or "per_axis"
     names = ("intrinsics.principal_point", "intrinsics.stored_K_vs_camera", "intrinsics.K_vs_fov")
@@ -159,7 +167,7 @@ def _shift_checks(meta: CameraMetadata, camera: Camera, K: np.ndarray) -> list[C
         out.append(
             measured(
                 names[1],
-                float(np.abs(like - camera.K).max()),
+                float(np.abs(like - camera_K).max()),
                 TOL_K_PX,
                 unit="px",
                 message="the stored intrinsic_matrix"

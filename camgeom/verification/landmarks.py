@@ -74,7 +74,9 @@ def projected_groups(frame: Frame, camera: Camera) -> tuple[list[Projected], lis
     return groups, skips
 
 
-def landmark_checks(camera: Camera, groups: list[Projected], *, strict: bool) -> list[Check]:
+def landmark_checks(
+    camera: Camera, groups: list[Projected], *, strict: bool, duplicates: bool = True
+) -> list[Check]:
     """Check each projected group against what the vendor stored about it.
 
     Parameters
@@ -84,6 +86,9 @@ def landmark_checks(camera: Camera, groups: list[Projected], *, strict: bool) ->
         From :func:`projected_groups`.
     strict : bool
         Turn warnings into failures.
+    duplicates : bool
+        Look for duplicated positions (``False``: the camera changed, the
+        positions did not, as in the diagnosis).
 
     Returns
     -------
@@ -96,7 +101,7 @@ def landmark_checks(camera: Camera, groups: list[Projected], *, strict: bool) ->
     for group, lm, uv, p_cam in groups:
         if lm.camera_space is not None:
             out += _camera_space_checks(group, lm, lm.camera_space, p_cam)
-        dup = _duplicates(lm, group)
+        dup = _duplicates(lm, group) if duplicates else []
         if dup:
             out.append(
                 failure(

@@ -18,6 +18,10 @@ __all__ = [
     "DEPTH_SURFACE_M",
     "DUPLICATES_SHOWN",
     "NAMES_SHOWN",
+    "NORMALS_AGREE_RAD",
+    "NORMALS_EDGE_RAD",
+    "NORMALS_MAX_SAMPLES",
+    "NORMALS_MIN_PIXELS",
     "OCCLUSION_M",
     "TOL_FOV_RAD",
     "TOL_INVERSE",
@@ -80,6 +84,29 @@ centres, the mouth) and for occluded ones among the visible flags."""
 
 DEPTH_KIND_RATIO = 2.0
 """The declared depth kind's residual may be at most this times the other kind's."""
+
+NORMALS_AGREE_RAD = 0.035
+"""``depth.kind_normals`` runs only where the depth map's own normals (finite
+differences of the better-fitting kind) follow the normal map to this median
+angle, radians (2 degrees).
+
+Read as the wrong kind, the depth surface tilts by about the angle between the
+pixel's ray and the optical axis: 1-2 degrees over a face in an 8-degree field
+of view. Float32 depth maps agree with their normal maps to 0.3-0.5 degrees
+(Datagen faces) or better (the demo renders); half-float depth (Synthesis AI
+``depth.tif``, older Datagen sets) is quantised to about 1 mm, and its finite
+differences are 11-18 degrees off, with a bias of their own toward the
+quantisation terraces: there the test says so and does not run."""
+
+NORMALS_EDGE_RAD = 0.52
+"""Pixels whose depth-derived normals are more than this (30 degrees) from the
+normal map under either kind are silhouettes or depth steps and are left out."""
+
+NORMALS_MAX_SAMPLES = 20_000
+"""Pixels sampled (on a regular grid) for ``depth.kind_normals``."""
+
+NORMALS_MIN_PIXELS = 200
+"""Fewest usable pixels for ``depth.kind_normals`` to run."""
 
 NAMES_SHOWN = 12
 """Landmark names listed in a hint before it is cut with ``...``."""

@@ -13,8 +13,10 @@ from camgeom.demo import make_demo_dataset
 from camgeom.errors import CamgeomError
 from camgeom.testing import KINDS, NotExpressibleError, inject
 from camgeom.verification import verify
+from camgeom.verification.depth import DepthMaps
 from camgeom.verification.diagnosis import diagnose
 from camgeom.verification.report import Diagnosis
+from camgeom.verification.runner import Options, run_checks
 
 
 def diagnosed(frame):
@@ -22,7 +24,9 @@ def diagnosed(frame):
     report = verify(frame)
     if report.passed:
         return report
-    found, check = diagnose(frame, report, lambda c, depth: verify(c, use_depth=depth))
+    maps = DepthMaps(frame)
+    run = run_checks(frame, frame.camera, Options(), maps)
+    found, check = diagnose(frame, report, Options(), maps, run.groups)
     return replace(report, diagnosis=found, diagnosis_check=check)
 
 
