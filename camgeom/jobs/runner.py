@@ -381,10 +381,13 @@ class _Run:
         """Size tasks to about :data:`_TASK_SECONDS` of work: few round trips for small frames."""
         if self.backend.name == "inline" or not outcomes:
             return
-        seconds = sum(o.duration for o in outcomes) / len(outcomes)
-        self.frame_seconds = (
-            seconds if self.frame_seconds is None else (0.8 * self.frame_seconds + 0.2 * seconds)
-        )
+        seconds = sorted(o.duration for o in outcomes)[len(outcomes) // 2]  # the median
+        previous = self.frame_seconds
+        if previous is None or seconds < previous / 4:
+            # first estimate, or a worker's first frame (imports, kernel loading) was the last
+            self.frame_seconds = seconds
+        else:  # clipped: a lone slow frame (a new worker's first) moves it little
+            self.frame_seconds = 0.8 * previous + 0.2 * min(seconds, 4 * previous)
         size = int(_TASK_SECONDS / max(self.frame_seconds, 1e-6))
         self.chunk_size = max(1, min(_MAX_TASK_FRAMES, size))
 

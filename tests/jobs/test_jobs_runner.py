@@ -410,3 +410,25 @@ def test_progress_bar_and_inputs_relative_to_the_dataset_root(
         assert row is not None
         ((path, size, mtime),) = json.loads(row.inputs)
         assert path == "sai.v2/0000.in" and size == len("hello sai.v2/0000") and mtime > 0
+
+
+def test_task_size_follows_frame_times_and_ignores_a_workers_slow_first_frame():
+    from types import SimpleNamespace
+
+    from camgeom.jobs.backends import TaskOutcome
+    from camgeom.jobs.runner import _Run
+
+    run = SimpleNamespace(backend=SimpleNamespace(name="processes"), frame_seconds=None)
+    run.chunk_size = 1
+
+    def task(*seconds):
+        _Run._adapt(run, [TaskOutcome((), "{}", (), None, s) for s in seconds])
+        return run.chunk_size
+
+    assert task(1.5) == 1  # a new worker: imports and kernels in its first frame
+    assert task(0.002) == 25  # 50 ms of work per task
+    assert task(0.002, 0.002, 2.0) == 25  # the median: one slow frame among fast ones
+    assert 10 <= task(2.0) < 25  # a lone slow task moves the size a little
+    for _ in range(12):
+        size = task(0.02)  # frames really became slower: the size follows
+    assert size == 2
