@@ -7,7 +7,6 @@ Backends differ only in how tasks are submitted and awaited.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import pickle
@@ -20,6 +19,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
 from concurrent.futures import wait as wait_futures
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, NamedTuple
+
+import orjson
 
 from camgeom.errors import CamgeomError, InvalidValueError
 from camgeom.jobs.commit import FrameOutputs
@@ -54,6 +55,9 @@ class TaskOutcome(NamedTuple):
     error: tuple[str, str, str] | None
     duration: float
 
+
+# numpy arrays as lists, integer keys as text (as json.dumps does)
+_ORJSON = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
 #: One frame of a task: ``(item, frame_id, output stem)``.
 Task = tuple[Any, str, str]
@@ -128,7 +132,7 @@ def run_frame(job: Job | None, item: Any, out_dir: str, frame_id: str, stem: str
                 f"{type(job).__name__}.run must return a FrameResult or None, "
                 f"got {type(result).__name__}"
             )
-        data = json.dumps(dict(result.data), ensure_ascii=False, default=json_default)
+        data = orjson.dumps(dict(result.data), default=json_default, option=_ORJSON).decode()
         notes = tuple(str(w) for w in result.warnings)
         notes += tuple(f"{w.category.__name__}: {w.message}" for w in caught)
         return TaskOutcome(out.staged(), data, notes, None, time.perf_counter() - start)

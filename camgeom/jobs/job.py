@@ -48,6 +48,8 @@ class FrameResult:
     data : Mapping
         JSON-serialisable payload, kept in the manifest and handed to
         :meth:`Job.reduce` (e.g. a frame's check results, a point count).
+        numpy arrays and scalars, paths and sets are converted; non-finite
+        floats are stored as ``null``.
     warnings : tuple of str
         Things the user should know, e.g. "no RGB image: cloud written without colours".
     """
@@ -210,12 +212,12 @@ def json_default(value: Any) -> Any:
         return value.as_posix()
     if isinstance(value, (set, frozenset)):
         return sorted(value)
-    item = getattr(value, "item", None)  # numpy scalars
-    if callable(item):
-        return item()
-    tolist = getattr(value, "tolist", None)  # numpy arrays
+    tolist = getattr(value, "tolist", None)  # numpy arrays and scalars
     if callable(tolist):
         return tolist()
+    item = getattr(value, "item", None)  # other scalars of array libraries
+    if callable(item):
+        return item()
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 

@@ -40,6 +40,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import orjson
+
 from camgeom.errors import ManifestError
 from camgeom.jobs.lock import STATE_DIR
 
@@ -135,7 +137,12 @@ class FrameRow:
     @property
     def data(self) -> Any:
         """The result payload, parsed (``None`` when there is none)."""
-        return None if self.result is None else json.loads(self.result)
+        if self.result is None:
+            return None
+        try:
+            return orjson.loads(self.result)
+        except orjson.JSONDecodeError:  # NaN literals written by earlier versions
+            return json.loads(self.result)
 
 
 def _row(values: Sequence[Any]) -> FrameRow:

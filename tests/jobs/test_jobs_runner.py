@@ -432,3 +432,47 @@ def test_task_size_follows_frame_times_and_ignores_a_workers_slow_first_frame():
     for _ in range(12):
         size = task(0.02)  # frames really became slower: the size follows
     assert size == 2
+
+
+def test_frame_result_payload_converts_numpy_paths_sets_and_non_finite(tmp_path):
+    import math
+    from dataclasses import dataclass
+    from pathlib import Path
+
+    import numpy as np
+
+    from camgeom.jobs import FrameResult, Job
+    from camgeom.jobs.backends import run_frame
+    from camgeom.jobs.manifest import FrameRow
+
+    @dataclass(frozen=True)
+    class Payload(Job):
+        name = "payload"
+        suffixes = (".txt",)
+
+        def run(self, item, out):
+            data = {
+                "array": np.arange(6.0).reshape(2, 3),
+                "strided": np.arange(6)[::2],
+                "scalars": [np.float32(0.5), np.int64(7), np.bool_(True)],
+                "path": Path("a") / "b.png",
+                "set": {"b", "a"},
+                "ints": {3: "three"},
+                "bad": [math.nan, math.inf, -math.inf, 1e308],
+            }
+            return FrameResult(data)
+
+    outcome = run_frame(Payload(), "x", str(tmp_path), "x", "x")
+    assert outcome.error is None, outcome.error
+    row = FrameRow("payload", "x", "x", "", "[]", result=outcome.result)
+    assert row.data == {
+        "array": [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]],
+        "strided": [0, 2, 4],
+        "scalars": [0.5, 7, True],
+        "path": "a/b.png",
+        "set": ["a", "b"],
+        "ints": {"3": "three"},
+        "bad": [None, None, None, 1e308],
+    }
+    legacy = FrameRow("payload", "x", "x", "", "[]", result='{"v": [NaN, Infinity, 1]}')
+    assert math.isnan(legacy.data["v"][0]) and legacy.data["v"][1:] == [math.inf, 1]
