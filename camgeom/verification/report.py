@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 __all__ = [
@@ -87,10 +87,16 @@ class Check:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (non-finite numbers as ``None``, ``"inf"``, ``"-inf"``)."""
-        d = asdict(self)
-        for k in ("value", "tolerance"):
-            d[k] = _json_number(d[k])
-        return d
+        return {  # the fields in order (dataclasses.asdict, without its deep copies)
+            "name": self.name,
+            "status": self.status,
+            "severity": self.severity,
+            "value": _json_number(self.value),
+            "tolerance": _json_number(self.tolerance),
+            "unit": self.unit,
+            "message": self.message,
+            "hint": self.hint,
+        }
 
 
 def _json_number(v: float | None) -> float | str | None:

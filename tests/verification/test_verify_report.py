@@ -116,6 +116,13 @@ def test_check_json_handles_non_finite():
     assert d["value"] == "inf" and d["tolerance"] is None
 
 
+def test_check_json_has_every_field_in_order():
+    from dataclasses import asdict
+
+    c = Check("a.b", "warn", "warning", 1.5, 2.0, "px", "measured", "fix it")
+    assert c.to_dict() == asdict(c) and list(c.to_dict()) == list(asdict(c))
+
+
 def test_dataset_table_takes_worst_value_tolerance_and_note_from_one_frame():
     from camgeom.verification.report import Check, DatasetReport, Report
 
