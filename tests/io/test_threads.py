@@ -82,6 +82,16 @@ def test_exr_decodes_on_the_threads_asked_for(tmp_path: Path, monkeypatch) -> No
     np.testing.assert_array_equal(two["R"], depth)
 
 
+def test_small_exr_decodes_in_the_calling_thread(tmp_path: Path, monkeypatch) -> None:
+    depth = np.full((32, 32), 2.0, np.float32)
+    path = write_exr(tmp_path / "small.exr", {"Z": depth})
+    assert path.stat().st_size < exr_module._THREADED_BYTES
+    calls = _recording(monkeypatch, exr_module.OpenEXR, "File")
+    set_decode_threads(2)
+    np.testing.assert_array_equal(read_exr(path)["Z"], depth)
+    assert calls[-1]["num_threads"] == 0  # a pool costs more than it saves here
+
+
 def test_tiff_decodes_on_the_threads_asked_for(tmp_path: Path, monkeypatch) -> None:
     depth = np.minimum(_depth(), 65504.0).astype(np.float16)  # half background: 65504
     path = tmp_path / "d.tif"
