@@ -21,7 +21,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from functools import partial
-from itertools import chain, repeat
+from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -109,13 +109,12 @@ def landmark_groups(
                 item_paths=[f"pupil_coordinates.{k}" for k in keys],
             )
         )
-    checked = _validated(specs, info_path)
+    checked = _validated(specs, info_path, size)
     if specs:
         notes.append("screen_space_pos is (u/W, v/H): scaled to camgeom pixels")
-    now = [spec.name for spec in specs if spec.order in ("ptnum0", "ptnum1")]
-    groups = checked.build(now, size) if now else {}
+    groups = {s.name: checked.build(s.name) for s in specs if s.order in ("ptnum0", "ptnum1")}
     loaders: dict[str, Callable[[], Landmarks]] = {
-        spec.name: checked.builder(spec.name, size) for spec in specs if spec.name not in groups
+        spec.name: checked.builder(spec.name) for spec in specs if spec.name not in groups
     }
     order = [spec.name for spec in specs]
     for name, suffix in DENSE_FILES.items():
@@ -278,15 +277,17 @@ def _table(spec: _Spec, sig: tuple[str, ...], path: Path) -> np.ndarray:
     return out
 
 
-def _validated(specs: list[_Spec], path: Path) -> _Groups:
-    """Check every point of every group now; the groups' arrays are built later.
+def _validated(specs: list[_Spec], path: Path, size: tuple[int, int]) -> _Groups:
+    """Every point of every group checked and converted in one table; the groups come later.
 
-    Every point becomes one 12-value row (a plain list: key access and list
-    concatenation, the cheapest walk over the parsed document), and one sum over
-    all values checks that they are numbers and finite: a file that would fail
-    when a group is built fails here, when it is read. Any problem falls back
-    to a per-group, per-key path whose errors name the file, the group, the
-    point and the key.
+    Every point of every group becomes one row of a (N, 12) float64 table built
+    by a single ``np.array`` call on the parsed lists; the finiteness check, the
+    scaling to pixels and the OpenGL -> OpenCV flip are each one operation on
+    the whole table, so a file that would fail when a group is built fails
+    here, when it is read. Any problem falls back to a per-group, per-key path
+    whose errors name the file, the group, the point and the key. What is left
+    for each group (its order by id, names and :class:`Landmarks`) is done by
+    :meth:`_Groups.build` when the group is first asked for.
     """
     members: list[tuple[_Spec, tuple[str, ...]]] = []
     for spec in specs:
@@ -298,83 +299,113 @@ def _validated(specs: list[_Spec], path: Path) -> _Groups:
                 f"{path}: expected objects in {spec.keypath}, got {type(first).__name__}."
             )
         members.append((spec, _signature(first)))
-    data: list[list[list[Any]] | np.ndarray] | None = None
+    arr = None
     if members and all(_first_lengths_ok(m.pts[0], sig) for m, sig in members):
+        rows: list[list[Any]] = []
         try:
-            data = [_rows(m.pts, sig) for m, sig in members]
-            every = list(chain.from_iterable(data))
-            # one sum: finite only if every value is a finite number (math.fsum would
-            # not overflow, but a false alarm only costs the exact path below)
-            if set(map(len, every)) != {_WIDTH} or not math.isfinite(
-                sum(chain.from_iterable(every))
-            ):
-                data = None
+            for m, sig in members:
+                rows.extend(_rows(m.pts, sig))
+            arr = np.array(rows, dtype=np.float64)
+            # one reduction: the sum is finite only if every value is
+            if arr.shape != (len(rows), _WIDTH) or not np.isfinite(arr.sum()):
+                arr = None
         except (KeyError, TypeError, ValueError):
-            data = None
-    if data is None:
-        data = [_table(m, sig, path) for m, sig in members]
-    rows = {m.name: ((m, sig), d) for (m, sig), d in zip(members, data, strict=True)}
-    return _Groups(specs, rows, path)
+            arr = None
+    if arr is None:
+        tables = [_table(m, sig, path) for m, sig in members]
+        arr = np.concatenate(tables, axis=0) if tables else np.zeros((0, _WIDTH))
+    return _Groups(specs, members, arr, path, size)
 
 
 class _Groups:
-    """The checked rows of an ``info.json``'s groups; :meth:`build` makes their arrays."""
+    """The checked, converted table of an ``info.json``'s groups; :meth:`build` makes one group.
+
+    Parameters
+    ----------
+    specs : list of _Spec
+        Every group, empty ones included.
+    members : list of (_Spec, signature)
+        The groups with points, in the order of their rows in ``arr``.
+    arr : ndarray, shape (N, 12), float64
+        Their rows as stored (private: converted in place here, then frozen).
+    path : Path
+        The ``info.json`` (for messages and ``Landmarks.source``).
+    size : (int, int)
+        Image width and height.
+    """
 
     def __init__(
         self,
         specs: list[_Spec],
-        rows: dict[str, tuple[tuple[_Spec, tuple[str, ...]], list[list[Any]] | np.ndarray]],
+        members: list[tuple[_Spec, tuple[str, ...]]],
+        arr: np.ndarray,
         path: Path,
+        size: tuple[int, int],
     ) -> None:
         self.specs = {spec.name: spec for spec in specs}
-        self.rows = rows
         self.path = path
+        counts = [len(m.pts) for m, _ in members]
+        starts = [0] if counts else []
+        for n in counts[:-1]:
+            starts.append(starts[-1] + n)
+        decimals = _decimals(arr, starts, counts)
+        # screen -> pixels, OpenGL camera frame -> OpenCV (arr is a private array)
+        width, height = size
+        arr[:, _S : _S + 2] = convert_pixels(
+            arr[:, _S : _S + 2], PIXEL_CONVENTION, "camgeom", width=width, height=height
+        )
+        arr[:, _C : _C + 3] = convert_points(arr[:, _C : _C + 3], AXIS_CONVENTION, "opencv")
+        self.scale = (float(width), float(height))
+        self.frustum = arr[:, _FR] == 1.0
+        arr.flags.writeable = False  # the views handed out inherit read-only
+        self.frustum.flags.writeable = False
+        self.table = arr
+        self.parts = {
+            m.name: (m, sig, start, n, dec)
+            for (m, sig), start, n, dec in zip(members, starts, counts, decimals, strict=True)
+        }
 
-    def build(self, names: list[str], size: tuple[int, int]) -> dict[str, Landmarks]:
-        """The groups called ``names`` (image size ``size``), built in one pass."""
-        out: dict[str, Landmarks] = {}
-        parts: list[list[list[Any]] | np.ndarray] = []
-        members = []
-        for name in names:
-            if name not in self.rows:  # a group without points
-                out[name] = Landmarks(
-                    (),
-                    np.zeros((0, 3)),
-                    np.zeros((0, 2)),
-                    None,
-                    source=f"{self.path.name}: {self.specs[name].keypath}",
-                )
-                continue
-            member, rows = self.rows[name]
-            parts.append(rows)
-            members.append(member)
-        if members:
-            # a new array (never the stored one): _split converts it in place and freezes it
-            arr = np.concatenate([np.asarray(p, dtype=np.float64) for p in parts], axis=0)
-            out.update(_split(arr, members, self.path, size))
-        return out
+    def build(self, name: str) -> Landmarks:
+        """The group called ``name``."""
+        spec = self.specs[name]
+        source = f"{self.path.name}: {spec.keypath}"
+        if name not in self.parts:  # a group without points
+            return Landmarks((), np.zeros((0, 3)), np.zeros((0, 2)), None, source=source)
+        m, sig, start, n, dec = self.parts[name]
+        block = self.table[start : start + n]
+        fr = self.frustum[start : start + n] if "in_frustum" in sig else None
+        if m.names is not None:
+            names = list(m.names)
+        elif m.order in ("ptnum0", "ptnum1") and "ptnum" in sig:
+            block, fr, names = _place(block, fr, m, self.path)
+        elif m.order in ("ptnum0", "ptnum1"):
+            raise MissingKeyError(f"{self.path}: missing key {m.keypath}[0].ptnum")
+        else:
+            block, fr, names = _by_id(block, fr, m, "id" in sig and m.order == "id")
+        return Landmarks._trusted(
+            names=tuple(names),
+            world=block[:, _W : _W + 3] if "world_space_pos" in sig else None,
+            pixels=block[:, _S : _S + 2],
+            visible=None,
+            camera_space=block[:, _C : _C + 3] if "camera_space_pos" in sig else None,
+            distance=block[:, _DIST] if "distance_to_camera" in sig else None,
+            in_frustum=fr,
+            pixels_decimals=dec,
+            pixels_scale=self.scale,
+            source=source,
+        )
 
-    def builder(self, name: str, size: tuple[int, int]) -> Callable[[], Landmarks]:
+    def builder(self, name: str) -> Callable[[], Landmarks]:
         """A loader of the group ``name`` for :class:`LazyLandmarks`."""
-        return partial(_build_one, self, name, size)
+        return partial(self.build, name)
 
 
-def _build_one(groups: _Groups, name: str, size: tuple[int, int]) -> Landmarks:
-    return groups.build([name], size)[name]
+def _decimals(arr: np.ndarray, starts: list[int], counts: list[int]) -> list[int | None]:
+    """Decimals each group's stored ``screen_space_pos`` is rounded to (None: not rounded).
 
-
-def _split(
-    arr: np.ndarray,
-    members: list[tuple[_Spec, tuple[str, ...]]],
-    path: Path,
-    size: tuple[int, int],
-) -> dict[str, Landmarks]:
-    counts = [len(m.pts) for m, _ in members]
-    starts = [0]
-    for n in counts[:-1]:
-        starts.append(starts[-1] + n)
-    # decimals each group's stored screen_space_pos is rounded to: only groups whose
-    # first value is rounded at all are checked, and only at the candidate decimals
+    Only groups whose first value is rounded at all are checked, and only at the
+    candidate decimals.
+    """
     decimals: list[int | None] = []
     firsts = arr[starts, _S].tolist()
     for v, start, n in zip(firsts, starts, counts, strict=True):
@@ -386,62 +417,27 @@ def _split(
                     found = d
                     break
         decimals.append(found)
+    return decimals
 
-    # names, and the order by id of groups that have ids (one gather for all groups)
-    stored = list(map(dict.get, chain.from_iterable(m.pts for m, _ in members), repeat("name")))
-    by_id = [m.order == "id" and "id" in sig for m, sig in members]
-    if any(by_id):
-        ids = arr[:, _ID].tolist()
-        index: list[int] | None = None
-        for m_by_id, start, n in zip(by_id, starts, counts, strict=True):
-            part = ids[start : start + n]
-            if m_by_id and part != sorted(part):
-                if index is None:
-                    index = list(range(len(ids)))
-                index[start : start + n] = sorted(range(start, start + n), key=ids.__getitem__)
+
+def _by_id(
+    block: np.ndarray, frustum: np.ndarray | None, spec: _Spec, by_id: bool
+) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+    """Rows sorted by id (when ``by_id``) and named by the stored ``name`` (else id, else row)."""
+    stored = list(map(dict.get, spec.pts, repeat("name")))
+    if by_id:
+        ids = block[:, _ID].tolist()
         if set(map(type, stored)) != {str}:
             stored = [str(v) if v is not None else f"{ids[i]:g}" for i, v in enumerate(stored)]
-        if index is not None:
-            arr = arr[index]
-            stored = [stored[i] for i in index]
-    # screen -> pixels, OpenGL camera frame -> OpenCV (arr is a private array)
-    width, height = size
-    arr[:, _S : _S + 2] = convert_pixels(
-        arr[:, _S : _S + 2], PIXEL_CONVENTION, "camgeom", width=width, height=height
-    )
-    arr[:, _C : _C + 3] = convert_points(arr[:, _C : _C + 3], AXIS_CONVENTION, "opencv")
-    scale = (float(width), float(height))
-    frustum = arr[:, _FR] == 1.0
-    arr.flags.writeable = False  # the views below inherit read-only
-    frustum.flags.writeable = False
-
-    out: dict[str, Landmarks] = {}
-    for (m, sig), start, n, dec in zip(members, starts, counts, decimals, strict=True):
-        block = arr[start : start + n]
-        fr = frustum[start : start + n] if "in_frustum" in sig else None
-        if m.names is not None:
-            names = list(m.names)
-        elif m.order in ("ptnum0", "ptnum1") and "ptnum" in sig:
-            block, fr, names = _place(block, fr, m, path)
-        elif m.order in ("ptnum0", "ptnum1"):
-            raise MissingKeyError(f"{path}: missing key {m.keypath}[0].ptnum")
-        else:
-            names = [
-                v if type(v) is str else str(i) for i, v in enumerate(stored[start : start + n])
-            ]
-        out[m.name] = Landmarks._trusted(
-            names=tuple(names),
-            world=block[:, _W : _W + 3] if "world_space_pos" in sig else None,
-            pixels=block[:, _S : _S + 2],
-            visible=None,
-            camera_space=block[:, _C : _C + 3] if "camera_space_pos" in sig else None,
-            distance=block[:, _DIST] if "distance_to_camera" in sig else None,
-            in_frustum=fr,
-            pixels_decimals=dec,
-            pixels_scale=scale,
-            source=f"{path.name}: {m.keypath}",
-        )
-    return out
+        if ids != sorted(ids):
+            order = sorted(range(len(ids)), key=ids.__getitem__)
+            block = block[order]
+            block.flags.writeable = False
+            if frustum is not None:
+                frustum = frustum[order]
+                frustum.flags.writeable = False
+            stored = [stored[i] for i in order]
+    return block, frustum, [v if type(v) is str else str(i) for i, v in enumerate(stored)]
 
 
 def _place(
