@@ -168,9 +168,9 @@ def get(doc: Any, keypath: str, path: Path | str, *, default: Any = MISSING) -> 
     node = doc
     done = ""
     for part in keypath.split("."):
-        if isinstance(node, Mapping) and part in node:
+        if (type(node) is dict or isinstance(node, Mapping)) and part in node:
             node = node[part]
-            done = _join(done, part)
+            done = f"{done}.{part}" if done else part
             continue
         if default is not MISSING:
             return default
