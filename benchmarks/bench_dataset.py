@@ -51,10 +51,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
-import OpenEXR
-import trimesh
+
+# The plain loops' libraries are imported by main(), not at import: worker processes
+# (spawned, so they import this script again) must not pay for the baseline's imports.
+cv2: Any = None
+OpenEXR: Any = None
+trimesh: Any = None
 
 FIXTURE = Path(
     os.environ.get("CAMGEOM_FIXTURES", "/work/shared/fixtures"),
@@ -426,7 +429,14 @@ def _start_dask() -> tuple[Any, Any]:
 
 
 def main() -> None:
-    global ARGS
+    global ARGS, cv2, OpenEXR, trimesh
+    # Child processes (the CLI, workers) import camgeom from its cached bytecode, as on
+    # a user's machine; with this variable set they would compile every module again.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    import cv2
+    import OpenEXR
+    import trimesh
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--frames", type=int, default=2000)
     parser.add_argument("--large-frames", type=int, default=2000)
