@@ -22,9 +22,11 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from camgeom.errors import CamgeomError
 from camgeom.testing.kinds import NotExpressibleError
 from camgeom.verification.intrinsics import intrinsics_checks_for
-from camgeom.verification.landmarks import landmark_checks, projected_groups
+from camgeom.verification.landmarks import landmark_checks, project_group
+from camgeom.verification.poses import pose_checks
 from camgeom.verification.report import Diagnosis, Report
 from camgeom.verification.runner import FAMILIES, family_of, run_checks
 
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from camgeom.camera import Camera
-    from camgeom.datasets import Frame
+    from camgeom.datasets import Frame, Landmarks
     from camgeom.verification.depth import DepthMaps
     from camgeom.verification.hypotheses import Hypothesis
     from camgeom.verification.landmarks import Projected
@@ -237,12 +239,12 @@ def _try(
         return None  # it changes no family with a failure
     new: dict[str, Check] = {}
     projected: list[Projected] | None = None if hyp.camera_changed else groups
-    if "landmarks" in families and not hyp.camera_changed:
-        projected = None  # the labels changed: project again for their checks
     for family in families:
         worst = seen.worst.get(family, "")
         if family == "intrinsics":
             checks = intrinsics_checks_for(hyp.metadata, hyp.K, *hyp.size)
+        elif family == "pose":
+            checks = pose_checks(hyp.metadata)
         else:
             try:
                 frame = hyp.frame
@@ -251,12 +253,11 @@ def _try(
             camera = frame.camera
             assert camera is not None
             if family == "landmarks":
-                if projected is None:
-                    projected = projected_groups(frame, camera)[0]
-                found = _landmark_family(camera, projected, passing, worst, options)
+                before = [] if hyp.camera_changed else groups
+                found = _landmark_family(frame, camera, before, passing, worst, options)
                 if found is None:
                     return None
-                checks = found
+                checks, projected = found
                 in_view, labelled = _labels_in_view(camera.in_image, projected)
                 if in_view < _IN_VIEW_SHARE * labelled:
                     return None  # labelled points behind the camera or out of the image
@@ -284,32 +285,52 @@ def _try(
 
 
 def _landmark_family(
+    frame: Frame,
     camera: Camera,
-    projected: list[Projected],
+    before: list[Projected],
     passing: set[str],
     worst: str,
     options: Options,
-) -> list[Check] | None:
+) -> tuple[list[Check], list[Projected]] | None:
     """The landmark checks group by group; None as soon as one rules the kind out.
 
     The group of the family's worst failure goes first (it must be fixed),
-    then the groups that pass (a wrong camera breaks one at once).
+    then the groups that pass (a wrong camera breaks one at once); each group
+    is projected when its turn comes, or keeps its projection in ``before``
+    (given when the camera did not change).
     """
+    old = {g.group: g for g in before}
+    todo = []
+    for name in frame.landmarks:
+        try:
+            lm = frame.landmarks[name]
+        except CamgeomError:
+            continue  # reported as landmarks.read.<group>: no hypothesis changes it
+        if lm.world is not None:
+            todo.append((name, lm))
 
-    def order(g: Projected) -> int:
-        if worst.endswith(f".{g.group}"):
+    def order(item: tuple[str, Landmarks]) -> int:
+        if worst.endswith(f".{item[0]}"):
             return 0
-        return 1 if f"landmarks.reprojection.{g.group}" in passing else 2
+        return 1 if f"landmarks.reprojection.{item[0]}" in passing else 2
 
     checks: list[Check] = []
-    for g in sorted(projected, key=order):
+    projected: list[Projected] = []
+    for name, lm in sorted(todo, key=order):
+        if name in old and old[name].landmarks is lm:
+            g = old[name]
+        elif name in old:  # new labels, same camera: the projection stands
+            g = old[name]._replace(landmarks=lm)
+        else:
+            g = project_group(name, lm, camera)
         part = landmark_checks(camera, [g], strict=options.strict, duplicates=False)
         if any(c.name in passing and _broken(c.name, c.status) for c in part):
             return None
-        if order(g) == 0 and not any(c.name == worst and _fixed(c) for c in part):
+        if order((name, lm)) == 0 and not any(c.name == worst and _fixed(c) for c in part):
             return None
         checks += part
-    return checks
+        projected.append(g)
+    return checks, projected
 
 
 def _fixed(check: Check | None) -> bool:

@@ -59,9 +59,10 @@ class Hypothesis:
     """A frame with one kind undone, and which check families that changes.
 
     The corrected :attr:`frame` (a new :class:`~camgeom.camera.Camera` when
-    the camera changed) is built on first use: the intrinsics checks need
-    only :attr:`metadata`, :attr:`K` and :attr:`size`, so a kind those checks
-    rule out costs no camera.
+    the camera changed) is built on first use: the intrinsics and pose checks
+    need only :attr:`metadata`, :attr:`K` and :attr:`size`, so a kind those
+    checks rule out costs no camera (and a pose that is not rigid is found
+    only if a later family needs the camera).
 
     Attributes
     ----------
@@ -147,12 +148,16 @@ def undo(frame: Frame, kind: str, maps: DepthMaps, *, failing: Collection[str] =
     try:
         if kind in _POSE_KINDS:
             new_meta, pose = _undo_pose(meta, kind, camera.cam_from_world)
-            changed = not np.array_equal(pose, camera.cam_from_world)
-            cam = replace(camera, cam_from_world=pose) if changed else camera
-            families = ("pose", "landmarks", "depth") if changed else ("pose",)
-            return Hypothesis(
-                replace(frame, camera=cam, metadata=new_meta), maps, families, changed
-            )
+            if np.array_equal(pose, camera.cam_from_world):
+                return Hypothesis(replace(frame, metadata=new_meta), maps, ("pose",), False)
+
+            def build() -> Frame:
+                cam = replace(camera, cam_from_world=pose)
+                return replace(frame, camera=cam, metadata=new_meta)
+
+            size = (camera.width, camera.height)
+            families = ("pose", "landmarks", "depth")
+            return Hypothesis(build, maps, families, True, metadata=new_meta, K=camera.K, size=size)
         if kind == "quaternion_order":
             if meta.quaternion is None:
                 raise NotExpressibleError("the metadata store no quaternion")

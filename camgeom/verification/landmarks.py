@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from camgeom.camera import Camera
     from camgeom.datasets import Frame, Landmarks
 
-__all__ = ["Projected", "landmark_checks", "projected_groups"]
+__all__ = ["Projected", "landmark_checks", "project_group", "projected_groups"]
 
 
 class Projected(NamedTuple):
@@ -69,9 +69,15 @@ def projected_groups(frame: Frame, camera: Camera) -> tuple[list[Projected], lis
                 )
             )
             continue
-        uv, _ = camera.project(lm.world)
-        groups.append(Projected(name, lm, uv, transform_points(camera.cam_from_world, lm.world)))
+        groups.append(project_group(name, lm, camera))
     return groups, skips
+
+
+def project_group(name: str, lm: Landmarks, camera: Camera) -> Projected:
+    """One group with world positions projected by ``camera``."""
+    assert lm.world is not None
+    uv, _ = camera.project(lm.world)
+    return Projected(name, lm, uv, transform_points(camera.cam_from_world, lm.world))
 
 
 def landmark_checks(
