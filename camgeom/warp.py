@@ -310,16 +310,22 @@ def _sample(
     is_int = out.dtype.kind in "biu"
     kind = remap.RGB8 if out.dtype == np.uint8 and nc == 3 else remap.INT if is_int else remap.FLOAT
     src, dst = img3.reshape(-1), out.reshape(-1)
+    if plan is not None and interpolation == "nearest":
+        kind = remap.NEAREST
+    packed = np.empty(0, np.uint64)
+    if kind == remap.RGB8 and (plan is not None or (fixed_point and interpolation == "linear")):
+        packed = np.empty(img3.shape[0] * img3.shape[1], np.uint64)
+        pack = remap.pack_rgb8_parallel if packed.size >= _PARALLEL_MIN else remap.pack_rgb8_serial
+        pack(src, packed.size, packed)
     if plan is not None:
-        kind = remap.NEAREST if interpolation == "nearest" else kind
         fn = remap.apply_parallel if big else remap.apply_serial
-        fn(src, src_camera.width, nc, kind, plan.offset, plan.code, dst, fill)
+        fn(src, packed, src_camera.width, nc, kind, plan.offset, plan.code, dst, fill)
         return
     geometry = _geometry(src_camera, dst_camera)
     if interpolation == "linear" and fixed_point:
         ws, hs, h, w = src_camera.width, src_camera.height, out.shape[0], out.shape[1]
         fn = remap.warp_linear_parallel if big else remap.warp_linear_serial
-        fn(src, dst, ws, hs, nc, kind, h, w, *geometry, UNDISTORT_TOL, fill)
+        fn(src, packed, dst, ws, hs, nc, kind, h, w, *geometry, UNDISTORT_TOL, fill)
         return
     kernels = _lens_module._kernels or _lens_module._load_kernels()
     if interpolation == "nearest":

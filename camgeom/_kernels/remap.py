@@ -166,7 +166,9 @@ _WF = (WEIGHTS / 1024.0).reshape(-1)
 _RND3 = 512 | (512 << 21) | (512 << 42)
 
 RGB8 = 0
-"""Sampler for (H, W, 3) uint8 images: the three channels in one 64-bit word."""
+"""Sampler for (H, W, 3) uint8 images: the three channels of a pixel packed in one
+64-bit word once per image (:func:`_pack_rgb8`), so that one multiplication weighs
+all three and each pixel is unpacked once, not once per output pixel reading it."""
 INT = 1
 """Sampler for other integer images (one channel at a time, int64 sums)."""
 FLOAT = 2
@@ -176,8 +178,10 @@ NEAREST = 3
 
 
 @jit
-def _sample(src, ws, nc, kind, offset, code, n, i0, out, o0, fill):  # pragma: no cover
+def _sample(src, packed, ws, nc, kind, offset, code, n, i0, out, o0, fill):  # pragma: no cover
     """Sample encoded pixels ``i0 .. i0 + n`` of ``src`` (flat) into flat ``out`` from ``o0``.
+
+    ``packed``: the image by :func:`_pack_rgb8` for the RGB8 sampler (else unused).
 
     Indices are unsigned, so no negative-index handling is compiled in.
     """
@@ -188,33 +192,34 @@ def _sample(src, ws, nc, kind, offset, code, n, i0, out, o0, fill):  # pragma: n
         # 21-bit lanes: 255 * 1024 + 512 < 2**21, so the lanes never carry
         rnd = U(_RND3)
         for j in range(n):
-            c = U(code[i0 + j])
+            c = U(code[U(i0) + U(j)])
             o = U(o0) + U(3) * U(j)
             if c >= U(MISS):
                 out[o] = fill
                 out[o + U(1)] = fill
                 out[o + U(2)] = fill
                 continue
-            s0 = U(3) * U(offset[i0 + j])
-            dx = U(3) * U((c & U(31)) != U(0))
+            s0 = U(offset[U(i0) + U(j)])
+            dx = U((c & U(31)) != U(0))
             s1 = s0 + dx
-            s2 = s0 + stride * U(c >= U(32))
+            s2 = s0 + U(ws) * U(c >= U(32))
             s3 = s2 + dx
-            p00 = U(src[s0]) | (U(src[s0 + U(1)]) << U(21)) | (U(src[s0 + U(2)]) << U(42))
-            p01 = U(src[s1]) | (U(src[s1 + U(1)]) << U(21)) | (U(src[s1 + U(2)]) << U(42))
-            p10 = U(src[s2]) | (U(src[s2 + U(1)]) << U(21)) | (U(src[s2 + U(2)]) << U(42))
-            p11 = U(src[s3]) | (U(src[s3 + U(1)]) << U(21)) | (U(src[s3 + U(2)]) << U(42))
             c4 = U(4) * c
-            s = p00 * _W[c4] + p01 * _W[c4 + U(1)] + p10 * _W[c4 + U(2)] + p11 * _W[c4 + U(3)]
-            s += rnd
+            s = (
+                packed[s0] * _W[c4]
+                + packed[s1] * _W[c4 + U(1)]
+                + packed[s2] * _W[c4 + U(2)]
+                + packed[s3] * _W[c4 + U(3)]
+                + rnd
+            )
             out[o] = (s >> U(10)) & U(255)
             out[o + U(1)] = (s >> U(31)) & U(255)
             out[o + U(2)] = s >> U(52)
     elif kind == NEAREST:
         for j in range(n):
-            c = U(code[i0 + j])
+            c = U(code[U(i0) + U(j)])
             o = U(o0) + unc * U(j)
-            s0 = unc * U(offset[i0 + j])
+            s0 = unc * U(offset[U(i0) + U(j)])
             for ch in range(nc):
                 k = U(ch)
                 if c >= U(MISS):
@@ -223,13 +228,13 @@ def _sample(src, ws, nc, kind, offset, code, n, i0, out, o0, fill):  # pragma: n
                     out[o + k] = src[s0 + k]
     else:
         for j in range(n):
-            c = U(code[i0 + j])
+            c = U(code[U(i0) + U(j)])
             o = U(o0) + unc * U(j)
             if c >= U(MISS):
                 for ch in range(nc):
                     out[o + U(ch)] = fill
                 continue
-            s0 = unc * U(offset[i0 + j])
+            s0 = unc * U(offset[U(i0) + U(j)])
             dx = unc * U((c & U(31)) != U(0))
             s1 = s0 + dx
             s2 = s0 + stride * U(c >= U(32))
@@ -264,6 +269,20 @@ def _sample(src, ws, nc, kind, offset, code, n, i0, out, o0, fill):  # pragma: n
                     )
 
 
+def _pack_rgb8(src, n, packed):  # pragma: no cover - compiled
+    """``packed[i] = r | g << 21 | b << 42`` of pixel ``i`` of a flat RGB uint8 image."""
+    U = np.uint64
+    per = 65536
+    for blk in prange((n + per - 1) // per):
+        for i in range(blk * per, min(blk * per + per, n)):
+            k = U(i)
+            s = U(3) * k
+            packed[k] = U(src[s]) | (U(src[s + U(1)]) << U(21)) | (U(src[s + U(2)]) << U(42))
+
+
+pack_rgb8_serial, pack_rgb8_parallel = jit_variants(_pack_rgb8)
+
+
 @jit
 def _row_positions(
     row, w, k_dst, model_dst, p_dst, rot, k_src, model_src, p_src, tol, us, vs, us64, vs64
@@ -280,6 +299,7 @@ def _row_positions(
 
 def _warp_linear(
     src,
+    packed,
     out,
     ws,
     hs,
@@ -325,7 +345,7 @@ def _warp_linear(
                 vs64,
             )
             _encode_linear(us, vs, w, ws, hs, offset, code, 0)
-            _sample(src, ws, nc, kind, offset, code, w, 0, out, row * w * nc, fill)
+            _sample(src, packed, ws, nc, kind, offset, code, w, 0, out, row * w * nc, fill)
 
 
 warp_linear_serial, warp_linear_parallel = jit_variants(_warp_linear)
@@ -371,11 +391,11 @@ BLOCK = 4096
 """Output pixels per parallel work item of a stored plan."""
 
 
-def _apply(src, ws, nc, kind, offset, code, out, fill):  # pragma: no cover - compiled
+def _apply(src, packed, ws, nc, kind, offset, code, out, fill):  # pragma: no cover - compiled
     n = offset.shape[0]
     for blk in prange((n + BLOCK - 1) // BLOCK):
         i0 = blk * BLOCK
-        _sample(src, ws, nc, kind, offset, code, min(BLOCK, n - i0), i0, out, i0 * nc, fill)
+        _sample(src, packed, ws, nc, kind, offset, code, min(BLOCK, n - i0), i0, out, i0 * nc, fill)
 
 
 apply_serial, apply_parallel = jit_variants(_apply)
