@@ -12,7 +12,7 @@ from camgeom.export.colmap import ExportError
 # The dataset jobs import the job engine and the readers: loaded on first use.
 _LAZY = {
     "export_colmap": "camgeom.export.jobs",
-    "export_nerfstudio": "camgeom.export.jobs",
+    "export_nerfstudio": "camgeom.export.nerfstudio_job",
 }
 
 

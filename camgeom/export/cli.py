@@ -86,7 +86,8 @@ def register(sub: Any) -> argparse.ArgumentParser:
 def cmd_export(args: argparse.Namespace) -> int:
     """Run ``camgeom export colmap|nerfstudio``; returns the exit code."""
     from camgeom import cli
-    from camgeom.export.jobs import export_colmap, export_nerfstudio
+    from camgeom.export.jobs import export_colmap
+    from camgeom.export.nerfstudio_job import export_nerfstudio
 
     console = cli._Console(args.quiet)
     cli._check_job_args(args)

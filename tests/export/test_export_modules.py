@@ -19,3 +19,29 @@ def test_colmap_reader_imports_first_in_a_fresh_interpreter():
         "assert c.read_model is r.read_model"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_every_export_job_name_is_still_reachable_from_the_jobs_module():
+    from camgeom import export
+    from camgeom.export import jobs, nerfstudio_job
+
+    # the public names of camgeom.export.jobs before the nerfstudio job had its own module
+    names = (
+        "FUSED_STRIDE IMAGE_MODES POINTS ColmapExportJob NerfstudioExportJob "
+        "export_colmap export_nerfstudio lens_model"
+    ).split()
+    assert sorted(jobs.__all__) == sorted(names)
+    for name in [*names, "colmap_model", "scene_folder", "foreground_mask"]:
+        assert getattr(jobs, name) is not None, name
+    for name in nerfstudio_job.__all__:
+        assert getattr(jobs, name) is getattr(nerfstudio_job, name), name
+    assert export.export_colmap is jobs.export_colmap
+    assert export.export_nerfstudio is nerfstudio_job.export_nerfstudio
+
+
+def test_nerfstudio_job_imports_first_in_a_fresh_interpreter():
+    code = (
+        "import camgeom.export.nerfstudio_job as n, camgeom.export.jobs as j; "
+        "assert j.export_nerfstudio is n.export_nerfstudio"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
