@@ -13,20 +13,31 @@ import argparse
 import os
 import sys
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from camgeom._cli_common import (
+    EXIT_FAIL,
+    EXIT_INPUT,
+    EXIT_OK,
+    _add_console_options,
+    _add_job_options,
+    _add_parallel_options,
+    _check_job_args,
+    _check_writable_folder,
+    _Console,
+    _csv_list,
+    _frames,
+    _job_kwargs,
+    _load,
+    _report,
+    _UsageError,
+)
 from camgeom._version import __version__
 from camgeom.errors import CamgeomError, OutputExistsError
 
-if TYPE_CHECKING:
-    from camgeom.datasets import Dataset, Frame
-    from camgeom.jobs import JobSummary
-
 __all__ = ["main"]
-
-EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
 
 DESCRIPTION = """\
 Camera math for synthetic human datasets (Synthesis AI, Datagen, GeoGen,
@@ -52,111 +63,6 @@ parallel: --workers N local processes (default: every core), or --scheduler ADDR
   (or CAMGEOM_DASK_SCHEDULER) for a Dask cluster (pip install camgeom[dask]).
 conventions: docs/conventions.md (OpenCV camera frame, pixel centres at +0.5, z vs range depth).
 """
-
-
-# ----------------------------------------------------------------------------- helpers
-
-
-class _Console:
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-
-    def say(self, text: str = "") -> None:
-        print(text)
-
-    def err(self, text: str) -> None:
-        print(text, file=sys.stderr)
-
-    def progress(self, items: Any, total: int | None, desc: str) -> Any:
-        if self.quiet:
-            return items
-        from tqdm import tqdm
-
-        return tqdm(items, total=total, desc=desc, unit="frame", file=sys.stderr, leave=False)
-
-
-class _UsageError(CamgeomError, ValueError):
-    """A command-line argument no frame could use (exit 2 before any frame runs)."""
-
-
-def _load(path: str, console: _Console) -> Dataset | None:
-    from camgeom.datasets import load
-
-    try:
-        return load(path)
-    except FileNotFoundError as exc:
-        console.err(f"error: {exc}")
-    except CamgeomError as exc:
-        console.err(f"error: {exc}")
-    return None
-
-
-def _csv_list(value: str | None) -> list[str] | None:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else None
-
-
-def _frames(ds: Dataset, console: _Console, desc: str) -> Iterator[Frame]:
-    ds.errors = []
-    yield from console.progress(ds.iter_frames(on_error="collect"), len(ds), desc)
-
-
-def _check_job_args(args: argparse.Namespace) -> None:
-    """Refuse arguments of the per-frame jobs that no frame could use."""
-    workers = getattr(args, "workers", None)
-    if workers is not None and workers < 1:
-        raise _UsageError(f"--workers must be at least 1, got {workers}.")
-    if workers is not None and getattr(args, "scheduler", None):
-        raise _UsageError(
-            "pass either --workers (local processes) or --scheduler (Dask), not both."
-        )
-    out = getattr(args, "out", None)
-    if out is not None:
-        _check_writable_folder(Path(out), "--out", may_create=True)
-
-
-def _check_writable_folder(path: Path, what: str, *, may_create: bool) -> None:
-    """Exit-2 check of an output folder (``may_create``: its nearest existing parent)."""
-    probe = path
-    if may_create:
-        while not probe.exists() and probe != probe.parent:
-            probe = probe.parent
-    if probe.exists() and not probe.is_dir():
-        raise _UsageError(f"{what} {path}: {probe} is a file, not a folder.")
-    if not probe.exists():
-        raise _UsageError(f"{what} {path}: the folder {probe} does not exist.")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise _UsageError(f"{what} {path}: the folder {probe} is not writable.")
-
-
-def _write_text(path: Path, text: str, *, overwrite: bool) -> None:
-    from camgeom.io import atomic_output
-
-    with atomic_output(path, overwrite=overwrite) as tmp:
-        Path(tmp).write_text(text, encoding="utf-8")
-
-
-def _report(console: _Console, summary: JobSummary, what: str) -> None:
-    """Print a job's summary line, its warnings and failures."""
-    console.say(
-        f"{summary.done} {what} done, {summary.kept} kept (unchanged since the last run), "
-        f"{summary.failed} failed" + (f", {summary.warned} with warnings" if summary.warned else "")
-    )
-    for w in summary.warnings:
-        console.err(f"WARNING {w}")
-    for f in summary.failures:
-        console.err(f"FAILED {f}")
-        if f.traceback:
-            console.err(f.traceback)
-
-
-def _job_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    return {
-        "workers": args.workers,
-        "scheduler": args.scheduler or None,
-        "overwrite": args.overwrite,
-        "progress": not args.quiet,
-        "debug": args.debug,
-    }
 
 
 # ----------------------------------------------------------------------------- info
@@ -460,39 +366,6 @@ def _warm_kernels() -> None:
 
 
 # ----------------------------------------------------------------------------- parser
-
-
-def _add_console_options(p: argparse.ArgumentParser) -> None:
-    """--quiet and --debug, on every command."""
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
-    p.add_argument("--debug", action="store_true", help="show tracebacks of failures")
-
-
-def _add_parallel_options(p: argparse.ArgumentParser) -> None:
-    """--workers and --scheduler, on every command that runs a dataset job."""
-    p.add_argument(
-        "--workers",
-        type=int,
-        metavar="N",
-        help="local worker processes (default: every core; 1 runs in this process)",
-    )
-    p.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="run on this Dask scheduler (default: $CAMGEOM_DASK_SCHEDULER when set)",
-    )
-
-
-def _add_job_options(p: argparse.ArgumentParser) -> None:
-    """PATH, --out, --workers, --scheduler and --overwrite of a per-frame job."""
-    p.add_argument("path", help="dataset, render, camera folder or metadata file")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
-    _add_parallel_options(p)
-    p.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="redo every frame (a rerun already redoes the frames whose inputs or options changed)",
-    )
 
 
 def build_parser() -> argparse.ArgumentParser:

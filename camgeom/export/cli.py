@@ -20,7 +20,7 @@ _HELP = (
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    from camgeom import cli  # the shared job options (camgeom.cli registers this command)
+    from camgeom import _cli_common as cli  # the options every job command shares
 
     cli._add_job_options(p)
     p.add_argument(
@@ -85,7 +85,7 @@ def register(sub: Any) -> argparse.ArgumentParser:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Run ``camgeom export colmap|nerfstudio``; returns the exit code."""
-    from camgeom import cli
+    from camgeom import _cli_common as cli
     from camgeom.export.jobs import export_colmap
     from camgeom.export.nerfstudio_job import export_nerfstudio
 

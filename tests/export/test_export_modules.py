@@ -45,3 +45,16 @@ def test_nerfstudio_job_imports_first_in_a_fresh_interpreter():
         "assert j.export_nerfstudio is n.export_nerfstudio"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_the_command_line_keeps_its_names_and_commands():
+    import argparse
+
+    from camgeom import _cli_common, cli
+
+    for name in "main build_parser cmd_info cmd_verify cmd_project cmd_pointcloud cmd_demo".split():
+        assert callable(getattr(cli, name)), name
+    assert (cli.EXIT_OK, cli.EXIT_FAIL, cli.EXIT_INPUT) == (0, 1, 2)
+    assert cli._Console is _cli_common._Console
+    sub = next(a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert list(sub.choices) == ["info", "verify", "project", "pointcloud", "export", "demo"]
