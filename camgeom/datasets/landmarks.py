@@ -112,6 +112,13 @@ class Landmarks:
             setattr_(obj, key, fields.get(key, default))
         return obj
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # numpy unpickles arrays writeable: a copy of the group stays read-only
+        for key, value in state.items():
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+            object.__setattr__(self, key, value)
+
     def __len__(self) -> int:
         return len(self.names)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -58,3 +60,11 @@ def test_lazy_landmarks_order() -> None:
         InvalidValueError, match=r"Expected `order` to name each group once \(b, a\)"
     ):
         LazyLandmarks({"b": eager}, {"a": lambda: eager}, order=["a", "a"])
+
+
+def test_landmarks_stay_read_only_through_pickle() -> None:
+    lm = Landmarks(("a", "b"), [[0, 0, 1], [0, 1, 1]], [[1.0, 2.0], [3.0, 4.0]], [True, False])
+    copy = pickle.loads(pickle.dumps(lm))
+    np.testing.assert_array_equal(copy.world, lm.world)
+    for arr in (copy.world, copy.pixels, copy.visible):
+        assert not arr.flags.writeable

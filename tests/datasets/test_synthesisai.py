@@ -179,7 +179,7 @@ def test_info_groups_are_built_on_first_access(fixtures: Path) -> None:
             assert (x is None) == (y is None)
             if x is not None:
                 np.testing.assert_array_equal(x, y)
-                assert not x.flags.writeable
+                assert not x.flags.writeable and not y.flags.writeable
     # the raw values, read without camgeom: kinect_v2 sorted by id, screen_space_pos * (W, H)
     raw = json.loads((fixtures / SAI / "v1_5_docs/24.info.json").read_text())
     pts = sorted(raw["landmarks"]["kinect_v2"], key=lambda p: p["id"])

@@ -365,6 +365,12 @@ class _Groups:
             for (m, sig), start, n, dec in zip(members, starts, counts, decimals, strict=True)
         }
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # numpy unpickles arrays writeable: the groups built from a copy stay read-only
+        self.__dict__.update(state)
+        self.table.flags.writeable = False
+        self.frustum.flags.writeable = False
+
     def build(self, name: str) -> Landmarks:
         """The group called ``name``."""
         spec = self.specs[name]
