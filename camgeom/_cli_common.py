@@ -94,13 +94,6 @@ def _check_writable_folder(path: Path, what: str, *, may_create: bool) -> None:
         raise _UsageError(f"{what} {path}: the folder {probe} is not writable.")
 
 
-def _write_text(path: Path, text: str, *, overwrite: bool) -> None:
-    from camgeom.io import atomic_output
-
-    with atomic_output(path, overwrite=overwrite) as tmp:
-        Path(tmp).write_text(text, encoding="utf-8")
-
-
 def _report(console: _Console, summary: JobSummary, what: str) -> None:
     """Print a job's summary line, its warnings and failures."""
     console.say(
