@@ -8,9 +8,10 @@ and prints both, their ratio and whether the injected kind ranks first. On a
 passing frame it also times both calls (diagnosis runs only on failure, so the
 ratio is 1). Target: ratio <= 3 on every failing frame.
 
-Times are CPU seconds of this process (``time.process_time``, all its threads),
-the best of ``--repeat`` calls after one warm-up call, so that other work on a
-shared machine does not count. Run::
+Times are CPU seconds of this process (``time.process_time``, all its threads)
+per call, the best of ``--repeat`` rounds of about 20 ms of calls after one
+warm-up call, so that other work on a shared machine counts as little as it
+can. Run::
 
     python benchmarks/bench_diagnose.py [--repeat 3] [--all]
 """
@@ -60,13 +61,17 @@ def fixtures_root() -> Path:
 
 
 def best_cpu(call: Callable[[], object], repeat: int) -> float:
-    """Best CPU time of ``repeat`` calls, after one warm-up call."""
+    """Best per-call CPU time over ``repeat`` rounds of about 20 ms each, after a warm-up call."""
+    t = time.process_time()
     call()
+    first = time.process_time() - t
+    n = max(1, int(0.02 / max(first, 1e-6)))
     best = float("inf")
     for _ in range(repeat):
         t = time.process_time()
-        call()
-        best = min(best, time.process_time() - t)
+        for _ in range(n):
+            call()
+        best = min(best, (time.process_time() - t) / n)
     return best
 
 

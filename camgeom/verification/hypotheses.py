@@ -24,8 +24,9 @@ Only :mod:`camgeom.verification.repair` writes corrected files (``--fix``).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
     from camgeom.verification.depth import DepthMaps
 
 __all__ = ["Hypothesis", "ray_lengths", "undo"]
+
+_T = TypeVar("_T")
 
 _POSE_KINDS = (
     "pose_inverted",
@@ -162,7 +165,7 @@ def undo(frame: Frame, kind: str, maps: DepthMaps, *, failing: Collection[str] =
             if meta.quaternion is None:
                 raise NotExpressibleError("the metadata store no quaternion")
             q = list(meta.quaternion)
-            new_meta = replace(meta, quaternion=np.array(q[1:] + q[:1]))
+            new_meta = _with(meta, quaternion=np.array(q[1:] + q[:1]))
             return Hypothesis(replace(frame, metadata=new_meta), maps, ("pose",), False)
         if kind in _K_KINDS or kind in _RESOLUTION_KINDS:
             return _undo_intrinsics(frame, kind, maps)
@@ -170,7 +173,7 @@ def undo(frame: Frame, kind: str, maps: DepthMaps, *, failing: Collection[str] =
             labelled = {n: lm for n, lm in _groups(frame).items() if lm.pixels is not None}
             off = {n for n in labelled if f"landmarks.reprojection.{n}" in failing}
             groups = {
-                name: replace(lm, pixels=_swapped_columns(lm.pixels))
+                name: _with(lm, pixels=_swapped_columns(lm.pixels))
                 for name, lm in labelled.items()
                 if name in off or not off
             }
@@ -183,6 +186,28 @@ def undo(frame: Frame, kind: str, maps: DepthMaps, *, failing: Collection[str] =
         raise
     except (CamgeomError, ValueError, np.linalg.LinAlgError) as exc:
         raise NotExpressibleError(f"{kind} undone is not a camera: {exc}") from None
+
+
+def _with(obj: _T, **changes: Any) -> _T:
+    """A copy of the frozen dataclass ``obj`` with ``changes`` (float64 arrays made read-only).
+
+    The parsed values were validated by the reader; the changed ones are
+    arrays this module made. No ``__post_init__`` runs again: that is the cost
+    :func:`dataclasses.replace` would add to every hypothesis. A new camera
+    still goes through :class:`~camgeom.camera.Camera`, which checks the pose
+    is rigid.
+    """
+    new = copy.copy(obj)
+    for key, value in changes.items():
+        if isinstance(value, np.ndarray):
+            value = np.asarray(value, dtype=np.float64)
+            value.flags.writeable = False
+        object.__setattr__(new, key, value)
+    return new
+
+
+def _same(a: np.ndarray, b: np.ndarray, atol: float) -> bool:
+    return bool(np.abs(np.asarray(a) - np.asarray(b)).max() <= atol)
 
 
 def _swapped_columns(pixels: np.ndarray | None) -> np.ndarray | None:
@@ -241,20 +266,20 @@ def _undo_pose(
         out_w[:3, :3] = new_w[:3, :3] @ A.T
     location = meta.location
     if location is not None:
-        if wfc is not None and np.allclose(location, wfc[:3, 3], rtol=0, atol=_SAME):
+        if wfc is not None and _same(location, wfc[:3, 3], _SAME):
             location = out_w[:3, 3].copy() if out_w is not None else location
         elif kind == "translation_centimetres":
             location = location * 0.01
-    new_meta = replace(
+    new_meta = _with(
         meta, stored_cam_from_world=out_c, stored_world_from_cam=out_w, location=location
     )
     if swapped:
         new_meta = _descriptions_moved(meta, new_meta)
-    if np.allclose(camera_pose, cfw, rtol=0, atol=_SAME):
+    if _same(camera_pose, cfw, _SAME):
         return new_meta, out_c  # the camera is the stored matrix
     if kind == "translation_centimetres" and meta.location is not None:
         centre = np.linalg.inv(camera_pose)[:3, 3]
-        if np.allclose(centre, meta.location, rtol=0, atol=1e-6):
+        if _same(centre, meta.location, 1e-6):
             pose = camera_pose.copy()
             pose[:3, 3] *= 0.01  # the camera was built from the stored location
             return new_meta, pose
@@ -288,7 +313,7 @@ def _descriptions_moved(meta: CameraMetadata, new: CameraMetadata) -> CameraMeta
             <= TOL_ROT
         ):
             changes["euler"] = _euler_for(new_r[:3, :3], meta.euler_rule)
-    return replace(new, **changes) if changes else new
+    return _with(new, **changes) if changes else new
 
 
 def _euler_for(rotation: np.ndarray, rule: EulerRule) -> np.ndarray:
@@ -338,12 +363,12 @@ def _undo_intrinsics(frame: Frame, kind: str, maps: DepthMaps) -> Hypothesis:
         if W % 2 or H % 2:
             raise NotExpressibleError(f"a {W}x{H} image is not twice another size")
         size = (W // 2, H // 2)
-        meta = replace(meta, width=meta.width // 2, height=meta.height // 2)
+        meta = _with(meta, width=meta.width // 2, height=meta.height // 2)
         landmarks = {
             name: (
                 lm
                 if lm.pixels is None or lm.pixels_scale == (1.0, 1.0)
-                else replace(
+                else _with(
                     lm,
                     pixels=lm.pixels * 0.5,
                     pixels_scale=(lm.pixels_scale[0] * 0.5, lm.pixels_scale[1] * 0.5),
@@ -352,7 +377,7 @@ def _undo_intrinsics(frame: Frame, kind: str, maps: DepthMaps) -> Hypothesis:
             for name, lm in _groups(frame).items()
         }
     changed = follows or size != (W, H)
-    new_meta = replace(meta, stored_K=new_K)
+    new_meta = _with(meta, stored_K=new_K)
     if not changed:
         return Hypothesis(replace(frame, metadata=new_meta), maps, ("intrinsics",), False)
 

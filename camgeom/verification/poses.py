@@ -10,6 +10,7 @@ stored Euler angles go through the vendor's ``CameraMetadata.euler_rule``.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -27,6 +28,7 @@ from camgeom.verification.tolerances import TOL_INVERSE, TOL_M, TOL_ROT
 
 if TYPE_CHECKING:
     from camgeom.datasets import CameraMetadata
+    from camgeom.poses import EulerRule
 
 __all__ = ["pose_checks"]
 
@@ -97,7 +99,7 @@ def _rigid(kind: str, pose: np.ndarray, layout: str | None) -> Check:
 
 def _look_at_checks(meta: CameraMetadata, cam_from_world: np.ndarray) -> list[Check]:
     try:
-        expect = cam_from_world_look_at(meta.location, look_at=meta.look_at, up=meta.up)
+        expect = _look_at(*(_bytes(v) for v in (meta.location, meta.look_at, meta.up)))
     except CamgeomError as exc:
         return [failure("extrinsics.stored_vs_location", str(exc))]
     rotation = cam_from_world[:3, :3]
@@ -127,6 +129,32 @@ def _look_at_checks(meta: CameraMetadata, cam_from_world: np.ndarray) -> list[Ch
             ),
         ),
     ]
+
+
+def _bytes(v: np.ndarray | None) -> bytes:
+    return np.asarray(v, dtype=np.float64).tobytes()
+
+
+@functools.lru_cache(maxsize=64)
+def _look_at(location: bytes, look_at: bytes, up: bytes) -> np.ndarray:
+    """``cam_from_world_look_at`` of float64 vectors given as bytes (read-only result).
+
+    Cached: the diagnosis checks several corrected poses against one stored
+    location and orientation.
+    """
+    pose = cam_from_world_look_at(
+        np.frombuffer(location), look_at=np.frombuffer(look_at), up=np.frombuffer(up)
+    )
+    pose.flags.writeable = False
+    return pose
+
+
+@functools.lru_cache(maxsize=64)
+def _euler_rotation(angles: bytes, rule: EulerRule) -> np.ndarray:
+    """:func:`rotation_from_euler_rule` of float64 angles given as bytes (cached, read-only)."""
+    rotation = rotation_from_euler_rule(np.frombuffer(angles), rule)
+    rotation.flags.writeable = False
+    return rotation
 
 
 def _vendor_rotation(meta: CameraMetadata) -> np.ndarray | str:
@@ -194,7 +222,7 @@ def _euler_check(meta: CameraMetadata) -> Check:
         return skipped("pose.euler", "no stored cam_from_world matrix to compare with")
     rule = meta.euler_rule
     try:
-        rotation = rotation_from_euler_rule(meta.euler, rule)
+        rotation = _euler_rotation(_bytes(meta.euler), rule)
     except CamgeomError as exc:
         return failure("pose.euler", f"stored Euler angles {meta.euler!r}: {exc}")
     return measured(

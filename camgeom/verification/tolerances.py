@@ -102,7 +102,7 @@ NORMALS_EDGE_RAD = 0.52
 """Pixels whose depth-derived normals are more than this (30 degrees) from the
 normal map under either kind are silhouettes or depth steps and are left out."""
 
-NORMALS_MAX_SAMPLES = 20_000
+NORMALS_MAX_SAMPLES = 5_000
 """Pixels sampled (on a regular grid) for ``depth.kind_normals``."""
 
 NORMALS_MIN_PIXELS = 200
