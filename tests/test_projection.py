@@ -18,7 +18,13 @@ from camgeom._kernels.projection import project_parallel, project_serial
 from camgeom.camera import Camera
 from camgeom.errors import InvalidValueError, NonRigidPoseError, ShapeError
 from camgeom.poses import pose_from_rotation_translation
-from camgeom.projection import in_image, project_points, reproject_points, unproject_points
+from camgeom.projection import (
+    _project_pinhole_numpy,
+    in_image,
+    project_points,
+    reproject_points,
+    unproject_points,
+)
 
 
 def reference_projection(points, K, pose):
@@ -71,6 +77,20 @@ def test_kernel_matches_numpy_reference_batched():
     project_serial(flat, K, poses, N, *out[0])
     project_parallel(flat, K, poses, N, *out[1])
     np.testing.assert_array_equal(out[0][0], out[1][0])
+
+
+def test_numpy_pinhole_projection_matches_the_kernel():
+    """The numpy path that readers' checks use (without loading numba) agrees with the kernel."""
+    rng = np.random.default_rng(3)
+    K, poses = random_cameras(rng, 5)
+    for k, pose in zip(K, poses, strict=True):
+        pts = rng.normal(size=(200, 3)) * 2
+        uv, z = _project_pinhole_numpy(pts, k, pose)
+        ref_uv, ref_z = project_points(pts, k, pose)
+        np.testing.assert_allclose(uv, ref_uv, rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(z, ref_z, rtol=1e-12, atol=1e-12)
+        assert np.isnan(uv).any() and not np.isnan(uv).all()  # some behind, some in front
+        np.testing.assert_array_equal(np.isnan(uv), np.isnan(ref_uv))
 
 
 @pytest.mark.kernels

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import pickle
 import shutil
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -188,6 +190,21 @@ def test_info_groups_are_built_on_first_access(fixtures: Path) -> None:
         kinect.pixels,
         np.array([p["screen_space_pos"] for p in pts]) * [frame.camera.width, frame.camera.height],
     )
+
+
+def test_reading_frames_does_not_load_numba(fixtures: Path) -> None:
+    """The vendor-defect notes project iBUG-68 with numpy: reading metadata loads no kernel."""
+    code = (
+        "import sys, camgeom\n"
+        "for rel in ('v1_5_docs/24.info.json', 'v1_2_faces/0.info.json', 'v1_faces/0.info.json'):\n"
+        f"    frame = camgeom.load({str(fixtures / SAI)!r} + '/' + rel)[0]\n"
+        "    print(sum('known vendor defect' in n for n in frame.notes))\n"
+        "print('numba' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    *defects, numba_loaded = done.stdout.split()
+    assert numba_loaded == "False"
+    assert defects == ["1", "0", "1"]  # v1.5 eyebrow labels, v1 pupils (still found)
 
 
 def test_bad_point_of_an_unbuilt_group_fails_the_read(fixtures: Path, tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ from camgeom.datasets._json import get_array
 from camgeom.datasets.landmarks import Landmarks, LazyLandmarks
 from camgeom.datasets.synthesisai.camera import AXIS_CONVENTION, PIXEL_CONVENTION
 from camgeom.errors import FormatError, MissingKeyError
+from camgeom.projection import _project_pinhole_numpy
 
 if TYPE_CHECKING:
     from camgeom.camera import Camera
@@ -490,7 +491,10 @@ def note_defects(groups: Mapping[str, Landmarks], camera: Camera, notes: list[st
             )
     ibug = groups.get("ibug68")
     if ibug is not None and ibug.world is not None and ibug.pixels is not None and len(ibug) == 68:
-        uv, z = camera.project(ibug.world)
+        if camera.distortion is None:  # numpy: reading metadata never loads numba
+            uv, z = _project_pinhole_numpy(ibug.world, camera.K, camera.cam_from_world)
+        else:
+            uv, z = camera.project(ibug.world)
         if not (z > 0).all():
             return
         err = np.abs(uv - ibug.pixels).max(axis=1).tolist()
