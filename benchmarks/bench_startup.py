@@ -14,7 +14,10 @@ times, inside that process, with ``time.perf_counter``:
   what is left for camgeom;
 * the first ``points_from_depth`` (range) of a 64x64 map (serial kernels) and of
   a 2048x2048 map (parallel kernels) after ``import camgeom``, warm cache (the
-  first process of each size warms it and is not counted).
+  first process of each size warms it and is not counted);
+* the first ``camgeom.load(info.json)[0]`` of a Synthesis AI v1.5 frame after
+  ``import camgeom`` (reading metadata must not import numba), when the vendor
+  fixtures are found (``--fixtures`` or ``CAMGEOM_FIXTURES``).
 
 Prints medians and the spread (min-max) of ``--repeat`` processes, the cache
 state and the load average.
@@ -32,6 +35,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
+
+DEFAULT_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 
 IMPORT_NUMPY = """
 import time
@@ -100,6 +106,16 @@ print(json.dumps({"first": t, "hits": hits, "misses": misses}))
 """
 
 
+FIRST_READ = """
+import json, sys, time
+import camgeom
+t0 = time.perf_counter()
+frame = camgeom.load(sys.argv[1])[0]
+t = time.perf_counter() - t0
+print(json.dumps({"first": t, "numba": "numba" in sys.modules}))
+"""
+
+
 TRIVIAL_KERNEL = """
 import numba
 
@@ -127,6 +143,8 @@ def summary(values: list[float], unit: float = 1e3) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=9, help="processes per measurement")
+    default = Path(os.environ.get("CAMGEOM_FIXTURES", DEFAULT_FIXTURES))
+    parser.add_argument("--fixtures", type=Path, default=default, help="vendor fixtures folder")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} CPUs")
     folder = tempfile.mkdtemp()  # a one-line cached numba function: numba's own floor
@@ -168,6 +186,12 @@ def main() -> None:
         print(f"first points_from_depth, range, {label}, cache {cache}:")
         first = [r["first"] for r in runs]
         print(f"  {'whole first call':<59}: {summary(first)}  (target <= 250 ms)")
+    info = args.fixtures / "synthesisai" / "v1_5_docs" / "24.info.json"
+    if info.is_file():
+        reads = [json.loads(run(FIRST_READ, str(info))) for _ in range(args.repeat)]
+        numba = "imports numba" if any(r["numba"] for r in reads) else "numba not imported"
+        print(f"first camgeom.load({info.name})[0] (a v1.5 frame's metadata), {numba}:")
+        print(f"  {'whole first read':<59}: {summary([r['first'] for r in reads])}")
     print(f"load average after: {os.getloadavg()[0]:.2f} (1 min)")
     shutil.rmtree(folder, ignore_errors=True)
 
