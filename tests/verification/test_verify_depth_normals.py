@@ -111,3 +111,23 @@ def test_ray_angle_in_the_half_float_reason_is_the_corner_ray(fixtures):
     K = frame.camera.K
     corner = math.degrees(math.atan(math.hypot(K[0, 2] / K[0, 0], K[1, 2] / K[1, 1])))
     assert f"{corner:.2g} deg" in reason
+
+
+@pytest.mark.parametrize(
+    ("folder", "index", "why"),
+    [
+        ("datagen/faces_multicam", 3, "no normal map"),  # datapoint_00011/camera_2
+        ("synthesisai/v1_2_faces", 4, "half floats"),
+    ],
+)
+def test_what_the_frames_cannot_show(fixtures, tmp_path, folder, index, why):
+    """The two copies docs/verification.md lists as not detectable, and why."""
+    frame = camgeom.load(fixtures / folder)[index]
+    clean = verify(frame)["depth.kind"]
+    assert clean.status == "pass"
+    # the landmarks separate the kinds by less than 2.2x on the untouched frame
+    assert 1 / clean.value < 1.1 * DEPTH_KIND_RATIO
+    inject(frame, "depth_kind_swapped", tmp_path / "bad")
+    report = verify(camgeom.load(tmp_path / "bad")[0])
+    assert report.passed
+    assert report["depth.kind_normals"].skipped and why in report["depth.kind_normals"].message
