@@ -152,6 +152,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         strict=args.strict,
         occlusion_threshold=args.occlusion_threshold,
         use_depth=not args.no_depth,
+        diagnose=args.diagnose,
         **_job_kwargs(args),
     ) as run:
         console.say(run.table())
@@ -171,7 +172,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 console.say("")
                 console.say(str(r))
         if args.diagnose:
-            _diagnose(args, ds, (r.frame_id for r in run.iter_reports() if not r.passed), console)
+            _diagnose(args, ds, (r for r in run.iter_reports() if not r.passed), console)
         if args.json and run.report_path is not None:
             copy_report(run, args.json, overwrite=args.overwrite)
             console.say(f"\nJSON report: {args.json}")
@@ -180,24 +181,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return run.exit_code
 
 
-def _diagnose(args: argparse.Namespace, ds: Any, frame_ids: Any, console: _Console) -> None:
-    """Print each failing frame's diagnosis; with --fix, write corrected copies and a log."""
-    from camgeom.verification import verify
+def _diagnose(args: argparse.Namespace, ds: Any, reports: Any, console: _Console) -> None:
+    """Print each failing frame's diagnosis (made in the job); with --fix, write fixed copies."""
     from camgeom.verification.repair import diagnose_frames
 
-    pairs = (
-        (
-            frame,
-            verify(
-                frame,
-                strict=args.strict,
-                occlusion_threshold=args.occlusion_threshold,
-                use_depth=not args.no_depth,
-                diagnose=True,
-            ),
-        )
-        for frame in (ds[fid] for fid in list(frame_ids))
-    )
+    # Only --fix needs the parsed frame (to write its corrected files).
+    pairs: Any = ((ds[r.frame_id] if args.fix else None, r) for r in reports)
     console.say("\ndiagnosis (known kinds of mistake that fix the failures, best first):")
     for line in diagnose_frames(pairs, fix=args.fix):
         console.say(f"  {line}")

@@ -34,6 +34,7 @@ from camgeom.verification.report import (
     STATUSES,
     Check,
     DatasetReport,
+    Diagnosis,
     Report,
     dataset_table,
 )
@@ -61,6 +62,11 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
+def _residual(value: Any) -> float:
+    number = _number(value)
+    return math.nan if number is None else number
+
+
 def report_from_dict(data: Mapping[str, Any]) -> Report:
     """The :class:`Report` of :meth:`Report.to_dict` output.
 
@@ -83,7 +89,13 @@ def report_from_dict(data: Mapping[str, Any]) -> Report:
         )
         for c in data["checks"]
     )
-    return Report(data["frame_id"], data["vendor"], data.get("version"), checks)
+    found = data.get("diagnosis") or ()
+    diagnosis = tuple(
+        Diagnosis(d["kind"], _residual(d["residual_before"]), _residual(d["residual_after"]))
+        for d in found
+    )
+    check = str(found[0].get("check") or "") if found else ""
+    return Report(data["frame_id"], data["vendor"], data.get("version"), checks, diagnosis, check)
 
 
 # ----------------------------------------------------------------------------- the job
@@ -100,17 +112,21 @@ class VerifyJob(Job):
     strict: bool = False
     occlusion_threshold: float | None = None
     use_depth: bool = True
+    diagnose: bool = False
 
     name = "verify"
     suffixes = ()
 
     @property
     def options(self) -> Mapping[str, Any]:
-        return {
+        options: dict[str, Any] = {
             "strict": self.strict,
             "occlusion_threshold": self.occlusion_threshold,
             "use_depth": self.use_depth,
         }
+        if self.diagnose:  # absent otherwise: manifests written without it stay valid
+            options["diagnose"] = True
+        return options
 
     def inputs(self, item: Any) -> Sequence[str]:
         if not hasattr(item, "read"):  # a parsed frame: nothing to fingerprint
@@ -128,6 +144,7 @@ class VerifyJob(Job):
             strict=self.strict,
             occlusion_threshold=self.occlusion_threshold,
             use_depth=self.use_depth,
+            diagnose=self.diagnose,
         )
         return FrameResult(report.to_dict())
 
@@ -331,6 +348,7 @@ def run_verify(
     strict: bool = False,
     occlusion_threshold: float | None = None,
     use_depth: bool = True,
+    diagnose: bool = False,
     workers: int | None = None,
     scheduler: Any = None,
     overwrite: bool = False,
@@ -348,8 +366,9 @@ def run_verify(
         Keep the manifest and ``verify.json`` in this folder: a rerun verifies
         only the frames whose files or options changed. Default: a temporary
         folder, deleted when the ``with`` block ends.
-    strict, occlusion_threshold, use_depth
-        As in :func:`camgeom.verification.verify`.
+    strict, occlusion_threshold, use_depth, diagnose
+        As in :func:`camgeom.verification.verify` (a failing frame's report then
+        carries its diagnosis, in the workers, at no extra read).
     workers, scheduler, overwrite, progress, debug
         As in :func:`camgeom.jobs.run_job`.
 
@@ -370,7 +389,7 @@ def run_verify(
     from camgeom.verification import _check_threshold
 
     _check_threshold(occlusion_threshold)
-    job = VerifyJob(bool(strict), occlusion_threshold, bool(use_depth))
+    job = VerifyJob(bool(strict), occlusion_threshold, bool(use_depth), bool(diagnose))
     if isinstance(dataset, Dataset):
         items: Iterable[Any] = dataset.sources
         root: Any = dataset.root

@@ -64,3 +64,25 @@ def test_cli_fix_needs_diagnose(demo, tmp_path, capsys):
 
     assert main(["verify", str(demo.datagen), "--fix", str(tmp_path / "ok")]) == 2
     assert "--fix needs --diagnose" in capsys.readouterr().err
+
+
+def test_cli_diagnose_comes_from_the_job_without_reading_frames_again(
+    demo, tmp_path, capsys, monkeypatch
+):
+    from camgeom.cli import main
+    from camgeom.datasets import Dataset
+    from camgeom.jobs.verify import report_from_dict
+
+    frame = camgeom.load(demo.datagen)[1]
+    inject(frame, "pose_transposed", tmp_path / "bad")
+    expected = verify(camgeom.load(tmp_path / "bad")[0], diagnose=True)
+    assert report_from_dict(json.loads(expected.to_json())) == expected  # diagnosis kept
+
+    def no_second_read(self, index):
+        raise AssertionError("a frame was parsed again in the main process")
+
+    monkeypatch.setattr(Dataset, "__getitem__", no_second_read)
+    code = main(["verify", str(tmp_path / "bad"), "--diagnose", "--workers", "1"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert f"{frame.frame_id}: pose_transposed: {expected.diagnosis_check}" in out
