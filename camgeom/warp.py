@@ -301,10 +301,8 @@ def _sample(
     big: bool,
     fixed_point: bool,
 ) -> None:
-    """Fill ``out`` (h, w, C) from ``img3`` (H, W, C) through the fitting kernel.
-
-    ``fixed_point``: sample at 1/32 pixel (integer images, also when widened to float).
-    """
+    """Fill ``out`` (h, w, C) from ``img3`` (H, W, C) through the fitting kernel
+    (``fixed_point``: at 1/32 pixel, for integer images, also when widened to float)."""
     remap = _remap or _remap_kernels()
     nc = img3.shape[2]
     is_int = out.dtype.kind in "biu"
@@ -312,20 +310,19 @@ def _sample(
     src, dst = img3.reshape(-1), out.reshape(-1)
     if plan is not None and interpolation == "nearest":
         kind = remap.NEAREST
-    packed = np.empty(0, np.uint64)
-    if kind == remap.RGB8 and (plan is not None or (fixed_point and interpolation == "linear")):
-        packed = np.empty(img3.shape[0] * img3.shape[1], np.uint64)
-        pack = remap.pack_rgb8_parallel if packed.size >= _PARALLEL_MIN else remap.pack_rgb8_serial
-        pack(src, packed.size, packed)
+    rgb8 = kind == remap.RGB8 and (plan is not None or (fixed_point and interpolation == "linear"))
+    packed = remap.packed_buffer(img3.shape[0] * img3.shape[1] if rgb8 else 0)
     if plan is not None:
         fn = remap.apply_parallel if big else remap.apply_serial
-        fn(src, packed, src_camera.width, nc, kind, plan.offset, plan.code, dst, fill)
+        with remap.grabbing(4 * remap.GRAB):
+            fn(src, packed, src_camera.width, nc, kind, plan.offset, plan.code, dst, fill)
         return
     geometry = _geometry(src_camera, dst_camera)
     if interpolation == "linear" and fixed_point:
         ws, hs, h, w = src_camera.width, src_camera.height, out.shape[0], out.shape[1]
         fn = remap.warp_linear_parallel if big else remap.warp_linear_serial
-        fn(src, packed, dst, ws, hs, nc, kind, h, w, *geometry, UNDISTORT_TOL, fill)
+        with remap.grabbing(remap.GRAB):
+            fn(src, packed, dst, ws, hs, nc, kind, h, w, *geometry, UNDISTORT_TOL, fill)
         return
     kernels = _lens_module._kernels or _lens_module._load_kernels()
     if interpolation == "nearest":

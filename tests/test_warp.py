@@ -139,6 +139,25 @@ def test_plan_positions_are_exact_to_a_64th_of_a_pixel_at_2048_pixels() -> None:
     assert err.max() <= 1 / 64 + 1e-3
 
 
+def test_rgb_warps_in_threads_and_of_several_sizes_keep_their_own_pixels() -> None:
+    # RGB uint8 images are packed into a buffer kept per thread between calls: warps of
+    # other images, sizes and threads in between must not show through.
+    from concurrent.futures import ThreadPoolExecutor
+
+    d = OpenCVDistortion(-0.25, 0.06, 0.001, -0.001)
+    rng = np.random.default_rng(9)
+    cams = [Camera(K * [[s], [s], [1]], np.eye(4), 240 * s, 180 * s, distortion=d) for s in (1, 2)]
+    imgs = [rng.integers(0, 256, (c.height, c.width, 3), dtype=np.uint8) for c in cams * 3]
+    jobs = list(zip(cams * 3, imgs, strict=True))
+    serial = [undistort_image(img, cam) for cam, img in jobs]
+    with ThreadPoolExecutor(3) as pool:
+        threaded = list(pool.map(lambda job: undistort_image(job[1], job[0]), jobs))
+    for a, b, (cam, img) in zip(serial, threaded, jobs, strict=True):
+        np.testing.assert_array_equal(a, b)
+        ref = undistort_image(img.astype(np.float32), cam)  # float path: no packing
+        assert np.abs(a.astype(float) - ref).max() <= 8
+
+
 @pytest.mark.parametrize("interpolation", ["linear", "nearest"])
 def test_plan_gives_the_warp_of_every_dtype(interpolation: str) -> None:
     cam = Camera(K, np.eye(4), 240, 180, distortion=FisheyeDistortion(*SYNTHESISAI_FISHEYE_K))

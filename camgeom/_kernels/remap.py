@@ -33,8 +33,10 @@ handling, which is what lets the row loops vectorise.
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
+from numba import parallel_chunksize
 
 from camgeom._jit import jit, jit_variants, prange
 from camgeom._kernels.lens import FISHEYE, OPENCV, _row_coords
@@ -43,6 +45,31 @@ MISS = 1024
 """Code of an output pixel whose ray misses the source image (gets ``fill``)."""
 ROWS = 8
 """Output rows per parallel work item (one set of row buffers each)."""
+GRAB = 2
+"""Work items a thread takes at a time, set by the caller with :data:`grabbing`:
+the items are then shared out as threads finish theirs (numba's default gives each
+thread an equal share up front, and the whole call waits for a thread that another
+process delays)."""
+_local = threading.local()
+
+
+def packed_buffer(n):
+    """A uint64 buffer of ``n`` items for the RGB8 sampler, kept for this thread's next call.
+
+    Packing a 2048x2048 RGB image takes 32 MB: allocating them afresh would fault
+    in new pages on every call (about a tenth of the warp's time).
+    """
+    buf = getattr(_local, "buf", None)
+    if buf is None or buf.size < n:
+        buf = np.empty(n, np.uint64)
+        if n:
+            _local.buf = buf
+    return buf[:n]
+
+
+grabbing = parallel_chunksize
+"""``with grabbing(GRAB): kernel(...)``: numba's per-thread chunk-size setting
+(a runtime setting: inside a kernel it would keep numba from caching it)."""
 
 
 @jit
@@ -167,7 +194,7 @@ _RND3 = 512 | (512 << 21) | (512 << 42)
 
 RGB8 = 0
 """Sampler for (H, W, 3) uint8 images: the three channels of a pixel packed in one
-64-bit word once per image (:func:`_pack_rgb8`), so that one multiplication weighs
+64-bit word once per image (the kernels' first loop), so that one multiplication weighs
 all three and each pixel is unpacked once, not once per output pixel reading it."""
 INT = 1
 """Sampler for other integer images (one channel at a time, int64 sums)."""
@@ -181,7 +208,7 @@ NEAREST = 3
 def _sample(src, packed, ws, nc, kind, offset, code, n, i0, out, o0, fill):  # pragma: no cover
     """Sample encoded pixels ``i0 .. i0 + n`` of ``src`` (flat) into flat ``out`` from ``o0``.
 
-    ``packed``: the image by :func:`_pack_rgb8` for the RGB8 sampler (else unused).
+    ``packed``: the image by the kernels' first loop for the RGB8 sampler (else unused).
 
     Indices are unsigned, so no negative-index handling is compiled in.
     """
@@ -269,20 +296,6 @@ def _sample(src, packed, ws, nc, kind, offset, code, n, i0, out, o0, fill):  # p
                     )
 
 
-def _pack_rgb8(src, n, packed):  # pragma: no cover - compiled
-    """``packed[i] = r | g << 21 | b << 42`` of pixel ``i`` of a flat RGB uint8 image."""
-    U = np.uint64
-    per = 65536
-    for blk in prange((n + per - 1) // per):
-        for i in range(blk * per, min(blk * per + per, n)):
-            k = U(i)
-            s = U(3) * k
-            packed[k] = U(src[s]) | (U(src[s + U(1)]) << U(21)) | (U(src[s + U(2)]) << U(42))
-
-
-pack_rgb8_serial, pack_rgb8_parallel = jit_variants(_pack_rgb8)
-
-
 @jit
 def _row_positions(
     row, w, k_dst, model_dst, p_dst, rot, k_src, model_src, p_src, tol, us, vs, us64, vs64
@@ -319,6 +332,12 @@ def _warp_linear(
 ):  # pragma: no cover - compiled
     # Fused: positions, encoding and sampling of ROWS output rows per work item,
     # through row buffers that stay in cache (no map is stored).
+    U = np.uint64
+    for row in prange(hs if packed.size else 0):  # the RGB8 sampler's packed image
+        for col in range(ws):
+            k = U(row) * U(ws) + U(col)
+            t = U(3) * k
+            packed[k] = U(src[t]) | (U(src[t + U(1)]) << U(21)) | (U(src[t + U(2)]) << U(42))
     for blk in prange((h + ROWS - 1) // ROWS):
         us = np.empty(w, np.float32)
         vs = np.empty(w, np.float32)
@@ -392,6 +411,12 @@ BLOCK = 4096
 
 
 def _apply(src, packed, ws, nc, kind, offset, code, out, fill):  # pragma: no cover - compiled
+    U = np.uint64
+    for row in prange(packed.size // ws if packed.size else 0):  # the RGB8 sampler's packed image
+        for col in range(ws):
+            k = U(row) * U(ws) + U(col)
+            t = U(3) * k
+            packed[k] = U(src[t]) | (U(src[t + U(1)]) << U(21)) | (U(src[t + U(2)]) << U(42))
     n = offset.shape[0]
     for blk in prange((n + BLOCK - 1) // BLOCK):
         i0 = blk * BLOCK
