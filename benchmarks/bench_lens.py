@@ -23,8 +23,8 @@ Run: ``python benchmarks/bench_lens.py [--repeat 7] [--size 2048]``
    pages on every call; numpy's are reused heap memory); ratios are taken
    against the faster of the two, the strongest baseline.
 
-Every timing is repeated, rounds alternating between the contenders, and
-printed as median (min-max). Ratios are of medians. The numba cache state of
+Every timing is repeated, rounds alternating between the contenders (the order
+turning by one each round), and printed as median (min-max). Ratios are of medians. The numba cache state of
 the kernels used and the load average are printed with the results: the
 machine may be shared.
 """
@@ -61,9 +61,12 @@ def _rounds(contenders: dict[str, Callable[[], object]], repeat: int) -> dict[st
     for fn in contenders.values():
         fn()  # warm-up (compilation or cache load, page faults)
     times: dict[str, list[float]] = {k: [] for k in contenders}
-    for _ in range(repeat):
-        for name, fn in contenders.items():
-            times[name].append(_time(fn))
+    names = list(contenders)
+    for r in range(repeat):
+        # the order turns by one each round: no contender always runs right after the
+        # one that warmed its data (cv2's reused map after the call that just read it)
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            times[name].append(_time(contenders[name]))
     return times
 
 
