@@ -24,7 +24,8 @@ cluster's start-up is not timed). Every camgeom run writes to a fresh folder.
 ``large`` (512x512 frames, depth EXR -> PLY)
     the cost per frame of ``pointclouds_from_dataset`` at 1 worker against the
     sum of its parts measured alone on the same files: ``read_depth``,
-    ``points_from_depth`` and ``write_ply``.
+    ``points_from_depth`` and ``write_ply``; ``--rounds`` rounds alternate the
+    two, and the best round of each is compared.
 
 Targets: 1 worker >= 1.5x the plain loop; 2 workers >= 1.7x 1 worker; Dask
 2 workers >= 1.5x 1 worker; 512x512 per-frame cost <= 1.3x the sum of its parts.
@@ -33,7 +34,7 @@ The machine load is printed before the run and, for each section, the share
 of the machine's CPU time the section did not use itself (other processes).
 
 Run: ``python benchmarks/bench_dataset.py [--frames 2000] [--large-frames 2000]
-[--only project,pointcloud,cli,dask,large]``
+[--only project,pointcloud,cli,dask,large] [--rounds 3]``
 """
 
 from __future__ import annotations
@@ -383,34 +384,41 @@ def bench_large(sec: Section, root: Path) -> None:
     warm = make_frames(sec.scratch / "warm-large", 4, size=512)
     camgeom_pointcloud(warm, sec.scratch / "warm-large-out", workers=1)  # not timed
     print(f"\npointcloud ({len(dirs)} frames 512x512, depth EXR -> PLY)")
-    job = sec.run("camgeom, 1 worker", lambda o: camgeom_pointcloud(root, o, workers=1))
     k = camgeom.load(dirs[0]).sources[0].read().camera.K
-    out = sec.scratch / "parts"
-    out.mkdir()
-    parts = {"read_depth": 0.0, "points_from_depth": 0.0, "write_ply": 0.0}
-    npts = 0
-    for d in dirs:
-        t0 = time.perf_counter()
-        depth = read_depth(d / "depth.exr")
-        t1 = time.perf_counter()
-        cloud = points_from_depth(depth, k, depth_kind="z")
-        t2 = time.perf_counter()
-        write_ply(out / f"{d.parent.name}.ply", cloud.points, overwrite=True)
-        t3 = time.perf_counter()
-        parts["read_depth"] += t1 - t0
-        parts["points_from_depth"] += t2 - t1
-        parts["write_ply"] += t3 - t2
-        npts += len(cloud.points)
-    shutil.rmtree(out)
-    per_frame = 1e3 / job
-    total = sum(parts.values()) * 1e3 / len(dirs)
-    for name, t in parts.items():
-        print(f"  {name:<34} {t * 1e3 / len(dirs):8.2f} ms/frame")
-    print(f"  {'sum of parts':<34} {total:8.2f} ms/frame ({npts / len(dirs):.0f} points/frame)")
-    print(f"  {'job per frame':<34} {per_frame:8.2f} ms/frame")
-    ratio = per_frame / total
+    best_job = best_total = float("inf")
+    # Rounds alternate job and parts, so that both see the same machine; the best
+    # round of each is compared (the one least disturbed by other processes).
+    for r in range(ARGS.rounds):
+        job = sec.run(
+            f"camgeom, 1 worker (round {r + 1})", lambda o: camgeom_pointcloud(root, o, workers=1)
+        )
+        out = sec.scratch / f"parts{r}"
+        out.mkdir()
+        parts = {"read_depth": 0.0, "points_from_depth": 0.0, "write_ply": 0.0}
+        npts = 0
+        for d in dirs:
+            t0 = time.perf_counter()
+            depth = read_depth(d / "depth.exr")
+            t1 = time.perf_counter()
+            cloud = points_from_depth(depth, k, depth_kind="z")
+            t2 = time.perf_counter()
+            write_ply(out / f"{d.parent.name}.ply", cloud.points, overwrite=True)
+            t3 = time.perf_counter()
+            parts["read_depth"] += t1 - t0
+            parts["points_from_depth"] += t2 - t1
+            parts["write_ply"] += t3 - t2
+            npts += len(cloud.points)
+        shutil.rmtree(out)
+        per_frame = 1e3 / job
+        total = sum(parts.values()) * 1e3 / len(dirs)
+        for name, t in parts.items():
+            print(f"  {name:<34} {t * 1e3 / len(dirs):8.2f} ms/frame")
+        print(f"  {'sum of parts':<34} {total:8.2f} ms/frame ({npts / len(dirs):.0f} points/frame)")
+        print(f"  {'job per frame':<34} {per_frame:8.2f} ms/frame ({per_frame / total:.2f}x)")
+        best_job, best_total = min(best_job, per_frame), min(best_total, total)
+    ratio = best_job / best_total
     verdict = "ok" if ratio <= 1.3 else "MISSED"
-    print(f"  {'job / sum of parts':<46} {ratio:5.2f}x  (target <= 1.3x: {verdict})")
+    print(f"  {'best job / best sum of parts':<46} {ratio:5.2f}x  (target <= 1.3x: {verdict})")
 
 
 def _start_dask() -> tuple[Any, Any]:
@@ -442,6 +450,7 @@ def main() -> None:
     parser.add_argument("--large-frames", type=int, default=2000)
     parser.add_argument("--only", default="project,pointcloud,cli,dask,large")
     parser.add_argument("--tmp", default=None, help="scratch folder (default: system temp)")
+    parser.add_argument("--rounds", type=int, default=3, help="512x512 rounds (job, then parts)")
     ARGS = parser.parse_args()
     import camgeom
 
