@@ -226,19 +226,20 @@ def _sample(src, packed, ws, nc, kind, offset, code, n, i0, out, o0, fill):  # p
                 out[o + U(1)] = fill
                 out[o + U(2)] = fill
                 continue
+            a = c & U(31)
+            b = c >> U(5)
             s0 = U(offset[U(i0) + U(j)])
-            dx = U((c & U(31)) != U(0))
+            dx = U(a != U(0))
             s1 = s0 + dx
-            s2 = s0 + U(ws) * U(c >= U(32))
+            s2 = s0 + U(ws) * U(b != U(0))
             s3 = s2 + dx
-            c4 = U(4) * c
-            s = (
-                packed[s0] * _W[c4]
-                + packed[s1] * _W[c4 + U(1)]
-                + packed[s2] * _W[c4 + U(2)]
-                + packed[s3] * _W[c4 + U(3)]
-                + rnd
-            )
+            # separable, 3 multiplications: modulo 2**64 the lanes may go negative
+            # in between, the result (lanes in [0, 2**21)) is exact
+            p0 = packed[s0]
+            p2 = packed[s2]
+            top = (p0 << U(5)) + (packed[s1] - p0) * a
+            bottom = (p2 << U(5)) + (packed[s3] - p2) * a
+            s = (top << U(5)) + (bottom - top) * b + rnd
             out[o] = (s >> U(10)) & U(255)
             out[o + U(1)] = (s >> U(31)) & U(255)
             out[o + U(2)] = s >> U(52)
