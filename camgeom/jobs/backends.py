@@ -195,6 +195,10 @@ class Backend:
 
     name = ""
     workers = 1
+    #: Work per task once frame times are known, and the most frames in one task:
+    #: enough to make the per-task cost of the backend small.
+    task_seconds = 0.05
+    max_task_frames = 64
 
     def submit(self, out_dir: str, tasks: Sequence[Task]) -> Any:
         """Start a task; return its future (its result: one outcome per frame)."""
@@ -323,6 +327,9 @@ class DaskBackend(Backend):
     """
 
     name = "dask"
+    # A task costs the scheduler and the worker a few milliseconds: give it more work.
+    task_seconds = 0.5
+    max_task_frames = 512
 
     def __init__(self, job: Job, scheduler: Any, *, timeout: float = 30.0) -> None:
         try:

@@ -46,8 +46,6 @@ from camgeom.jobs.naming import MAX_SUFFIX_BYTES, output_stem
 __all__ = ["run_job"]
 
 _WINDOW_PER_WORKER = 4  # tasks in flight per worker
-_TASK_SECONDS = 0.05  # work per task once frame times are known
-_MAX_TASK_FRAMES = 64
 _FLUSH_FRAMES = 256
 _FLUSH_SECONDS = 0.5
 
@@ -378,7 +376,7 @@ class _Run:
             self._run_alone(row, item)
 
     def _adapt(self, outcomes: list[TaskOutcome]) -> None:
-        """Size tasks to about :data:`_TASK_SECONDS` of work: few round trips for small frames."""
+        """Size tasks to about ``backend.task_seconds`` of work: few round trips for small frames."""
         if self.backend.name == "inline" or not outcomes:
             return
         seconds = sorted(o.duration for o in outcomes)[len(outcomes) // 2]  # the median
@@ -388,8 +386,8 @@ class _Run:
             self.frame_seconds = seconds
         else:  # clipped: a lone slow frame (a new worker's first) moves it little
             self.frame_seconds = 0.8 * previous + 0.2 * min(seconds, 4 * previous)
-        size = int(_TASK_SECONDS / max(self.frame_seconds, 1e-6))
-        self.chunk_size = max(1, min(_MAX_TASK_FRAMES, size))
+        size = int(self.backend.task_seconds / max(self.frame_seconds, 1e-6))
+        self.chunk_size = max(1, min(self.backend.max_task_frames, size))
 
     def _recover(self, lost: list[tuple[FrameRow, Any]]) -> None:
         """A worker died: rerun each frame that was in flight alone, to find the culprit."""

@@ -418,7 +418,8 @@ def test_task_size_follows_frame_times_and_ignores_a_workers_slow_first_frame():
     from camgeom.jobs.backends import TaskOutcome
     from camgeom.jobs.runner import _Run
 
-    run = SimpleNamespace(backend=SimpleNamespace(name="processes"), frame_seconds=None)
+    backend = SimpleNamespace(name="processes", task_seconds=0.05, max_task_frames=64)
+    run = SimpleNamespace(backend=backend, frame_seconds=None)
     run.chunk_size = 1
 
     def task(*seconds):
