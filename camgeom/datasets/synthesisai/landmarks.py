@@ -307,8 +307,11 @@ def _validated(specs: list[_Spec], path: Path, size: tuple[int, int]) -> _Groups
             for m, sig in members:
                 rows.extend(_rows(m.pts, sig))
             arr = np.array(rows, dtype=np.float64)
-            # one reduction: the sum is finite only if every value is
-            if arr.shape != (len(rows), _WIDTH) or not np.isfinite(arr.sum()):
+            # one reduction: the sum is finite only if every value is (a sum that
+            # overflows sends large finite values to the per-value check below)
+            with np.errstate(over="ignore", invalid="ignore"):
+                finite = bool(np.isfinite(arr.sum()))
+            if arr.shape != (len(rows), _WIDTH) or not finite:
                 arr = None
         except (KeyError, TypeError, ValueError):
             arr = None
