@@ -80,6 +80,11 @@ class SourceList(Sequence[FrameSource]):
             self._cache = (k, pickle.loads(zlib.decompress(self._packed[k])))
         return self._cache[1]
 
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        state["_cache"] = (-1, [])  # a rebuilt chunk is not worth sending
+        return state
+
     def __len__(self) -> int:
         if self._loose is not None:
             return len(self._loose)

@@ -103,6 +103,8 @@ def test_source_list_packs_full_chunks_and_reads_them_back(tmp_path: Path, monke
     assert packed[5].path == items[5].path
     with pytest.raises(IndexError):
         packed[10]
+    again = pickle.loads(pickle.dumps(packed))
+    assert again._cache[0] == -1 and [s.frame_id for s in again] == ids
     ds = Dataset(packed, root=tmp_path)
     assert ds.frame_ids == tuple(ids) and ds.sources is packed
     assert [s.frame_id for s in ds[3:6].sources] == ids[3:6]
