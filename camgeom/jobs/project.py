@@ -194,11 +194,14 @@ _JSON_PLAIN = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*")
 
 def _json_cells(values: list[Any]) -> list[str]:
     """Each value of a column as JSON text (numbers, null and booleans split from one dump)."""
+    if values and type(values[0]) is not str:
+        text = orjson.dumps(values)
+        if b'"' not in text:  # no text: split at the commas (numbers hold none)
+            return text[1:-1].decode("ascii").split(",")
     try:
         joined = "".join(values)
-    except TypeError:  # no text: one dump, split at the commas (numbers hold none)
-        if not any(type(v) is str for v in values):
-            return orjson.dumps(values)[1:-1].decode("ascii").split(",")
+    except TypeError:  # text and other values mixed
+        pass
     else:
         if _JSON_PLAIN.fullmatch(joined):
             return ['"' + v + '"' for v in values]

@@ -223,3 +223,13 @@ def test_landmark_json_and_csv_from_columns_equal_the_row_writers(names):
     assert [r[1] for r in parsed[1:]] == list(names)
     assert [r[5] for r in parsed[1:]] == ["True", "False", "False"]
     assert [r[6] for r in parsed[1:]] == ["", "True", "False"]
+
+
+def test_json_cells_of_any_column_are_orjson_values():
+    import orjson
+
+    from camgeom.jobs.project import _json_cells
+
+    columns = [[], [1.5, None, 2], [None, "a,b", 3], ["x", 1], ['q"', "é"], [True, None, False]]
+    for values in columns:
+        assert _json_cells(values) == [orjson.dumps(v).decode() for v in values]
