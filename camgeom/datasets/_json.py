@@ -170,7 +170,7 @@ def get(doc: Any, keypath: str, path: Path | str, *, default: Any = MISSING) -> 
     for part in keypath.split("."):
         if (type(node) is dict or isinstance(node, Mapping)) and part in node:
             node = node[part]
-            done = f"{done}.{part}" if done else part
+            done = _join(done, part)
             continue
         if default is not MISSING:
             return default

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from camgeom.errors import OutputExistsError
 
-__all__ = ["atomic_output"]
+__all__ = ["atomic_output", "refuse_existing"]
 
 
 @contextmanager
@@ -71,11 +71,7 @@ def atomic_output(path: str | os.PathLike[str], *, overwrite: bool = False) -> I
     ['note.txt']
     """
     target = Path(path)
-    if target.exists() and not overwrite:
-        raise OutputExistsError(
-            f"Output file {target} already exists; pass overwrite=True to replace it "
-            "or choose another path."
-        )
+    refuse_existing(target, overwrite=overwrite)
     folder = target.parent
     if not folder.is_dir():
         raise FileNotFoundError(
@@ -95,6 +91,15 @@ def atomic_output(path: str | os.PathLike[str], *, overwrite: bool = False) -> I
     finally:
         # On success the temporary file is gone already; this only cleans up failures.
         tmp.unlink(missing_ok=True)
+
+
+def refuse_existing(path: Path, *, overwrite: bool) -> None:
+    """Raise :class:`~camgeom.errors.OutputExistsError` if ``path`` exists and ``overwrite`` is false."""
+    if not overwrite and path.exists():
+        raise OutputExistsError(
+            f"Output file {path} already exists; pass overwrite=True to replace it "
+            "or choose another path."
+        )
 
 
 def _rename_no_clobber(tmp: Path, target: Path) -> None:

@@ -9,6 +9,7 @@ structured array, so there is one code path whatever the optional attributes.
 from __future__ import annotations
 
 import os
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,8 @@ import numpy as np
 
 from camgeom._colors import colors_to_uint8
 from camgeom._validation import check_array
-from camgeom.errors import InvalidValueError, OutputExistsError, ShapeError
-from camgeom.io.atomic import atomic_output
+from camgeom.errors import InvalidValueError, ShapeError
+from camgeom.io.atomic import atomic_output, refuse_existing
 
 __all__ = ["write_ply"]
 
@@ -157,18 +158,12 @@ def write_ply(
         + "end_header\n"
     )
     path = Path(path)
-    if not atomic:
-        try:
-            with open(path, "wb" if overwrite else "xb") as fh:
-                fh.write(header.encode("ascii"))
-                fh.write(body.data)
-        except FileExistsError:
-            raise OutputExistsError(
-                f"Output file {path} already exists; pass overwrite=True to replace it "
-                "or choose another path."
-            ) from None
-        return path
-    with atomic_output(path, overwrite=overwrite) as tmp, open(tmp, "wb") as fh:
+    if atomic:
+        target: AbstractContextManager[Path] = atomic_output(path, overwrite=overwrite)
+    else:
+        refuse_existing(path, overwrite=overwrite)
+        target = nullcontext(path)
+    with target as dest, open(dest, "wb") as fh:
         fh.write(header.encode("ascii"))
         fh.write(body.data)
     return path

@@ -169,21 +169,28 @@ def _csv_text(rows: Sequence[Mapping[str, Any]]) -> str:
     return _csv_from_columns({f: [r[f] for r in rows] for f in LANDMARK_FIELDS})
 
 
-def _csv_from_columns(columns: Mapping[str, list[Any]]) -> str:
+def _number_cells(columns: Mapping[str, list[Any]]) -> dict[str, list[str]]:
+    """The JSON text of each number column (:data:`_NUMBER_FIELDS`): the CSV and JSON share it."""
+    return {field: _json_cells(columns[field]) for field in _NUMBER_FIELDS}
+
+
+def _csv_from_columns(
+    columns: Mapping[str, list[Any]], numbers: Mapping[str, list[str]] | None = None
+) -> str:
     """``<stem>.landmarks.csv`` from the columns :data:`LANDMARK_FIELDS`.
 
     The cells are those :class:`csv.writer` writes, except that numbers are
     formatted by orjson (shortest round-trip text, as the JSON file; ``1e-05``
     reads ``0.00001``), many times faster than ``repr`` cell by cell.
+    ``numbers`` is :func:`_number_cells` of ``columns``, when already made.
     """
+    numbers = _number_cells(columns) if numbers is None else numbers
     cells: list[list[str]] = []
     for field in LANDMARK_FIELDS:
-        values = columns[field]
-        if field in _NUMBER_FIELDS and values:
-            text = orjson.dumps(values)[1:-1].decode("ascii").split(",")
-            cells.append(["" if c == "null" else c for c in text])
+        if field in _NUMBER_FIELDS:
+            cells.append(["" if c == "null" else c for c in numbers[field]])
         else:
-            cells.append(_text_cells(values))
+            cells.append(_text_cells(columns[field]))
     lines = [",".join(LANDMARK_FIELDS)] + [",".join(row) for row in zip(*cells, strict=True)]
     return "\n".join(lines) + "\n"
 
@@ -208,10 +215,15 @@ def _json_cells(values: list[Any]) -> list[str]:
     return [orjson.dumps(v).decode("utf-8") for v in values]
 
 
-def _landmarks_json(head: Mapping[str, Any], columns: Mapping[str, list[Any]]) -> bytes:
+def _landmarks_json(
+    head: Mapping[str, Any],
+    columns: Mapping[str, list[Any]],
+    numbers: Mapping[str, list[str]] | None = None,
+) -> bytes:
     """``orjson.dumps({**head, "landmarks": rows}, option=OPT_INDENT_2)`` built from the columns.
 
-    The same bytes, without making one dict per landmark.
+    The same bytes, without making one dict per landmark. ``numbers`` is
+    :func:`_number_cells` of ``columns``, when already made.
     """
     top = orjson.dumps({**head, "landmarks": []}, option=orjson.OPT_INDENT_2)
     if not columns[LANDMARK_FIELDS[0]]:
@@ -219,7 +231,11 @@ def _landmarks_json(head: Mapping[str, Any], columns: Mapping[str, list[Any]]) -
     template = (
         "    {\n" + ",\n".join(f'      "{field}": %s' for field in LANDMARK_FIELDS) + "\n    }"
     )
-    cells = zip(*(_json_cells(columns[field]) for field in LANDMARK_FIELDS), strict=True)
+    numbers = numbers or {}
+    cells = zip(
+        *(numbers.get(field) or _json_cells(columns[field]) for field in LANDMARK_FIELDS),
+        strict=True,
+    )
     body = ",\n".join([template % row for row in cells])
     prefix = top[: -len(b"[]\n}")]
     return prefix + b"[\n" + body.encode("utf-8") + b"\n  ]\n}"
@@ -275,7 +291,8 @@ class ProjectJob(Job):
                 f"{', '.join(frame.landmarks) or 'none'}."
             )
         columns, points = _landmark_columns(frame, groups)
-        table = _csv_from_columns(columns)
+        numbers = _number_cells(columns)
+        table = _csv_from_columns(columns, numbers)
         head = {
             "frame_id": frame.frame_id,
             "vendor": frame.vendor,
@@ -285,7 +302,7 @@ class ProjectJob(Job):
         vis = np.array([v is not False for v in columns["visible"]], bool)
         overlay = draw_landmarks_comparison(image, points[:, 2:], points[:, :2], visible=vis)
         out.path(".landmarks.csv").write_text(table, encoding="utf-8")
-        out.path(".landmarks.json").write_bytes(_landmarks_json(head, columns))
+        out.path(".landmarks.json").write_bytes(_landmarks_json(head, columns, numbers))
         Image.fromarray(overlay).save(
             out.path(".overlay.png"), format="PNG", compress_level=_PNG_COMPRESS_LEVEL
         )

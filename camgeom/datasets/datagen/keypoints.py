@@ -99,35 +99,32 @@ def keypoint_groups(
 
 def _leaves(node: Any, prefix: str) -> list[tuple[str, Mapping[str, Any]]]:
     """``(dotted name, leaf)`` of every keypoint under ``node``, numeric keys in numeric order."""
-    if isinstance(node, dict) and "global_3d" not in node:
-        if all(type(v) is dict and "global_3d" in v for v in node.values()):
-            # the usual layout, one level of leaves: no recursion
-            keys = list(node)
-            if keys and all(type(k) is str and k.isascii() and k.isdecimal() for k in keys):
-                keys.sort(key=int)
-            if prefix:
-                return [(f"{prefix}.{k}", node[k]) for k in keys]
-            return [(str(k), node[k]) for k in keys]
     out: list[tuple[str, Mapping[str, Any]]] = []
     _collect_leaves(node, prefix, out)
     return out
 
 
 def _collect_leaves(node: Any, prefix: str, out: list[tuple[str, Mapping[str, Any]]]) -> None:
-    if type(node) is dict or isinstance(node, Mapping):
-        if "global_3d" in node:
-            out.append((prefix, node))
-            return
-        keys = [k for k in node if k != "version"]
-        if keys and all(type(k) is str and k.isascii() and k.isdecimal() for k in keys):
-            keys.sort(key=int)
-        for key in keys:
-            _collect_leaves(node[key], f"{prefix}.{key}" if prefix else str(key), out)
+    if not (type(node) is dict or isinstance(node, Mapping)):
+        return
+    if "global_3d" in node:
+        out.append((prefix, node))
+        return
+    keys = [k for k in node if k != "version"]
+    if keys and all(_is_number(k) for k in keys):
+        keys.sort(key=int)
+    for key in keys:
+        child = node[key]
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if type(child) is dict and "global_3d" in child:
+            out.append((name, child))  # the usual leaf: no call for it
+        else:
+            _collect_leaves(child, name, out)
 
 
 def _is_number(key: Any) -> bool:
     """A key of ASCII digits only ("²".isdigit() is true, but int("²") fails)."""
-    return isinstance(key, str) and key.isascii() and key.isdecimal()
+    return type(key) is str and key.isascii() and key.isdecimal()
 
 
 def _to_bool(value: Any) -> bool:
@@ -242,7 +239,7 @@ def _group_fast(
     elif missing != len(flags):
         return None
     if group == "ibug68":
-        names = [str(int(n)) if n.isascii() and n.isdecimal() else n for n, _ in leaves]
+        names = [str(int(n)) if _is_number(n) else n for n, _ in leaves]
     else:
         names = [name for name, _ in leaves]
     return _finish(names, world, row_col, visible, all_int, path, keypath)
