@@ -14,6 +14,7 @@ to the compiled one-pass kernels (about 1 us). Both give the same numbers.
 
 from __future__ import annotations
 
+import math
 from types import ModuleType
 from typing import Any
 
@@ -57,6 +58,8 @@ def pose_errors(poses: np.ndarray) -> tuple[float, float, float, bool]:
 
     Values other than the last are meaningless when the poses are not all finite.
     """
+    if poses.shape[0] == 1:
+        return _one_pose_errors(poses[0].ravel().tolist())
     if _kernels is not None:
         return _kernels.pose_errors(poses)
     finite = bool(np.isfinite(poses).all())
@@ -78,6 +81,8 @@ def intrinsics_errors(Ks: np.ndarray) -> tuple[float, float, float, bool]:
 
     Values other than the last are meaningless when the matrices are not all finite.
     """
+    if Ks.shape[0] == 1:
+        return _one_intrinsics_errors(Ks[0].ravel().tolist())
     if _kernels is not None:
         return _kernels.intrinsics_errors(Ks)
     finite = bool(np.isfinite(Ks).all())
@@ -85,6 +90,38 @@ def intrinsics_errors(Ks: np.ndarray) -> tuple[float, float, float, bool]:
         return np.inf, np.inf, 0.0, finite
     lower = np.abs(Ks[:, [1, 2, 2, 2], [0, 0, 1, 2]] - [0.0, 0.0, 0.0, 1.0]).max()
     return float(Ks[:, 0, 0].min()), float(Ks[:, 1, 1].min()), float(lower), True
+
+
+def _one_pose_errors(p: list[float]) -> tuple[float, float, float, bool]:
+    """:func:`pose_errors` of one pose given as its 16 row-major floats (no numpy calls).
+
+    One pose is checked far faster in Python floats than through a dozen small
+    numpy calls; the sums are the array path's up to rounding.
+    """
+    if not all(math.isfinite(v) for v in p):
+        return 0.0, math.inf, 0.0, False
+    r = (p[0:3], p[4:7], p[8:11])
+    ortho = 0.0
+    for i in range(3):
+        for j in range(3):
+            # (R^T R)[i, j] = sum_k R[k, i] R[k, j], as numpy's matmul sums it
+            dot = r[0][i] * r[0][j] + r[1][i] * r[1][j] + r[2][i] * r[2][j]
+            ortho = max(ortho, abs(dot - (1.0 if i == j else 0.0)))
+    det = (
+        r[0][0] * (r[1][1] * r[2][2] - r[1][2] * r[2][1])
+        - r[0][1] * (r[1][0] * r[2][2] - r[1][2] * r[2][0])
+        + r[0][2] * (r[1][0] * r[2][1] - r[1][1] * r[2][0])
+    )
+    last = max(abs(p[12]), abs(p[13]), abs(p[14]), abs(p[15] - 1.0))
+    return ortho, det, last, True
+
+
+def _one_intrinsics_errors(k: list[float]) -> tuple[float, float, float, bool]:
+    """:func:`intrinsics_errors` of one K given as its 9 row-major floats (no numpy calls)."""
+    if not all(math.isfinite(v) for v in k):
+        return math.inf, math.inf, 0.0, False
+    lower = max(abs(k[3]), abs(k[6]), abs(k[7]), abs(k[8] - 1.0))
+    return k[0], k[4], lower, True
 
 
 def shape_str(shape: tuple[int | str, ...]) -> str:

@@ -17,7 +17,7 @@ from camgeom._validation import check_intrinsics, check_pose, check_positive_int
 from camgeom.conventions import POSE_KINDS, convert_pose
 from camgeom.errors import ConventionError, InvalidValueError, ShapeError
 from camgeom.lens import Distortion, check_distortion
-from camgeom.poses import invert_pose, transform_points
+from camgeom.poses import invert_pose, rigid_inverse, transform_points
 
 __all__ = ["Camera"]
 
@@ -79,7 +79,7 @@ class Camera:
         object.__setattr__(self, "cam_from_world", _readonly(pose))
         object.__setattr__(self, "width", check_positive_int(self.width, "width"))
         object.__setattr__(self, "height", check_positive_int(self.height, "height"))
-        object.__setattr__(self, "_world_from_cam", _readonly(invert_pose(pose)))
+        object.__setattr__(self, "_world_from_cam", _readonly(rigid_inverse(pose)))
         check_distortion(self.distortion)
 
     def __eq__(self, other: object) -> bool:

@@ -82,7 +82,11 @@ def invert_pose(pose: Any) -> np.ndarray:
     >>> invert_pose(p)[:3, 3]
     array([-1., -2., -3.])
     """
-    p = check_pose(pose, "pose")
+    return rigid_inverse(check_pose(pose, "pose"))
+
+
+def rigid_inverse(p: np.ndarray) -> np.ndarray:
+    """:func:`invert_pose` of poses (..., 4, 4) already checked rigid (no second check)."""
     rt = np.swapaxes(p[..., :3, :3], -1, -2)
     out = np.zeros_like(p)
     out[..., :3, :3] = rt

@@ -61,6 +61,23 @@ def test_numpy_and_kernel_measure_the_same(n):
         assert _by_numpy(numpy_fn, stack)[3] is False and not kernel(stack)[3]
 
 
+def test_one_matrix_path_measures_like_the_array_path():
+    """A single pose or K is measured in Python floats; a stack of two goes through numpy."""
+    rng = np.random.default_rng(7)
+    for stack, fn in (
+        (_poses(rng, 6), _validation.pose_errors),
+        (_intrinsics(rng, 6), _validation.intrinsics_errors),
+    ):
+        stack[5, 1, 1] = np.inf
+        for one in stack:
+            single = _by_numpy(fn, np.ascontiguousarray(one[None]))
+            double = _by_numpy(fn, np.ascontiguousarray(np.stack([one, one])))
+            assert single[3] is double[3]
+            if single[3]:
+                np.testing.assert_allclose(single[:3], double[:3], rtol=1e-12, atol=1e-15)
+            assert all(type(v) is float for v in single[:3])
+
+
 @pytest.mark.parametrize("use_kernels", [False, True])
 def test_checks_raise_the_same_with_numpy_or_kernels(use_kernels, monkeypatch):
     if use_kernels:

@@ -38,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
 from collections.abc import Iterator, Mapping
 from functools import partial
@@ -112,12 +113,19 @@ def _actor_scene(actor: Any, actor_path: Path, camera_dir: Path, root: Path) -> 
     return f"actor:{actor['identity_id']}/{digest}"
 
 
-def _datapoint_file(camera_dir: Path, name: str) -> Path | None:
-    for folder in (camera_dir, camera_dir.parent):
-        candidate = folder / name
+def _datapoint_file(
+    camera_dir: Path, name: str, names: frozenset[str] | None = None
+) -> Path | None:
+    """``name`` in the camera folder, else in the datapoint folder above it, or None.
+
+    ``names``: the camera folder's listing, when the caller has it (spares a stat).
+    """
+    if names is None or name in names:
+        candidate = camera_dir / name
         if candidate.is_file():
             return candidate
-    return None
+    candidate = camera_dir.parent / name
+    return candidate if os.path.isfile(candidate) else None
 
 
 # ------------------------------------------------------------------ reading
@@ -189,10 +197,10 @@ def read_frame(
     version_text = None if version is None else str(version)
     camera_name = str(cam_meta.get("camera_name", camera_dir.name))
 
-    actor_path = _datapoint_file(camera_dir, "actor_metadata.json")
+    actor_path = _datapoint_file(camera_dir, "actor_metadata.json", names)
     actor = load_json(actor_path) if actor_path is not None else None
     raw["actor_metadata"] = actor
-    request_path = _datapoint_file(camera_dir, "datapoint_request.json")
+    request_path = _datapoint_file(camera_dir, "datapoint_request.json", names)
     request = load_json(request_path) if request_path is not None else None
     raw["datapoint_request"] = request
     for fname, key in (
@@ -202,7 +210,9 @@ def read_frame(
     ):
         raw[key] = load_json(camera_dir / fname) if fname in names else None
 
-    camera, metadata = read_camera(cam_meta, meta_path, version_text, request, camera_name, notes)
+    camera, metadata = read_camera(
+        cam_meta, meta_path, version_text, request, camera_name, notes, request_path
+    )
     groups = (
         keypoint_groups(camera_dir, names, actor, actor_path, camera_name, notes, raw)
         if landmarks
@@ -234,7 +244,7 @@ def read_frame(
             seg_path = camera_dir / seg_name
             break
     mapping: dict[str, Any] = {}
-    seg_meta_path = _datapoint_file(camera_dir, "semantic_segmentation_metadata.json")
+    seg_meta_path = _datapoint_file(camera_dir, "semantic_segmentation_metadata.json", names)
     if seg_meta_path is not None:
         data = read_bytes(seg_meta_path)
         seg_meta = parse_json_bytes(data, seg_meta_path)
