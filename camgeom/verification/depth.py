@@ -428,13 +428,13 @@ def _farthest_around(depth: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.
     resolution do not count.
     """
     h, w = depth.shape[:2]
-    best = np.full(row.shape, -np.inf)
-    for dr in (-1, 0, 1):
-        for dc in (-1, 0, 1):
-            r = np.clip(row + dr, 0, h - 1)
-            c = np.clip(col + dc, 0, w - 1)
-            best = np.maximum(best, depth[r, c].astype(float))  # NaN propagates
-    return best
+    r = np.clip(row[:, None] + _AROUND, 0, h - 1)  # (n, 3)
+    c = np.clip(col[:, None] + _AROUND, 0, w - 1)
+    around = depth[r[:, :, None], c[:, None, :]].reshape(len(row), 9)
+    return around.max(axis=1, initial=-np.inf).astype(float)  # NaN propagates
+
+
+_AROUND = np.array([-1, 0, 1])
 
 
 def normals_kind_check(

@@ -285,8 +285,17 @@ def _duplicates(lm: Landmarks, group: str = "") -> list[str]:
     rows = np.nonzero(np.isfinite(pos).all(axis=-1))[0]
     if len(rows) < 2:
         return []
-    _, first, inverse = np.unique(pos[rows], axis=0, return_index=True, return_inverse=True)
-    firsts = rows[first[inverse.reshape(-1)]]
+    p = pos[rows]
+    # A stable sort by x, then y, then z: equal positions are adjacent, earliest first.
+    order = np.lexsort((p[:, 2], p[:, 1], p[:, 0]))
+    s = p[order]
+    repeat = np.zeros(len(order), dtype=bool)
+    repeat[1:] = (s[1:] == s[:-1]).all(axis=1)
+    if not repeat.any():
+        return []
+    run_start = np.maximum.accumulate(np.where(repeat, 0, np.arange(len(order))))
+    firsts = np.empty_like(rows)
+    firsts[order] = rows[order[run_start]]
     return [
         f"{lm.names[i]} == {lm.names[j]}"
         for i, j in zip(firsts.tolist(), rows.tolist(), strict=True)

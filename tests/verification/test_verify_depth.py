@@ -82,3 +82,25 @@ def test_fixture_tree_keeps_its_verdicts(fixtures):
     failing = [r for r in rep.reports if not r.passed]
     assert len(failing) + len(rep.unreadable) == 11
     assert not any(r["depth.scale"].failed for r in rep.reports)
+
+
+def test_farthest_around_is_the_max_of_the_clamped_3x3_window():
+    from camgeom.verification.depth import _farthest_around
+
+    rng = np.random.default_rng(5)
+    for _ in range(100):
+        h, w = (int(x) for x in rng.integers(1, 12, 2))
+        depth = rng.random((h, w)).astype(np.float32)
+        depth[rng.random((h, w)) < 0.15] = np.nan
+        row = rng.integers(0, h, 20)
+        col = rng.integers(0, w, 20)
+        got = _farthest_around(depth, row, col)
+        for k in range(20):
+            r0, c0 = row[k], col[k]
+            window = depth[max(r0 - 1, 0) : r0 + 2, max(c0 - 1, 0) : c0 + 2]
+            want = np.nan if np.isnan(window).any() else float(window.max())
+            assert got.dtype == np.float64
+            np.testing.assert_equal(got[k], want)
+    assert _farthest_around(
+        np.ones((3, 3), np.float32), np.array([], int), np.array([], int)
+    ).shape == (0,)

@@ -140,3 +140,24 @@ def test_dataset_table_takes_worst_value_tolerance_and_note_from_one_frame():
     assert "frame_c" in text and "c hint" in text
     (row,) = DatasetReport((b,)).summary()
     assert (row["worst"], row["tolerance"], row["worst_frame"]) == (5.0, 10.0, "frame_b")
+
+
+def test_duplicates_name_every_repeat_after_its_first_position():
+    """Equal positions (0.0 equal to -0.0) point back to their earliest row, NaN rows skipped."""
+    from camgeom.verification.landmarks import _duplicates
+
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        n = int(rng.integers(2, 40))
+        world = rng.integers(-2, 3, (n, 3)) * rng.choice([1.0, -1.0], (n, 3))
+        world[rng.random(n) < 0.1, 1] = np.nan
+        names = tuple(f"p{i}" for i in range(n))
+        lm = Landmarks(names=names, world=world, pixels=None, visible=None)
+        expected = []
+        for j in range(n):
+            if not np.isfinite(world[j]).all():
+                continue
+            i = next(i for i in range(j + 1) if np.array_equal(world[i], world[j]))
+            if i != j:
+                expected.append(f"p{i} == p{j}")
+        assert _duplicates(lm) == expected
