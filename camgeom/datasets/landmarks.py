@@ -81,7 +81,7 @@ class Landmarks:
     source: str = ""
 
     def __post_init__(self) -> None:
-        names = tuple(str(n) for n in self.names)
+        names = tuple(map(str, self.names))
         object.__setattr__(self, "names", names)
         n = len(names)
         arrays = {

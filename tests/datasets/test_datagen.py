@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import OpenEXR
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image
 from scipy.spatial.transform import Rotation
 
@@ -457,3 +459,18 @@ def test_segmentation_mapping_follows_the_file_content(fixtures: Path, tmp_path:
     after = read_frame(cam).segmentation_mapping
     assert after["a_new_class"] == (255, 0, 1)
     assert {k: v for k, v in after.items() if k != "a_new_class"} == before
+
+
+@given(
+    st.lists(
+        st.one_of(st.text(max_size=4), st.from_regex(r"[0-9]{1,3}", fullmatch=True), st.none()),
+        max_size=6,
+    )
+)
+def test_key_tests_in_bulk_agree_with_the_per_key_tests(keys):
+    from camgeom.datasets.datagen.keypoints import _LEADING_ZERO, _all_numbers, _is_number
+
+    assert _all_numbers(keys) == all(_is_number(k) for k in keys)
+    names = [k for k in keys if isinstance(k, str) and "\x00" not in k]
+    leading = any(n[:1] == "0" and len(n) > 1 for n in names)
+    assert bool(_LEADING_ZERO.search("\x00".join(names))) == leading
