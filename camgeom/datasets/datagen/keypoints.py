@@ -14,6 +14,7 @@ import math
 import re
 import warnings
 from collections.abc import Mapping
+from operator import itemgetter, methodcaller
 from pathlib import Path
 from typing import Any
 
@@ -217,11 +218,13 @@ def _group_fast(
 
     The per-leaf loop of :func:`_group_from_leaves` then names the offending key.
     """
+    if not leaves:
+        return None
+    leaf_names, leaf_docs = zip(*leaves, strict=True)
     try:
-        points = [leaf["global_3d"] for _, leaf in leaves]
-        coords = [(g["x"], g["y"], g["z"]) for g in points]
-        pixels = [leaf.get("pixel_2d") for _, leaf in leaves]
-        flags = [leaf.get("is_visible") for _, leaf in leaves]
+        coords = list(map(_XYZ, map(_GLOBAL_3D, leaf_docs)))
+        pixels = list(map(_PIXEL_2D, leaf_docs))
+        flags = list(map(_IS_VISIBLE, leaf_docs))
     except (KeyError, TypeError, AttributeError):
         return None
     unlabelled = pixels.count(None)
@@ -232,7 +235,7 @@ def _group_fast(
         all_int = True
     else:
         try:
-            raw = np.array([(p["x"], p["y"]) for p in pixels if p is not None])
+            raw = np.array(list(map(_XY, pixels)))
         except (KeyError, TypeError, AttributeError, ValueError):
             return None
         if raw.dtype.kind not in "if" or raw.shape != (len(pixels), 2):
@@ -250,16 +253,23 @@ def _group_fast(
     missing = flags.count(None)
     if not missing:
         if flags.count("true") + flags.count("false") == len(flags):  # as Datagen writes them
-            visible = np.array([f == "true" for f in flags], dtype=bool)
+            visible = np.array(list(map("true".__eq__, flags)), dtype=bool)
         else:
             visible = np.array([_to_bool(f) for f in flags], dtype=bool)
     elif missing != len(flags):
         return None
     if group == "ibug68":
-        names = [str(int(n)) if _is_number(n) else n for n, _ in leaves]
+        names = [str(int(n)) if _is_number(n) else n for n in leaf_names]
     else:
-        names = [name for name, _ in leaves]
+        names = list(leaf_names)
     return _finish(names, world, row_col, visible, all_int, path, keypath)
+
+
+_GLOBAL_3D = itemgetter("global_3d")
+_XYZ = itemgetter("x", "y", "z")
+_XY = itemgetter("x", "y")
+_PIXEL_2D = methodcaller("get", "pixel_2d")
+_IS_VISIBLE = methodcaller("get", "is_visible")
 
 
 def _finish(
@@ -334,7 +344,7 @@ def _keypoints(
                 if not leaves:
                     continue
                 if not numeric_sort_noted and _LEADING_ZERO.search(
-                    "\x00".join(n for n, _ in leaves)
+                    "\x00".join([n for n, _ in leaves])
                 ):
                     notes.append("keypoint keys '01'..'68' sorted numerically; names normalised")
                     numeric_sort_noted = True
