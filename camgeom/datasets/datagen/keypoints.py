@@ -14,6 +14,7 @@ import math
 import re
 import warnings
 from collections.abc import Mapping
+from itertools import chain
 from operator import itemgetter, methodcaller
 from pathlib import Path
 from typing import Any
@@ -243,12 +244,11 @@ def _group_fast(
         all_int = raw.dtype.kind == "i"
         row_col = raw.astype(np.float64)
     try:
-        world = np.array(coords)
-    except (TypeError, ValueError):
+        # Numbers as the per-leaf path stores them: float(), so "1.5" and True pass alike.
+        world = np.fromiter(chain.from_iterable(coords), np.float64, 3 * len(coords))
+    except (TypeError, ValueError, OverflowError):
         return None
-    if world.dtype.kind not in "if" or world.shape != (len(coords), 3):
-        return None
-    world = world.astype(np.float64)
+    world = world.reshape(-1, 3)
     visible = None
     missing = flags.count(None)
     if not missing:
