@@ -8,6 +8,7 @@ core sets 1 in its workers, so that decoding never oversubscribes the machine.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable
@@ -37,7 +38,9 @@ def _from_env(text: str) -> int:
     return n
 
 
+@functools.cache
 def _cores() -> int:
+    """Cores this process may run on, asked once (the system call is slow on some VMs)."""
     try:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not on Linux

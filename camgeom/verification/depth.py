@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from camgeom.errors import CamgeomError
+from camgeom.verification._stats import median
 from camgeom.verification.report import Check, failure, measured, skipped, verdict
 from camgeom.verification.tolerances import (
     DEPTH_KIND_RATIO,
@@ -253,7 +254,7 @@ def _half_float_steps(depth: np.ndarray, K: np.ndarray) -> str | None:
     with np.errstate(over="ignore"):
         if not np.array_equal(sample.astype(np.float16).astype(sample.dtype), sample):
             return None
-    typical = float(np.median(sample))
+    typical = median(sample)
     step = float(np.spacing(np.float16(typical)))
     footprint = typical / float(K[0, 0])
     h, w = depth.shape[:2]
@@ -332,14 +333,14 @@ def _scale_check(depth_kind: str, parts: list[tuple[str, np.ndarray]]) -> tuple[
             ),
             1.0,
         )
-    ratio = float(np.median(ratios))
+    ratio = median(ratios)
     off = abs(ratio - 1.0)
     ok = off <= DEPTH_SCALE_TOL
     # The densest group (a face mesh) alone, when there is one beside others.
     dense_name, dense = max(parts, key=lambda p: p[1].size)
     mesh = ""
     if len(parts) > 1 and dense.size >= 100:
-        mesh = f"; {float(np.median(dense)):.4g} over the {dense.size} points of {dense_name!r}"
+        mesh = f"; {median(dense):.4g} over the {dense.size} points of {dense_name!r}"
     message = (
         f"median depth / landmark {'camera z' if depth_kind == 'z' else 'range'} is "
         f"{ratio:.4g} over {ratios.size} landmarks{mesh} (1 for a depth map in metres)"
@@ -399,8 +400,8 @@ def _kind_check(depth_kind: str, sampled: list[np.ndarray], scale: float) -> Che
         return skipped(
             _NAMES[1], f"fewer than {DEPTH_MIN_SURFACE_LANDMARKS} landmarks on the depth surface"
         )
-    mz = float(np.median(np.abs(zr[near])))
-    mr = float(np.median(np.abs(rr[near])))
+    mz = median(np.abs(zr[near]))
+    mr = median(np.abs(rr[near]))
     fits = "z" if mz < mr else "range"
     own, other = (mz, mr) if depth_kind == "z" else (mr, mz)
     ratio = own / max(other, 1e-12)
@@ -514,8 +515,8 @@ def normals_kind_check(
         return skipped(
             name, f"fewer than {NORMALS_MIN_PIXELS} pixels where the depth and normal maps agree"
         )
-    mz, mr = float(np.median(ang["z"])), float(np.median(ang["range"]))
-    t = float(np.median(tilt))
+    mz, mr = median(ang["z"]), median(ang["range"])
+    t = median(tilt)
     deg = math.degrees
     if min(mz, mr) > NORMALS_AGREE_RAD:
         return skipped(

@@ -16,6 +16,7 @@ import numpy as np
 
 from camgeom.errors import CamgeomError
 from camgeom.poses import transform_points
+from camgeom.verification._stats import nanmedian
 from camgeom.verification.report import Check, failure, measured, skipped
 from camgeom.verification.tolerances import DUPLICATES_SHOWN, NAMES_SHOWN, TOL_M, TOL_PX
 
@@ -206,7 +207,7 @@ def _reprojection_check(group: str, lm: Landmarks, labels: np.ndarray, uv: np.nd
         tol,
         unit="px",
         message=f"projected world points against the vendor 2D labels: median "
-        f"{float(np.nanmedian(err)):.3g} px",
+        f"{nanmedian(err):.3g} px",
         hint=(
             f"{len(bad)} of {int(ok.sum())} labels off: "
             + ", ".join(f"{lm.names[i]} ({err[i]:.3g} px)" for i in bad[:NAMES_SHOWN])
