@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from camgeom.datasets import colmap, datagen, facesynthetics, geogen, nerfstudio, synthesisai
 from camgeom.datasets._common import natural_key, relative_id
@@ -185,14 +186,18 @@ def _synthesis_one(info: Path, root: Path) -> FrameSource:
 
 # ------------------------------------------------------------------ folders
 def _from_dir(
-    folder: Path, root: Path, depth: int, seen: set[str], allow: bool, out: SourceList
+    folder: Path, root: Path, depth: int, seen: set[Any], allow: bool, out: SourceList
 ) -> None:
-    """Append the frames in ``folder`` and below to ``out``; ``seen``: real folders walked.
+    """Append the frames in ``folder`` and below to ``out``; ``seen``: folders walked (device, inode).
 
     A folder reached again through a symbolic link (a link to ``.`` or to a
     parent) is walked once, so a link loop neither multiplies frames nor recurses.
     """
-    real = os.path.realpath(folder)
+    try:
+        st = os.stat(folder)
+        real: Any = (st.st_dev, st.st_ino)  # one system call; realpath walks every component
+    except OSError:
+        real = os.path.realpath(folder)
     if real in seen:
         return
     seen.add(real)
@@ -200,7 +205,7 @@ def _from_dir(
 
 
 def _frames_here(
-    folder: Path, root: Path, depth: int, seen: set[str], allow: bool, out: SourceList
+    folder: Path, root: Path, depth: int, seen: set[Any], allow: bool, out: SourceList
 ) -> list[FrameSource]:
     """The frames of ``folder`` itself; subfolders are walked into ``out`` (then ``[]``)."""
     names = _listing(folder)
