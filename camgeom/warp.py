@@ -306,23 +306,25 @@ def _sample(
     remap = _remap or _remap_kernels()
     nc = img3.shape[2]
     is_int = out.dtype.kind in "biu"
-    kind = remap.RGB8 if out.dtype == np.uint8 and nc == 3 else remap.INT if is_int else remap.FLOAT
     src, dst = img3.reshape(-1), out.reshape(-1)
+    # RGB8: byte offsets in uint32, and 8-byte loads (at least 3 pixels)
+    rgb8 = out.dtype == np.uint8 and nc == 3 and 8 <= src.size < 2**32 - 8
+    kind = remap.RGB8 if rgb8 else remap.INT if is_int else remap.FLOAT
     if plan is not None and interpolation == "nearest":
         kind = remap.NEAREST
-    rgb8 = kind == remap.RGB8 and (plan is not None or (fixed_point and interpolation == "linear"))
-    packed = remap.packed_buffer(img3.shape[0] * img3.shape[1] if rgb8 else 0)
+    pairs = remap.pair_view(src) if kind == remap.RGB8 else remap.NO_PAIRS
+    h, w = out.shape[0], out.shape[1]
     if plan is not None:
         fn = remap.apply_parallel if big else remap.apply_serial
-        with remap.grabbing(4 * remap.GRAB):
-            fn(src, packed, src_camera.width, nc, kind, plan.offset, plan.code, dst, fill)
+        with remap.grabbing(remap.GRAB):
+            fn(src, pairs, src_camera.width, nc, kind, plan.offset, plan.code, h, w, dst, fill)
         return
     geometry = _geometry(src_camera, dst_camera)
     if interpolation == "linear" and fixed_point:
-        ws, hs, h, w = src_camera.width, src_camera.height, out.shape[0], out.shape[1]
+        ws, hs = src_camera.width, src_camera.height
         fn = remap.warp_linear_parallel if big else remap.warp_linear_serial
         with remap.grabbing(remap.GRAB):
-            fn(src, packed, dst, ws, hs, nc, kind, h, w, *geometry, UNDISTORT_TOL, fill)
+            fn(src, pairs, dst, ws, hs, nc, kind, h, w, *geometry, UNDISTORT_TOL, fill)
         return
     kernels = _lens_module._kernels or _lens_module._load_kernels()
     if interpolation == "nearest":

@@ -21,6 +21,13 @@ with both fractions 0. A :class:`camgeom.warp.WarpPlan` stores these two
 arrays; without a plan the fused kernels compute them one output row at a
 time and sample at once.
 
+RGB uint8 images are sampled a row segment of a tile at a time, in four loops
+so that three of them vectorise: byte offsets of the two neighbour pairs (from
+the plan, or encoded from the positions), then one 8-byte load per pair (the
+only scalar loop: a gather), then the bilinear arithmetic on the three channels
+at once in one 64-bit word (21-bit lanes), then the 3-byte stores. Output tiles
+keep the source rows they read in cache (as ``cv2.remap``'s 128x128 blocks do).
+
 Source positions of a pinhole output camera are computed in float32 (the
 forward lens model needs no iteration): within 3e-4 pixel of float64 at 2048
 pixels, 1e-3 at 8192, against the 1/64-pixel rounding. An output camera with a
@@ -33,7 +40,6 @@ handling, which is what lets the row loops vectorise.
 from __future__ import annotations
 
 import math
-import threading
 
 import numpy as np
 from numba import parallel_chunksize
@@ -45,26 +51,27 @@ MISS = 1024
 """Code of an output pixel whose ray misses the source image (gets ``fill``)."""
 ROWS = 8
 """Output rows per parallel work item (one set of row buffers each)."""
+TILE_ROWS = 16
+TILE_COLS = 256
+"""Output tile of the RGB8 sampler (rows x columns; one parallel work item): its
+source rows stay in the core's cache between the tile's rows."""
 GRAB = 2
 """Work items a thread takes at a time, set by the caller with :data:`grabbing`:
 the items are then shared out as threads finish theirs (numba's default gives each
 thread an equal share up front, and the whole call waits for a thread that another
 process delays)."""
-_local = threading.local()
 
 
-def packed_buffer(n):
-    """A uint64 buffer of ``n`` items for the RGB8 sampler, kept for this thread's next call.
+def pair_view(src):
+    """The 8 bytes from each byte of flat uint8 ``src`` as one unaligned uint64 (a view).
 
-    Packing a 2048x2048 RGB image takes 32 MB: allocating them afresh would fault
-    in new pages on every call (about a tenth of the warp's time).
+    Element ``i`` is bytes ``i .. i + 7`` (little-endian): the three channels of an
+    RGB pixel at byte ``3 k`` and of its right neighbour in one load. Needs 8 bytes.
     """
-    buf = getattr(_local, "buf", None)
-    if buf is None or buf.size < n:
-        buf = np.empty(n, np.uint64)
-        if n:
-            _local.buf = buf
-    return buf[:n]
+    whole = src[: src.size // 8 * 8].view(np.uint64)
+    return np.lib.stride_tricks.as_strided(
+        whole, shape=(src.size - 7,), strides=(1,), writeable=False
+    )
 
 
 grabbing = parallel_chunksize
@@ -72,9 +79,14 @@ grabbing = parallel_chunksize
 (a runtime setting: inside a kernel it would keep numba from caching it)."""
 
 
+NO_PAIRS = pair_view(np.zeros(8, np.uint8))
+"""The ``pairs`` argument of the kernels when the sampler is not RGB8 (same type)."""
+
+
 @jit
-def _row_coords32(row, w, k_dst, rot, k_src, model_src, p_src, us, vs):  # pragma: no cover
-    """Float32 source positions of output row ``row`` of a pinhole output camera."""
+def _row_coords32(row, c0, w, k_dst, rot, k_src, model_src, p_src, us, vs):  # pragma: no cover
+    """Float32 source positions of columns ``c0 .. c0 + w`` of output row ``row`` of a
+    pinhole output camera into ``us[:w]``, ``vs[:w]`` (the same values for any ``c0``)."""
     f32 = np.float32
     U = np.uint64
     fxd, sd, cxd, fyd, cyd = k_dst[0, 0], k_dst[0, 1], k_dst[0, 2], k_dst[1, 1], k_dst[1, 2]
@@ -99,7 +111,7 @@ def _row_coords32(row, w, k_dst, rot, k_src, model_src, p_src, us, vs):  # pragm
         r2m = f32(min(r2max, 1e30))
         rational = k4 != 0.0 or k5 != 0.0 or k6 != 0.0
         for col in range(w):
-            c = f32(col)
+            c = f32(c0 + col)
             rz = az + c * dz
             inv = one / rz if rz > zero else nan
             x = (ax + c * dx) * inv
@@ -118,7 +130,7 @@ def _row_coords32(row, w, k_dst, rot, k_src, model_src, p_src, us, vs):  # pragm
         k1, k2, k3, k4 = f32(p_src[0]), f32(p_src[1]), f32(p_src[2]), f32(p_src[3])
         r2m = f32(min(p_src[8], 1e30))
         for col in range(w):
-            c = f32(col)
+            c = f32(c0 + col)
             rz = az + c * dz
             inv = one / rz if rz > zero else nan
             x = (ax + c * dx) * inv
@@ -136,7 +148,7 @@ def _row_coords32(row, w, k_dst, rot, k_src, model_src, p_src, us, vs):  # pragm
             vs[U(col)] = fys * yd + cys
     else:
         for col in range(w):
-            c = f32(col)
+            c = f32(c0 + col)
             rz = az + c * dz
             inv = one / rz if rz > zero else nan
             xd = (ax + c * dx) * inv
@@ -184,6 +196,111 @@ def _encode_nearest(us, vs, w, ws, hs, offset, code, o0):  # pragma: no cover - 
             code[o0 + col] = MISS
 
 
+@jit
+def _encode_pairs(us, vs, w, ws, hs, o0, o2, cc):  # pragma: no cover - compiled
+    """:func:`_encode_linear` of ``w`` positions as byte offsets of the RGB8 sampler.
+
+    ``o0``: byte offset of the top-left neighbour, ``o2``: of the bottom-left one
+    (``o0`` again when the row fraction is 0), ``cc``: the code (uint32 each).
+    Branch-free, so that it vectorises.
+    """
+    f32 = np.float32
+    u32 = np.uint32
+    wsf = f32(ws)
+    hsf = f32(hs)
+    row3 = u32(3 * ws)
+    for col in range(w):
+        u = us[col]
+        v = vs[col]
+        inside = (u >= f32(0.0)) & (u < wsf) & (v >= f32(0.0)) & (v < hsf)
+        u = u if inside else f32(0.5)
+        v = v if inside else f32(0.5)
+        X = np.int32(math.floor(u * f32(32.0) - f32(15.5)))
+        Y = np.int32(math.floor(v * f32(32.0) - f32(15.5)))
+        ix = X >> 5
+        iy = Y >> 5
+        a = X & 31 if (ix >= 0) & (ix < ws - 1) else 0
+        b = Y & 31 if (iy >= 0) & (iy < hs - 1) else 0
+        o = u32(3) * (u32(max(iy, 0)) * u32(ws) + u32(max(ix, 0)))
+        o0[col] = o
+        o2[col] = o + row3 * u32(b != 0)
+        cc[col] = u32(a | (b << 5)) if inside else u32(MISS)
+
+
+@jit
+def _plan_pairs(offset, code, i0, w, ws, o0, o2, cc):  # pragma: no cover - compiled
+    """The RGB8 sampler's byte offsets and codes of plan entries ``i0 .. i0 + w``."""
+    u32 = np.uint32
+    row3 = u32(3 * ws)
+    for col in range(w):
+        i = np.uint64(i0) + np.uint64(col)
+        c = u32(code[i])
+        o = u32(3) * u32(offset[i])
+        o0[col] = o
+        o2[col] = o + row3 * u32((c & u32(1023)) >= u32(32))
+        cc[col] = c
+
+
+@jit
+def _gather_pairs(pairs, w, o0, o2, top, bottom):  # pragma: no cover - compiled
+    """One 8-byte load per neighbour pair (``pairs``: :func:`pair_view` of the image).
+
+    The last two pixels of the image have fewer than 8 bytes after them: their
+    loads end at the image's last byte, and :func:`_blend_pairs` shifts them back.
+    """
+    U = np.uint64
+    last = U(pairs.size - 1)
+    for col in range(w):
+        top[col] = pairs[min(U(o0[col]), last)]
+        bottom[col] = pairs[min(U(o2[col]), last)]
+
+
+@jit
+def _spread(t):  # pragma: no cover - compiled
+    """Bytes 0, 1, 2 of ``t`` into 21-bit lanes."""
+    U = np.uint64
+    return (t & U(0xFF)) | ((t & U(0xFF00)) << U(13)) | ((t & U(0xFF0000)) << U(26))
+
+
+@jit
+def _blend_pairs(w, o0, o2, cc, top, bottom, last, fill, res):  # pragma: no cover - compiled
+    """Bilinear RGB of ``w`` gathered pairs as ``r | g << 8 | b << 16`` (``fill`` on a miss).
+
+    Separable, three multiplications for the three channels: modulo 2**64 the
+    21-bit lanes may go negative in between, the result (lanes in [0, 2**21),
+    255 * 1024 + 512 < 2**21) is exact.
+    """
+    U = np.uint64
+    rnd = U(_RND3)
+    for col in range(w):
+        c = U(cc[col])
+        a = c & U(31)
+        b = (c >> U(5)) & U(31)
+        x0 = U(o0[col])
+        x2 = U(o2[col])
+        t = top[col] >> ((x0 - min(x0, last)) << U(3))
+        u = bottom[col] >> ((x2 - min(x2, last)) << U(3))
+        p0 = _spread(t)
+        p2 = _spread(u)
+        upper = (p0 << U(5)) + (_spread(t >> U(24)) - p0) * a
+        lower = (p2 << U(5)) + (_spread(u >> U(24)) - p2) * a
+        s = (upper << U(5)) + (lower - upper) * b + rnd
+        v = ((s >> U(10)) & U(0xFF)) | ((s >> U(23)) & U(0xFF00)) | ((s >> U(36)) & U(0xFF0000))
+        res[col] = np.uint32(v) if c < U(MISS) else fill
+
+
+@jit
+def _store_rgb(w, res, out, o):  # pragma: no cover - compiled
+    """``w`` RGB pixels packed in ``res`` into flat uint8 ``out`` from ``o``."""
+    U = np.uint64
+    for col in range(w):
+        v = res[col]
+        q = U(o) + U(3) * U(col)
+        out[q] = np.uint8(v & np.uint32(0xFF))
+        out[q + U(1)] = np.uint8((v >> np.uint32(8)) & np.uint32(0xFF))
+        out[q + U(2)] = np.uint8(v >> np.uint32(16))
+
+
 _a = np.arange(1024) & 31
 _b = np.arange(1024) >> 5
 WEIGHTS = np.stack([(32 - _a) * (32 - _b), _a * (32 - _b), (32 - _a) * _b, _a * _b], -1)
@@ -193,9 +310,8 @@ _WF = (WEIGHTS / 1024.0).reshape(-1)
 _RND3 = 512 | (512 << 21) | (512 << 42)
 
 RGB8 = 0
-"""Sampler for (H, W, 3) uint8 images: the three channels of a pixel packed in one
-64-bit word once per image (the kernels' first loop), so that one multiplication weighs
-all three and each pixel is unpacked once, not once per output pixel reading it."""
+"""Sampler for (H, W, 3) uint8 images: a neighbour pair's three channels in one
+8-byte load, the three channels weighed at once (see the module)."""
 INT = 1
 """Sampler for other integer images (one channel at a time, int64 sums)."""
 FLOAT = 2
@@ -205,45 +321,16 @@ NEAREST = 3
 
 
 @jit
-def _sample(src, packed, ws, nc, kind, offset, code, n, i0, out, o0, fill):  # pragma: no cover
-    """Sample encoded pixels ``i0 .. i0 + n`` of ``src`` (flat) into flat ``out`` from ``o0``.
-
-    ``packed``: the image by the kernels' first loop for the RGB8 sampler (else unused).
+def _sample(src, ws, nc, kind, offset, code, n, i0, out, o0, fill):  # pragma: no cover
+    """Sample encoded pixels ``i0 .. i0 + n`` of ``src`` (flat) into flat ``out`` from ``o0``
+    (the INT, FLOAT and NEAREST samplers).
 
     Indices are unsigned, so no negative-index handling is compiled in.
     """
     U = np.uint64
     unc = U(nc)
     stride = U(ws) * unc
-    if kind == RGB8:
-        # 21-bit lanes: 255 * 1024 + 512 < 2**21, so the lanes never carry
-        rnd = U(_RND3)
-        for j in range(n):
-            c = U(code[U(i0) + U(j)])
-            o = U(o0) + U(3) * U(j)
-            if c >= U(MISS):
-                out[o] = fill
-                out[o + U(1)] = fill
-                out[o + U(2)] = fill
-                continue
-            a = c & U(31)
-            b = c >> U(5)
-            s0 = U(offset[U(i0) + U(j)])
-            dx = U(a != U(0))
-            s1 = s0 + dx
-            s2 = s0 + U(ws) * U(b != U(0))
-            s3 = s2 + dx
-            # separable, 3 multiplications: modulo 2**64 the lanes may go negative
-            # in between, the result (lanes in [0, 2**21)) is exact
-            p0 = packed[s0]
-            p2 = packed[s2]
-            top = (p0 << U(5)) + (packed[s1] - p0) * a
-            bottom = (p2 << U(5)) + (packed[s3] - p2) * a
-            s = (top << U(5)) + (bottom - top) * b + rnd
-            out[o] = (s >> U(10)) & U(255)
-            out[o + U(1)] = (s >> U(31)) & U(255)
-            out[o + U(2)] = s >> U(52)
-    elif kind == NEAREST:
+    if kind == NEAREST:
         for j in range(n):
             c = U(code[U(i0) + U(j)])
             o = U(o0) + unc * U(j)
@@ -299,11 +386,12 @@ def _sample(src, packed, ws, nc, kind, offset, code, n, i0, out, o0, fill):  # p
 
 @jit
 def _row_positions(
-    row, w, k_dst, model_dst, p_dst, rot, k_src, model_src, p_src, tol, us, vs, us64, vs64
+    row, c0, w, k_dst, model_dst, p_dst, rot, k_src, model_src, p_src, tol, us, vs, us64, vs64
 ):  # pragma: no cover - compiled
-    """Float32 source positions of one output row into ``us``, ``vs``."""
+    """Float32 source positions of columns ``c0 .. c0 + w`` of one output row into
+    ``us``, ``vs`` (an output camera with a lens model: whole rows only, ``c0 = 0``)."""
     if model_dst < 0:
-        _row_coords32(row, w, k_dst, rot, k_src, model_src, p_src, us, vs)
+        _row_coords32(row, c0, w, k_dst, rot, k_src, model_src, p_src, us, vs)
     else:
         _row_coords(row, w, k_dst, model_dst, p_dst, rot, k_src, model_src, p_src, tol, us64, vs64)
         for col in range(w):
@@ -311,9 +399,71 @@ def _row_positions(
             vs[col] = vs64[col]
 
 
+@jit
+def _warp_tile(
+    pairs,
+    out,
+    ws,
+    hs,
+    h,
+    w,
+    r0,
+    c0,
+    tw,
+    k_dst,
+    model_dst,
+    p_dst,
+    rot,
+    k_src,
+    model_src,
+    p_src,
+    tol,
+    fill,
+):  # pragma: no cover - compiled
+    """The RGB8 sampler's fused work item: output rows ``r0 .. r0 + TILE_ROWS``,
+    columns ``c0 .. c0 + tw`` (a function of its own, not inside the parallel loop:
+    so both variants run the same compiled loops)."""
+    n = min(tw, w - c0)
+    n64 = w if model_dst >= 0 else 0
+    fill3 = np.uint32(fill) * np.uint32(0x10101)
+    last = np.uint64(pairs.size - 1)
+    us = np.empty(tw, np.float32)
+    vs = np.empty(tw, np.float32)
+    us64 = np.empty(n64)
+    vs64 = np.empty(n64)
+    o0 = np.empty(tw, np.uint32)
+    o2 = np.empty(tw, np.uint32)
+    cc = np.empty(tw, np.uint32)
+    top = np.empty(tw, np.uint64)
+    bottom = np.empty(tw, np.uint64)
+    res = np.empty(tw, np.uint32)
+    for row in range(r0, min(r0 + TILE_ROWS, h)):
+        _row_positions(
+            row,
+            c0,
+            n,
+            k_dst,
+            model_dst,
+            p_dst,
+            rot,
+            k_src,
+            model_src,
+            p_src,
+            tol,
+            us,
+            vs,
+            us64,
+            vs64,
+        )
+        _encode_pairs(us, vs, n, ws, hs, o0, o2, cc)
+        _gather_pairs(pairs, n, o0, o2, top, bottom)
+        _blend_pairs(n, o0, o2, cc, top, bottom, last, fill3, res)
+        _store_rgb(n, res, out, 3 * (row * w + c0))
+
+
 def _warp_linear(
     src,
-    packed,
+    pairs,
     out,
     ws,
     hs,
@@ -331,26 +481,26 @@ def _warp_linear(
     tol,
     fill,
 ):  # pragma: no cover - compiled
-    # Fused: positions, encoding and sampling of ROWS output rows per work item,
-    # through row buffers that stay in cache (no map is stored).
-    U = np.uint64
-    for row in prange(hs if packed.size else 0):  # the RGB8 sampler's packed image
-        for col in range(ws):
-            k = U(row) * U(ws) + U(col)
-            t = U(3) * k
-            packed[k] = U(src[t]) | (U(src[t + U(1)]) << U(21)) | (U(src[t + U(2)]) << U(42))
-    for blk in prange((h + ROWS - 1) // ROWS):
-        us = np.empty(w, np.float32)
-        vs = np.empty(w, np.float32)
-        n64 = w if model_dst >= 0 else 0
-        us64 = np.empty(n64)
-        vs64 = np.empty(n64)
-        offset = np.empty(w, np.int32)
-        code = np.empty(w, np.uint16)
-        for row in range(blk * ROWS, min(blk * ROWS + ROWS, h)):
-            _row_positions(
-                row,
+    # Fused: positions, encoding and sampling through buffers that stay in cache
+    # (no map is stored). RGB8: one output tile per work item (whole rows when the
+    # output camera has a lens model); other samplers: ROWS whole rows.
+    n64 = w if model_dst >= 0 else 0
+    if kind == RGB8:
+        tw = TILE_COLS if model_dst < 0 else w
+        ntx = (w + tw - 1) // tw
+        for t in prange(ntx * ((h + TILE_ROWS - 1) // TILE_ROWS)):
+            r0 = (t // ntx) * TILE_ROWS
+            c0 = (t % ntx) * tw
+            _warp_tile(
+                pairs,
+                out,
+                ws,
+                hs,
+                h,
                 w,
+                r0,
+                c0,
+                tw,
                 k_dst,
                 model_dst,
                 p_dst,
@@ -359,13 +509,36 @@ def _warp_linear(
                 model_src,
                 p_src,
                 tol,
-                us,
-                vs,
-                us64,
-                vs64,
+                fill,
             )
-            _encode_linear(us, vs, w, ws, hs, offset, code, 0)
-            _sample(src, packed, ws, nc, kind, offset, code, w, 0, out, row * w * nc, fill)
+    else:
+        for blk in prange((h + ROWS - 1) // ROWS):
+            us = np.empty(w, np.float32)
+            vs = np.empty(w, np.float32)
+            us64 = np.empty(n64)
+            vs64 = np.empty(n64)
+            offset = np.empty(w, np.int32)
+            code = np.empty(w, np.uint16)
+            for row in range(blk * ROWS, min(blk * ROWS + ROWS, h)):
+                _row_positions(
+                    row,
+                    0,
+                    w,
+                    k_dst,
+                    model_dst,
+                    p_dst,
+                    rot,
+                    k_src,
+                    model_src,
+                    p_src,
+                    tol,
+                    us,
+                    vs,
+                    us64,
+                    vs64,
+                )
+                _encode_linear(us, vs, w, ws, hs, offset, code, 0)
+                _sample(src, ws, nc, kind, offset, code, w, 0, out, row * w * nc, fill)
 
 
 warp_linear_serial, warp_linear_parallel = jit_variants(_warp_linear)
@@ -388,6 +561,7 @@ def _plan(
             else:
                 _row_positions(
                     row,
+                    0,
                     w,
                     k_dst,
                     model_dst,
@@ -408,20 +582,50 @@ def _plan(
 plan_serial, plan_parallel = jit_variants(_plan)
 
 BLOCK = 4096
-"""Output pixels per parallel work item of a stored plan."""
+"""Output pixels per parallel work item of a stored plan (samplers other than RGB8)."""
 
 
-def _apply(src, packed, ws, nc, kind, offset, code, out, fill):  # pragma: no cover - compiled
-    U = np.uint64
-    for row in prange(packed.size // ws if packed.size else 0):  # the RGB8 sampler's packed image
-        for col in range(ws):
-            k = U(row) * U(ws) + U(col)
-            t = U(3) * k
-            packed[k] = U(src[t]) | (U(src[t + U(1)]) << U(21)) | (U(src[t + U(2)]) << U(42))
-    n = offset.shape[0]
-    for blk in prange((n + BLOCK - 1) // BLOCK):
-        i0 = blk * BLOCK
-        _sample(src, packed, ws, nc, kind, offset, code, min(BLOCK, n - i0), i0, out, i0 * nc, fill)
+@jit
+def _apply_tile(pairs, ws, offset, code, h, w, r0, c0, out, fill):  # pragma: no cover
+    """The RGB8 sampler's work item of a stored plan (see :func:`_warp_tile`)."""
+    n = min(TILE_COLS, w - c0)
+    fill3 = np.uint32(fill) * np.uint32(0x10101)
+    last = np.uint64(pairs.size - 1)
+    o0 = np.empty(TILE_COLS, np.uint32)
+    o2 = np.empty(TILE_COLS, np.uint32)
+    cc = np.empty(TILE_COLS, np.uint32)
+    top = np.empty(TILE_COLS, np.uint64)
+    bottom = np.empty(TILE_COLS, np.uint64)
+    res = np.empty(TILE_COLS, np.uint32)
+    for row in range(r0, min(r0 + TILE_ROWS, h)):
+        i0 = row * w + c0
+        _plan_pairs(offset, code, i0, n, ws, o0, o2, cc)
+        _gather_pairs(pairs, n, o0, o2, top, bottom)
+        _blend_pairs(n, o0, o2, cc, top, bottom, last, fill3, res)
+        _store_rgb(n, res, out, 3 * i0)
+
+
+def _apply(src, pairs, ws, nc, kind, offset, code, h, w, out, fill):  # pragma: no cover
+    if kind == RGB8:
+        ntx = (w + TILE_COLS - 1) // TILE_COLS
+        for t in prange(ntx * ((h + TILE_ROWS - 1) // TILE_ROWS)):
+            _apply_tile(
+                pairs,
+                ws,
+                offset,
+                code,
+                h,
+                w,
+                (t // ntx) * TILE_ROWS,
+                (t % ntx) * TILE_COLS,
+                out,
+                fill,
+            )
+    else:
+        n = offset.shape[0]
+        for blk in prange((n + BLOCK - 1) // BLOCK):
+            i0 = blk * BLOCK
+            _sample(src, ws, nc, kind, offset, code, min(BLOCK, n - i0), i0, out, i0 * nc, fill)
 
 
 apply_serial, apply_parallel = jit_variants(_apply)
