@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import reprlib
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,12 +26,14 @@ from camgeom.errors import FormatError, MissingKeyError
 __all__ = [
     "MAX_NESTING",
     "MISSING",
+    "check_depth",
     "get",
     "get_array",
     "get_float",
     "get_optional_array",
     "get_optional_float",
     "load_json",
+    "nesting_error",
     "parse_json_bytes",
     "read_bytes",
 ]
@@ -46,13 +49,14 @@ class _Missing:
 MISSING: Any = _Missing()
 
 
-def load_json(path: Path) -> Any:
+def load_json(path: Path, *, check_nesting: bool = True) -> Any:
     """Parse a JSON file; unreadable or corrupt files raise :class:`FormatError`.
 
     ``NaN``/``Infinity`` literals parse (as Python does by default); the keyed
     getters below reject non-finite values where they are used, naming the key.
+    ``check_nesting`` is passed to :func:`parse_json_bytes`.
     """
-    return parse_json_bytes(read_bytes(path), path)
+    return parse_json_bytes(read_bytes(path), path, check_nesting=check_nesting)
 
 
 def read_bytes(path: Path) -> bytes:
@@ -63,20 +67,32 @@ def read_bytes(path: Path) -> bytes:
         raise FormatError(f"{path}: cannot read the file ({exc.strerror or exc}).") from None
 
 
-def parse_json_bytes(data: bytes, path: Path | str, *, what: str = "") -> Any:
+def parse_json_bytes(
+    data: bytes, path: Path | str, *, what: str = "", check_nesting: bool = True
+) -> Any:
     """Parse JSON bytes; errors name ``path`` (and ``what``, e.g. a line number).
 
     orjson parses standard JSON 2-3x faster than the standard library; what it
     refuses (``NaN``/``Infinity`` literals, integers beyond 64 bits, and broken
     files) goes through :func:`json.loads`, which gives the same values as before
     and the error messages below.
+
+    With ``check_nesting`` (the default) a document nested deeper than
+    :data:`MAX_NESTING` is refused before it is parsed. Without it, a document
+    orjson parses is returned unchecked (orjson itself refuses more than 1,024
+    levels): the caller checks with :func:`check_depth` every value it recurses
+    into or converts to text (``str``, ``repr``), since those recurse too. A
+    document orjson refuses is checked before :func:`json.loads` recurses into it.
     """
-    if len(data) > 2 * MAX_NESTING:  # a shorter file cannot nest deeper
+    shallow_enough = len(data) <= 2 * MAX_NESTING  # a shorter file cannot nest deeper
+    if check_nesting and not shallow_enough:
         _check_nesting(data, path, what)
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
         pass
+    if not check_nesting and not shallow_enough:
+        _check_nesting(data, path, what)
     try:
         return json.loads(data, parse_int=_parse_int)
     except RecursionError:
@@ -113,6 +129,43 @@ def _check_nesting(data: bytes, path: Path | str, what: str) -> None:
         raise FormatError(
             f"{path}{what}: JSON nested more than {MAX_NESTING} levels deep; is the file damaged?"
         )
+
+
+def check_depth(value: Any, keypath: str, path: Path | str) -> None:
+    """Refuse a parsed ``value`` (at ``keypath``) nested deeper than :data:`MAX_NESTING`.
+
+    For documents parsed with ``check_nesting=False``: run it on a value before
+    recursing into it or converting it to text. Walks without recursion; numbers
+    and strings pass at once.
+
+    Examples
+    --------
+    >>> check_depth([[1, 2], {"a": [3]}], "x", "doc.json")
+    >>> deep: list = []
+    >>> for _ in range(MAX_NESTING):
+    ...     deep = [deep]
+    >>> check_depth(deep, "x", "doc.json")
+    Traceback (most recent call last):
+    ...
+    camgeom.errors.FormatError: doc.json: JSON nested more than 128 levels deep at x; is the file damaged?
+    """
+    if type(value) is not list and type(value) is not dict:
+        return
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise nesting_error(keypath, path)
+        children = node.values() if type(node) is dict else node
+        stack.extend((c, depth + 1) for c in children if type(c) is list or type(c) is dict)
+
+
+def nesting_error(keypath: str, path: Path | str) -> FormatError:
+    """The error for a value at ``keypath`` nested deeper than :data:`MAX_NESTING`."""
+    return FormatError(
+        f"{path}: JSON nested more than {MAX_NESTING} levels deep at {keypath}; "
+        "is the file damaged?"
+    )
 
 
 def _exact_depth(data: bytes) -> int:
@@ -253,5 +306,8 @@ def _shape_text(shape: tuple[int | None, ...]) -> str:
 
 
 def _short(value: Any, limit: int = 80) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:  # a value nested too deep to print (see check_depth)
+        text = reprlib.repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."

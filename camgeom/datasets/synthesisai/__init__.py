@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from camgeom.datasets._common import image_size, make_camera, relative_id
-from camgeom.datasets._json import load_json
+from camgeom.datasets._json import _short, check_depth, load_json
 from camgeom.datasets.frame import Frame, FrameSource
 from camgeom.datasets.synthesisai.camera import (
     AXIS_CONVENTION,
@@ -172,12 +172,15 @@ def read_frame(
     if frame_id is None:
         frame_id = stem
 
-    info = load_json(info_path)
+    # nesting is checked where the reader recurses or prints (check_depth), not by a
+    # scan of the whole file: landmark points are only taken apart by fixed keys
+    info = load_json(info_path, check_nesting=False)
     if not isinstance(info, dict):
         raise FormatError(
             f"{info_path}: expected a JSON object at the top level, got {type(info).__name__}."
         )
     raw_version = info.get("version")
+    check_depth(raw_version, "version", info_path)
     version = None if raw_version is None else _version_text(raw_version)
     if version is None or version in KNOWN_VERSIONS:
         return _read(info, info_path, stem, rid, frame_id, version, jsonl, siblings)
@@ -219,7 +222,7 @@ def _read(
     folder = info_path.parent
     stored_K = read_stored_intrinsics(info, info_path)
     poses = read_stored_poses(info, info_path, notes)
-    line, jcam = join_line(jsonl, rid, info, stored_K, notes)
+    line, jcam = join_line(jsonl, rid, info, stored_K, notes, info_path=info_path)
     width, height = _image_size(jcam, folder, stem, siblings, stored_K, notes)
     K = shifted_intrinsics(stored_K, width, height, jcam, info_path, notes)
     camera = make_camera(K, poses.cam_from_world, (width, height), info_path)
@@ -296,6 +299,7 @@ def _segments_mapping(info: Mapping[str, Any], path: Path) -> dict[str, Any] | N
     seg_map = info.get("segments_mapping")
     objects = info.get("objects")
     if seg_map is None and isinstance(objects, list):  # room format: one mask id per object
+        check_depth(objects, "objects", path)
         seg_map = {
             str(o.get("type")): o.get("mask_id")
             for o in objects
@@ -308,7 +312,7 @@ def _segments_mapping(info: Mapping[str, Any], path: Path) -> dict[str, Any] | N
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:
             raise FormatError(
                 f"{path}: expected a class id (a whole number from 0) at {key} for {name!r}, "
-                f"got {value!r:.80}."
+                f"got {_short(value)}."
             )
     return dict(seg_map)
 

@@ -18,7 +18,13 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from camgeom.datasets._common import stored_pose
-from camgeom.datasets._json import get, get_array, get_optional_array, get_optional_float
+from camgeom.datasets._json import (
+    check_depth,
+    get,
+    get_array,
+    get_optional_array,
+    get_optional_float,
+)
 from camgeom.datasets.metadata import CameraMetadata
 from camgeom.errors import CamgeomError, FormatError, MissingKeyError
 from camgeom.intrinsics import principal_point_from_shift
@@ -156,6 +162,10 @@ def camera_metadata(
     if euler is not None:
         euler = get_array(info, "camera.transform_world2cam.euler_xyz", path, (3,), value=euler)
     world_from_cam = poses.world_from_cam
+    zmin = get(info, "render.zmin", path, default=None)
+    zmax = get(info, "render.zmax", path, default=None)
+    check_depth(zmin, "render.zmin", path)  # kept as stored: printed with the metadata
+    check_depth(zmax, "render.zmax", path)
     euler_fields: dict[str, Any] = {}
     if euler is not None:
         euler_fields = {
@@ -199,8 +209,8 @@ def camera_metadata(
             for k, v in {
                 "focal_length_mm_requested": jcam.get("focal_length_mm"),
                 "sensor_width_mm_requested": jcam.get("sensor_width_mm"),
-                "zmin": get(info, "render.zmin", path, default=None),
-                "zmax": get(info, "render.zmax", path, default=None),
+                "zmin": zmin,
+                "zmax": zmax,
             }.items()
             if v is not None
         },

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from camgeom.datasets._json import parse_json_bytes
+from camgeom.datasets._json import check_depth, parse_json_bytes
 from camgeom.datasets.synthesisai.camera import SHIFT_UNITS
 from camgeom.errors import FormatError
 from camgeom.intrinsics import principal_point_from_shift
@@ -171,10 +171,15 @@ def _identity_of(doc: Mapping[str, Any]) -> Any:
 
 
 def _join_mismatch(
-    info: Mapping[str, Any], jcam: Mapping[str, Any], K: np.ndarray, line: Mapping[str, Any]
+    info: Mapping[str, Any],
+    jcam: Mapping[str, Any],
+    K: np.ndarray,
+    line: Mapping[str, Any],
+    info_path: Path | str,
 ) -> str:
     """Why a metadata.jsonl line does not belong to this render ("" if it does)."""
     ident_info = _identity_of(info) if "identity_metadata" in info else None
+    check_depth(ident_info, "identity_metadata.id", info_path)  # str() below recurses
     scene = line.get("scene")
     ident_line = _identity_of(scene) if isinstance(scene, Mapping) else None
     if ident_info is not None and ident_line is not None and str(ident_info) != str(ident_line):
@@ -205,17 +210,20 @@ def join_line(
     info: Mapping[str, Any],
     K: np.ndarray,
     notes: list[str],
+    *,
+    info_path: Path | str = "info.json",
 ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     """The ``metadata.jsonl`` line of a render and its camera settings.
 
     Returns ``(None, {})`` when there is no line for ``render_id`` or the line
-    describes another render (a note says why).
+    describes another render (a note says why). ``info_path`` names the
+    ``info.json`` in errors.
     """
     line = jsonl.line(render_id) if jsonl is not None else None
     if line is None:
         return None, {}
     jcam = jsonl_camera(line)
-    reason = _join_mismatch(info, jcam, K, line)
+    reason = _join_mismatch(info, jcam, K, line, info_path)
     if reason:
         notes.append(
             f"metadata.jsonl line for render_id {render_id} not used: it describes another "

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import math
 import re
+from array import array
 from collections.abc import Callable, Mapping
-from functools import partial
+from functools import lru_cache, partial
 from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -29,7 +31,7 @@ import numpy as np
 
 from camgeom.conventions import convert_pixels, convert_points
 from camgeom.datasets._common import read_obj_vertices
-from camgeom.datasets._json import get_array
+from camgeom.datasets._json import MAX_NESTING, check_depth, get_array, nesting_error
 from camgeom.datasets.landmarks import Landmarks, LazyLandmarks
 from camgeom.datasets.synthesisai.camera import AXIS_CONVENTION, PIXEL_CONVENTION
 from camgeom.errors import FormatError, MissingKeyError
@@ -82,12 +84,31 @@ def landmark_groups(
     LazyLandmarks
         Group name -> :class:`Landmarks`, in the file's order, dense sets last.
     """
+    specs = _specs(info, info_path, notes)
+    checked = _validated(specs, info_path, size)
+    if specs:
+        notes.append("screen_space_pos is (u/W, v/H): scaled to camgeom pixels")
+    groups = {s.name: checked.build(s.name) for s in specs if s.order in ("ptnum0", "ptnum1")}
+    loaders: dict[str, Callable[[], Landmarks]] = {
+        spec.name: checked.builder(spec.name) for spec in specs if spec.name not in groups
+    }
+    order = [spec.name for spec in specs]
+    for name, suffix in DENSE_FILES.items():
+        fname = f"{stem}{suffix}"
+        if fname in siblings:
+            loaders[name] = partial(_read_dense, info_path.parent / fname)
+            order.append(name)
+    return LazyLandmarks(groups, loaders, order=order)
+
+
+def _specs(info: Mapping[str, Any], info_path: Path, notes: list[str]) -> list[_Spec]:
+    """The landmark groups of an ``info.json``, in the file's order."""
     specs: list[_Spec] = []
     lms = info.get("landmarks")
     if isinstance(lms, list):
         specs.append(_Spec("ibug68", lms, "landmarks", "ptnum0"))
     elif isinstance(lms, Mapping):
-        for name, pts, keypath in _flatten_groups(lms, "landmarks"):
+        for name, pts, keypath in _flatten_groups(lms, "landmarks", path=info_path):
             specs.append(_Spec(name, pts, keypath, "id"))
     elif lms is not None:
         raise FormatError(
@@ -110,20 +131,7 @@ def landmark_groups(
                 item_paths=[f"pupil_coordinates.{k}" for k in keys],
             )
         )
-    checked = _validated(specs, info_path, size)
-    if specs:
-        notes.append("screen_space_pos is (u/W, v/H): scaled to camgeom pixels")
-    groups = {s.name: checked.build(s.name) for s in specs if s.order in ("ptnum0", "ptnum1")}
-    loaders: dict[str, Callable[[], Landmarks]] = {
-        spec.name: checked.builder(spec.name) for spec in specs if spec.name not in groups
-    }
-    order = [spec.name for spec in specs]
-    for name, suffix in DENSE_FILES.items():
-        fname = f"{stem}{suffix}"
-        if fname in siblings:
-            loaders[name] = partial(_read_dense, info_path.parent / fname)
-            order.append(name)
-    return LazyLandmarks(groups, loaders, order=order)
+    return specs
 
 
 def _read_dense(path: Path) -> Landmarks:
@@ -138,8 +146,10 @@ def _read_dense(path: Path) -> Landmarks:
 
 
 def _flatten_groups(
-    node: Mapping[str, Any], prefix: str, name: str = ""
+    node: Mapping[str, Any], prefix: str, name: str = "", *, path: Path, level: int = 1
 ) -> list[tuple[str, list[Any], str]]:
+    if level > MAX_NESTING:  # the document was parsed without a nesting check
+        raise nesting_error(prefix, path)
     out: list[tuple[str, list[Any], str]] = []
     for key, value in node.items():
         gname = f"{name}_{key}" if name else str(key)
@@ -147,7 +157,7 @@ def _flatten_groups(
         if isinstance(value, list):
             out.append((_snake(gname), value, keypath))
         elif isinstance(value, Mapping):
-            out.extend(_flatten_groups(value, keypath, gname))
+            out.extend(_flatten_groups(value, keypath, gname, path=path, level=level + 1))
     return out
 
 
@@ -198,7 +208,7 @@ _COLUMN = {
     "in_frustum": _FR,
 }
 _PY_POWERS = tuple(10.0**d for d in range(7))
-_Z6 = [0.0] * 6
+_POWERS = np.array(_PY_POWERS)
 
 
 def _signature(first: Mapping[str, Any]) -> tuple[str, ...]:
@@ -213,18 +223,7 @@ _PUPIL = ("screen_space_pos", "world_space_pos", "camera_space_pos", "distance_t
 
 
 def _rows(pts: list[Any], sig: tuple[str, ...]) -> list[list[Any]]:
-    """Each point as one 12-value row (fast paths for the layouts seen in the data)."""
-    s, w, c = _VECTOR_KEYS
-    if sig == _V15:  # v1.5 groups
-        return [p[s] + p[w] + p[c] + [p["id"], 0.0, 0.0, p["in_frustum"]] for p in pts]
-    if sig == _V15_2D:  # v1.5 ibug68_contour
-        return [p[s] + _Z6 + [p["id"], 0.0, 0.0, p["in_frustum"]] for p in pts]
-    if sig == _V1:  # v1-v1.2 landmarks
-        return [p[s] + p[w] + p[c] + [0.0, p["ptnum"], p["distance_to_camera"], 0.0] for p in pts]
-    if sig == _V1_2D:  # v1.2 contour_landmarks
-        return [p[s] + _Z6 + [0.0, p["ptnum"], 0.0, 0.0] for p in pts]
-    if sig == _PUPIL:
-        return [p[s] + p[w] + p[c] + [0.0, 0.0, p["distance_to_camera"], 0.0] for p in pts]
+    """Each point as one 12-value row (any layout; the usual ones take :func:`_flat_values`)."""
     rows = []
     for p in pts:
         row = [0.0] * _WIDTH
@@ -239,13 +238,50 @@ def _rows(pts: list[Any], sig: tuple[str, ...]) -> list[list[Any]]:
     return rows
 
 
-def _first_lengths_ok(first: Mapping[str, Any], sig: tuple[str, ...]) -> bool:
-    for k in _VECTOR_KEYS:
-        if k in sig:
-            value = first.get(k)
-            if not isinstance(value, list) or len(value) != (2 if k == _VECTOR_KEYS[0] else 3):
-                return False
-    return True
+_XY, _XYZ_W, _XYZ_C = (_S, _S + 1), (_W, _W + 1, _W + 2), (_C, _C + 1, _C + 2)
+_FAST_COLUMNS: dict[tuple[str, ...], np.ndarray] = {
+    sig: np.array(cols, dtype=np.intp)
+    for sig, cols in (
+        (_V15, (*_XY, *_XYZ_W, *_XYZ_C, _ID, _FR)),
+        (_V15_2D, (*_XY, _ID, _FR)),
+        (_V1, (*_XY, *_XYZ_W, *_XYZ_C, _PT, _DIST)),
+        (_V1_2D, (*_XY, _PT)),
+        (_PUPIL, (*_XY, *_XYZ_W, *_XYZ_C, _DIST)),
+    )
+}
+"""Table columns of each layout seen in the data, in the order :func:`_flat_values` gives them."""
+
+
+def _flat_values(pts: list[Any], sig: tuple[str, ...], out: list[Any]) -> None:
+    """Append the values of every point of a usual layout to ``out``, point after point.
+
+    Unpacking checks each vector's length; anything that is not a number (a
+    string, None, a nested list, an object's keys) is refused when ``out``
+    becomes a float64 array. A missing key raises KeyError, a point that is not
+    an object TypeError.
+    """
+    s, w, c = _VECTOR_KEYS
+    ext = out.extend
+    if sig == _V15:  # v1.5 groups
+        for p in pts:
+            (a, b), (d, e, f), (g, h, i) = p[s], p[w], p[c]
+            ext((a, b, d, e, f, g, h, i, p["id"], p["in_frustum"]))
+    elif sig == _V15_2D:  # v1.5 ibug68_contour
+        for p in pts:
+            a, b = p[s]
+            ext((a, b, p["id"], p["in_frustum"]))
+    elif sig == _V1:  # v1-v1.2 landmarks
+        for p in pts:
+            (a, b), (d, e, f), (g, h, i) = p[s], p[w], p[c]
+            ext((a, b, d, e, f, g, h, i, p["ptnum"], p["distance_to_camera"]))
+    elif sig == _V1_2D:  # v1.2 contour_landmarks
+        for p in pts:
+            a, b = p[s]
+            ext((a, b, p["ptnum"]))
+    else:  # pupils
+        for p in pts:
+            (a, b), (d, e, f), (g, h, i) = p[s], p[w], p[c]
+            ext((a, b, d, e, f, g, h, i, p["distance_to_camera"]))
 
 
 def _table(spec: _Spec, sig: tuple[str, ...], path: Path) -> np.ndarray:
@@ -278,18 +314,8 @@ def _table(spec: _Spec, sig: tuple[str, ...], path: Path) -> np.ndarray:
     return out
 
 
-def _validated(specs: list[_Spec], path: Path, size: tuple[int, int]) -> _Groups:
-    """Every point of every group checked and converted in one table; the groups come later.
-
-    Every point of every group becomes one row of a (N, 12) float64 table built
-    by a single ``np.array`` call on the parsed lists; the finiteness check, the
-    scaling to pixels and the OpenGL -> OpenCV flip are each one operation on
-    the whole table, so a file that would fail when a group is built fails
-    here, when it is read. Any problem falls back to a per-group, per-key path
-    whose errors name the file, the group, the point and the key. What is left
-    for each group (its order by id, names and :class:`Landmarks`) is done by
-    :meth:`_Groups.build` when the group is first asked for.
-    """
+def _members(specs: list[_Spec], path: Path) -> list[tuple[_Spec, tuple[str, ...]]]:
+    """The groups with points and their layouts (the keys of their first point)."""
     members: list[tuple[_Spec, tuple[str, ...]]] = []
     for spec in specs:
         if not spec.pts:
@@ -300,25 +326,86 @@ def _validated(specs: list[_Spec], path: Path, size: tuple[int, int]) -> _Groups
                 f"{path}: expected objects in {spec.keypath}, got {type(first).__name__}."
             )
         members.append((spec, _signature(first)))
-    arr = None
-    if members and all(_first_lengths_ok(m.pts[0], sig) for m, sig in members):
-        rows: list[list[Any]] = []
-        try:
-            for m, sig in members:
-                rows.extend(_rows(m.pts, sig))
-            arr = np.array(rows, dtype=np.float64)
-            # one reduction: the sum is finite only if every value is (a sum that
-            # overflows sends large finite values to the per-value check below)
-            with np.errstate(over="ignore", invalid="ignore"):
-                finite = bool(np.isfinite(arr.sum()))
-            if arr.shape != (len(rows), _WIDTH) or not finite:
-                arr = None
-        except (KeyError, TypeError, ValueError):
-            arr = None
+    return members
+
+
+def _validated(specs: list[_Spec], path: Path, size: tuple[int, int]) -> _Groups:
+    """Every point of every group checked and converted in one table; the groups come later.
+
+    Every point of every group becomes one row of a (N, 12) float64 table, filled
+    from flat lists of the parsed values (:func:`_fast_table`); the finiteness
+    check, the scaling to pixels and the OpenGL -> OpenCV flip are each one
+    operation on the whole table, so a file that would fail when a group is
+    built fails here, when it is read. Any problem falls back to a per-group, per-key path
+    whose errors name the file, the group, the point and the key. What is left
+    for each group (its order by id, names and :class:`Landmarks`) is done by
+    :meth:`_Groups.build` when the group is first asked for.
+    """
+    members = _members(specs, path)
+    arr = _fast_table(members)
     if arr is None:
         tables = [_table(m, sig, path) for m, sig in members]
         arr = np.concatenate(tables, axis=0) if tables else np.zeros((0, _WIDTH))
     return _Groups(specs, members, arr, path, size)
+
+
+@lru_cache(maxsize=16)
+def _column_factors(width: int, height: int) -> np.ndarray:
+    """Per-column factors of the table's first 8 columns: the pixel and axis conversions.
+
+    ``screen_space`` -> camgeom pixels scales by (W, H) and OpenGL -> OpenCV
+    flips two axes, so both are one multiplication of the table; the factors
+    are :func:`~camgeom.conventions.convert_pixels` and
+    :func:`~camgeom.conventions.convert_points` of ones (tests check the
+    product against the two conversions).
+    """
+    ones = np.ones(3)
+    pixels = convert_pixels(ones[:2], PIXEL_CONVENTION, "camgeom", width=width, height=height)
+    axes = convert_points(ones, AXIS_CONVENTION, "opencv")
+    factors = np.concatenate([pixels, ones, axes])
+    factors.flags.writeable = False
+    return factors
+
+
+def _fast_table(members: list[tuple[_Spec, tuple[str, ...]]]) -> np.ndarray | None:
+    """The (N, 12) table of the groups' points, or None when a value needs the checked path.
+
+    Consecutive groups of one layout become one flat list of Python numbers,
+    turned into float64 by one :class:`array.array` call (which, unlike
+    ``np.array``, refuses strings) and placed in the layout's columns.
+    """
+    runs: list[tuple[tuple[str, ...], list[_Spec]]] = []
+    for m, sig in members:
+        if runs and runs[-1][0] == sig:
+            runs[-1][1].append(m)
+        else:
+            runs.append((sig, [m]))
+    arr = np.zeros((sum(len(m.pts) for m, _ in members), _WIDTH))
+    start = 0
+    try:
+        for sig, run in runs:
+            n = sum(len(m.pts) for m in run)
+            cols = _FAST_COLUMNS.get(sig)
+            if cols is None:
+                rows: list[list[Any]] = []
+                for m in run:
+                    rows.extend(_rows(m.pts, sig))
+                block = np.array(rows, dtype=np.float64)
+                if block.shape != (n, _WIDTH):
+                    return None
+                arr[start : start + n] = block
+            else:
+                flat: list[Any] = []
+                for m in run:
+                    _flat_values(m.pts, sig, flat)
+                arr[start : start + n, cols] = np.frombuffer(array("d", flat)).reshape(n, -1)
+            start += n
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None
+    # one reduction: the sum is finite only if every value is (a sum that
+    # overflows sends large finite values to the per-value check)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return arr if math.isfinite(arr.sum()) else None
 
 
 class _Groups:
@@ -348,6 +435,7 @@ class _Groups:
     ) -> None:
         self.specs = {spec.name: spec for spec in specs}
         self.path = path
+        self.name = path.name
         counts = [len(m.pts) for m, _ in members]
         starts = [0] if counts else []
         for n in counts[:-1]:
@@ -355,10 +443,7 @@ class _Groups:
         decimals = _decimals(arr, starts, counts)
         # screen -> pixels, OpenGL camera frame -> OpenCV (arr is a private array)
         width, height = size
-        arr[:, _S : _S + 2] = convert_pixels(
-            arr[:, _S : _S + 2], PIXEL_CONVENTION, "camgeom", width=width, height=height
-        )
-        arr[:, _C : _C + 3] = convert_points(arr[:, _C : _C + 3], AXIS_CONVENTION, "opencv")
+        arr[:, : _C + 3] *= _column_factors(width, height)
         self.scale = (float(width), float(height))
         self.frustum = arr[:, _FR] == 1.0
         arr.flags.writeable = False  # the views handed out inherit read-only
@@ -378,7 +463,7 @@ class _Groups:
     def build(self, name: str) -> Landmarks:
         """The group called ``name``."""
         spec = self.specs[name]
-        source = f"{self.path.name}: {spec.keypath}"
+        source = f"{self.name}: {spec.keypath}"
         if name not in self.parts:  # a group without points
             return Landmarks((), np.zeros((0, 3)), np.zeros((0, 2)), None, source=source)
         m, sig, start, n, dec = self.parts[name]
@@ -391,7 +476,7 @@ class _Groups:
         elif m.order in ("ptnum0", "ptnum1"):
             raise MissingKeyError(f"{self.path}: missing key {m.keypath}[0].ptnum")
         else:
-            block, fr, names = _by_id(block, fr, m, "id" in sig and m.order == "id")
+            block, fr, names = _by_id(block, fr, m, "id" in sig and m.order == "id", self.path)
         return Landmarks._trusted(
             names=tuple(names),
             world=block[:, _W : _W + 3] if "world_space_pos" in sig else None,
@@ -414,39 +499,48 @@ def _decimals(arr: np.ndarray, starts: list[int], counts: list[int]) -> list[int
     """Decimals each group's stored ``screen_space_pos`` is rounded to (None: not rounded).
 
     Only groups whose first value is rounded at all are checked, and only at the
-    candidate decimals.
+    candidate decimals (found for every group at once).
     """
-    decimals: list[int | None] = []
-    firsts = arr[starts, _S].tolist()
-    for v, start, n in zip(firsts, starts, counts, strict=True):
-        found = None
-        for d, q in enumerate(_PY_POWERS):
-            if math.isfinite(v * q) and abs(v * q - round(v * q)) <= 1e-6:
-                x = arr[start : start + n, _S : _S + 2] * q
-                if float(np.abs(x - np.rint(x)).max()) <= 1e-6:
-                    found = d
-                    break
-        decimals.append(found)
+    decimals: list[int | None] = [None] * len(starts)
+    if not starts:
+        return decimals
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = arr[starts, _S][:, None] * _POWERS
+        candidates = np.abs(scaled - np.rint(scaled)) <= 1e-6
+    for g in np.flatnonzero(candidates.any(axis=1)).tolist():
+        start, n = starts[g], counts[g]
+        for d in np.flatnonzero(candidates[g]).tolist():
+            x = arr[start : start + n, _S : _S + 2] * _PY_POWERS[d]
+            if float(np.abs(x - np.rint(x)).max()) <= 1e-6:
+                decimals[g] = d
+                break
     return decimals
 
 
 def _by_id(
-    block: np.ndarray, frustum: np.ndarray | None, spec: _Spec, by_id: bool
+    block: np.ndarray, frustum: np.ndarray | None, spec: _Spec, by_id: bool, path: Path
 ) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
     """Rows sorted by id (when ``by_id``) and named by the stored ``name`` (else id, else row)."""
-    stored = list(map(dict.get, spec.pts, repeat("name")))
+    stored: list[Any] = list(map(dict.get, spec.pts, repeat("name")))
+    named = set(map(type, stored)) == {str}
     if by_id:
-        ids = block[:, _ID].tolist()
-        if set(map(type, stored)) != {str}:
-            stored = [str(v) if v is not None else f"{ids[i]:g}" for i, v in enumerate(stored)]
-        if ids != sorted(ids):
-            order = sorted(range(len(ids)), key=ids.__getitem__)
+        ids = block[:, _ID]
+        if not named:
+            for i, v in enumerate(stored):  # str() of a list or object recurses
+                check_depth(v, f"{spec.keypath}[{i}].name", path)
+            idl = ids.tolist()
+            stored = [str(v) if v is not None else f"{idl[i]:g}" for i, v in enumerate(stored)]
+            named = True
+        if len(ids) > 1 and bool((ids[1:] < ids[:-1]).any()):
+            order = np.argsort(ids, kind="stable")
             block = block[order]
             block.flags.writeable = False
             if frustum is not None:
                 frustum = frustum[order]
                 frustum.flags.writeable = False
-            stored = [stored[i] for i in order]
+            stored = list(itemgetter(*order.tolist())(stored))
+    if named:
+        return block, frustum, stored
     return block, frustum, [v if type(v) is str else str(i) for i, v in enumerate(stored)]
 
 
