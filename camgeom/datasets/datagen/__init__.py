@@ -210,9 +210,7 @@ def read_frame(
     ):
         raw[key] = load_json(camera_dir / fname) if fname in names else None
 
-    camera, metadata = read_camera(
-        cam_meta, meta_path, version_text, request, camera_name, notes, request_path
-    )
+    camera, metadata = read_camera(cam_meta, meta_path, version_text, request, camera_name, notes)
     groups = (
         keypoint_groups(camera_dir, names, actor, actor_path, camera_name, notes, raw)
         if landmarks

@@ -66,20 +66,16 @@ def read_camera(
     request: Any,
     camera_name: str,
     notes: list[str],
-    request_path: Path | None = None,
 ) -> tuple[Camera, CameraMetadata]:
     """The camera of a ``camera_metadata.json`` and what it stores, by version.
-
-    ``request_path`` names the ``datapoint_request.json`` that ``request`` came
-    from, for messages (default: looked up beside ``path``).
 
     An unknown version is read with the 1.1.0 layout and a ``UserWarning``; if it
     does not fit, :class:`UnknownVersionError`.
     """
     if version is None:
-        return camera_unversioned(meta, path, request, camera_name, notes, request_path)
+        return camera_unversioned(meta, path, request, camera_name, notes)
     if version in KNOWN_CAMERA_VERSIONS:
-        return camera_v110(meta, path, request, camera_name, notes, request_path)
+        return camera_v110(meta, path, request, camera_name, notes)
     warnings.warn(
         f"{path}: unknown Datagen camera_metadata version {version!r} (known: "
         f"{', '.join(KNOWN_CAMERA_VERSIONS)}); reading it with the 1.1.0 layout.",
@@ -87,7 +83,7 @@ def read_camera(
         stacklevel=3,
     )
     try:
-        return camera_v110(meta, path, request, camera_name, notes, request_path)
+        return camera_v110(meta, path, request, camera_name, notes)
     except (MissingKeyError, FormatError) as exc:
         raise UnknownVersionError(
             f"{path}: unknown Datagen camera_metadata version {version!r} and the file does not "
@@ -125,7 +121,6 @@ def _metadata(
     camera_name: str,
     size: tuple[int, int],
     stored_cam_from_world: np.ndarray | None,
-    request_path: Path | None = None,
 ) -> CameraMetadata:
     def opt(keypath: str) -> float | None:
         value = get(meta, keypath, path, default=None)
@@ -138,7 +133,7 @@ def _metadata(
     extras: dict[str, Any] = {}
     cam_req = _request_camera(request, camera_name)
     if cam_req is not None:
-        request_path = request_path or _request_path(path)
+        request_path = _request_path(path)
         rot = get(cam_req, "extrinsic_params.rotation", request_path, default=None)
         if isinstance(rot, Mapping) and all(k in rot for k in ("yaw", "pitch", "roll")):
             euler = np.array(
@@ -212,12 +207,7 @@ def _request_camera(request: Any, camera_name: str) -> Mapping[str, Any] | None:
 
 
 def camera_v110(
-    meta: Mapping[str, Any],
-    path: Path,
-    request: Any,
-    camera_name: str,
-    notes: list[str],
-    request_path: Path | None = None,
+    meta: Mapping[str, Any], path: Path, request: Any, camera_name: str, notes: list[str]
 ) -> tuple[Camera, CameraMetadata]:
     width, height = _resolution(meta, path)
     K = get_array(meta, "intrinsic_matrix", path, (3, 3))
@@ -226,18 +216,11 @@ def camera_v110(
     cam_from_world[:3] = ext
     notes.append("extrinsic_matrix (3x4, world to OpenCV camera) padded to 4x4")
     camera = make_camera(K, cam_from_world, (width, height), path)
-    return camera, _metadata(
-        meta, path, request, camera_name, (width, height), cam_from_world, request_path
-    )
+    return camera, _metadata(meta, path, request, camera_name, (width, height), cam_from_world)
 
 
 def camera_unversioned(
-    meta: Mapping[str, Any],
-    path: Path,
-    request: Any,
-    camera_name: str,
-    notes: list[str],
-    request_path: Path | None = None,
+    meta: Mapping[str, Any], path: Path, request: Any, camera_name: str, notes: list[str]
 ) -> tuple[Camera, CameraMetadata]:
     from camgeom.intrinsics import intrinsics_from_fov
     from camgeom.poses import cam_from_world_look_at
@@ -263,7 +246,6 @@ def camera_unversioned(
         "stored matrices ignored"
     )
     camera = make_camera(K, pose, (width, height), path)
-    stored = _stored_extrinsic(meta, path)
     return camera, _metadata(
-        meta, path, request, camera_name, (width, height), stored, request_path
+        meta, path, request, camera_name, (width, height), _stored_extrinsic(meta, path)
     )
