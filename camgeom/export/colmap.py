@@ -20,12 +20,8 @@ holds the same doubles as a binary one.
 
 from __future__ import annotations
 
-import json
-import os
-import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -312,186 +308,12 @@ def pose_from_qvec(qvec: npt.ArrayLike, tvec: npt.ArrayLike) -> np.ndarray:
     )
 
 
-# ----------------------------------------------------------------------------- text
-
-
-def _f(x: float) -> str:
-    return repr(float(x))
-
-
-def _reprs(values: np.ndarray) -> list[str]:
-    """``repr`` of every float of an array, flattened (through the C JSON encoder: fast)."""
-    flat = np.asarray(values, dtype=np.float64).ravel()
-    if not flat.size:
-        return []
-    if not np.isfinite(flat).all():
-        return [repr(v) for v in flat.tolist()]
-    return json.dumps(flat.tolist())[1:-1].split(", ")
-
-
-def camera_text(cameras: Sequence[ColmapCamera]) -> str:
-    """``cameras.txt`` content."""
-    lines = [
-        "# Camera list with one line of data per camera:",
-        "#   CAMERA_ID, MODEL, WIDTH, HEIGHT, PARAMS[]",
-        f"# Number of cameras: {len(cameras)}",
-    ]
-    for c in cameras:
-        params = " ".join(_f(p) for p in c.params)
-        lines.append(f"{c.camera_id} {c.model} {c.width} {c.height} {params}")
-    return "\n".join(lines) + "\n"
-
-
-def images_text(images: Sequence[ColmapImage]) -> str:
-    """``images.txt`` content."""
-    n_obs = sum(len(im.point3D_ids) for im in images)
-    mean = n_obs / len(images) if images else 0.0
-    lines = [
-        "# Image list with two lines of data per image:",
-        "#   IMAGE_ID, QW, QX, QY, QZ, TX, TY, TZ, CAMERA_ID, NAME",
-        "#   POINTS2D[] as (X, Y, POINT3D_ID)",
-        f"# Number of images: {len(images)}, mean observations per image: {mean!r}",
-    ]
-    for im in images:
-        if any(c.isspace() for c in im.name):
-            raise InvalidValueError(
-                f"COLMAP text models cannot hold image names with spaces, got {im.name!r}; "
-                "write a binary model."
-            )
-        pose = " ".join(_f(v) for v in (*im.qvec, *im.tvec))
-        lines.append(f"{im.image_id} {pose} {im.camera_id} {im.name}")
-        xy = _reprs(im.xys)
-        ids = im.point3D_ids.tolist()
-        lines.append(" ".join(f"{xy[2 * k]} {xy[2 * k + 1]} {p}" for k, p in enumerate(ids)))
-    return "\n".join(lines) + "\n"
-
-
-def points_text(points: ColmapPoints) -> str:
-    """``points3D.txt`` content."""
-    n = len(points)
-    mean = len(points.track_image) / n if n else 0.0
-    lines = [
-        "# 3D point list with one line of data per point:",
-        "#   POINT3D_ID, X, Y, Z, R, G, B, ERROR, TRACK[] as (IMAGE_ID, POINT2D_IDX)",
-        f"# Number of points: {n}, mean track length: {mean!r}",
-    ]
-    obs = [
-        f"{i} {j}"
-        for i, j in zip(points.track_image.tolist(), points.track_idx.tolist(), strict=True)
-    ]
-    offs = points.track_offsets.tolist()
-    ids = points.ids.tolist()
-    xyz = _reprs(points.xyz)
-    rgb = points.rgb.tolist()
-    err = _reprs(points.error)
-    for i in range(n):
-        r, g, b = rgb[i]
-        a, e = offs[i], offs[i + 1]
-        track = obs[a] if e == a + 1 else " ".join(obs[a:e])
-        lines.append(
-            f"{ids[i]} {xyz[3 * i]} {xyz[3 * i + 1]} {xyz[3 * i + 2]} {r} {g} {b} {err[i]} {track}".rstrip()
-        )
-    return "\n".join(lines) + "\n"
-
-
-# ----------------------------------------------------------------------------- binary
-
-
-def _cameras_bin(cameras: Sequence[ColmapCamera]) -> bytes:
-    parts = [struct.pack("<Q", len(cameras))]
-    for c in cameras:
-        mid = CAMERA_MODELS[c.model][0]
-        parts.append(struct.pack("<iiQQ", c.camera_id, mid, c.width, c.height))
-        parts.append(np.asarray(c.params, "<f8").tobytes())
-    return b"".join(parts)
-
-
-def _images_bin(images: Sequence[ColmapImage]) -> bytes:
-    parts = [struct.pack("<Q", len(images))]
-    obs = np.dtype([("x", "<f8"), ("y", "<f8"), ("id", "<i8")])
-    for im in images:
-        parts.append(struct.pack("<I7dI", im.image_id, *im.qvec, *im.tvec, im.camera_id))
-        parts.append(im.name.encode("utf-8") + b"\0")
-        rec = np.empty(len(im.point3D_ids), obs)
-        rec["x"] = im.xys[:, 0]
-        rec["y"] = im.xys[:, 1]
-        rec["id"] = im.point3D_ids
-        parts.append(struct.pack("<Q", len(rec)))
-        parts.append(rec.tobytes())
-    return b"".join(parts)
-
-
-_POINT_HEAD = np.dtype(
-    [("id", "<u8"), ("xyz", "<f8", 3), ("rgb", "u1", 3), ("error", "<f8"), ("n", "<u8")]
-)
-
-
-def _points_bin(points: ColmapPoints) -> bytes:
-    n = len(points)
-    head = np.zeros(n, _POINT_HEAD)
-    head["id"] = points.ids
-    head["xyz"] = points.xyz
-    head["rgb"] = points.rgb
-    head["error"] = points.error
-    lengths = np.diff(points.track_offsets)
-    head["n"] = lengths
-    size = _POINT_HEAD.itemsize
-    starts = size * np.arange(n, dtype=np.int64) + 8 * points.track_offsets[:-1]
-    buf = np.zeros(8 + size * n + 8 * len(points.track_image), np.uint8)
-    buf[:8] = np.frombuffer(struct.pack("<Q", n), np.uint8)
-    body = buf[8:]
-    body[starts[:, None] + np.arange(size)] = head.view(np.uint8).reshape(n, size)
-    track = np.empty((len(points.track_image), 2), "<u4")
-    track[:, 0] = points.track_image
-    track[:, 1] = points.track_idx
-    owner = np.repeat(np.arange(n), lengths)
-    rank = np.arange(len(owner)) - points.track_offsets[:-1][owner]
-    pos = starts[owner] + size + 8 * rank
-    body[pos[:, None] + np.arange(8)] = track.view(np.uint8).reshape(-1, 8)
-    return buf.tobytes()
-
-
-def model_bytes(model: ColmapModel, *, binary: bool = False) -> dict[str, bytes]:
-    """File name -> content of a model's three files.
-
-    Parameters
-    ----------
-    model : ColmapModel
-    binary : bool, keyword-only
-        ``.bin`` files instead of ``.txt``.
-
-    Examples
-    --------
-    >>> cam = ColmapCamera(1, "PINHOLE", 64, 48, (50.0, 50.0, 32.0, 24.0))
-    >>> files = model_bytes(ColmapModel((cam,), ()))
-    >>> sorted(files), files["cameras.txt"].decode().splitlines()[-1]
-    (['cameras.txt', 'images.txt', 'points3D.txt'], '1 PINHOLE 64 48 50.0 50.0 32.0 24.0')
-    """
-    if binary:
-        return {
-            "cameras.bin": _cameras_bin(model.cameras),
-            "images.bin": _images_bin(model.images),
-            "points3D.bin": _points_bin(model.points),
-        }
-    return {
-        "cameras.txt": camera_text(model.cameras).encode("utf-8"),
-        "images.txt": images_text(model.images).encode("utf-8"),
-        "points3D.txt": points_text(model.points).encode("utf-8"),
-    }
-
-
-def write_model(
-    model: ColmapModel, folder: str | os.PathLike[str], *, binary: bool = False
-) -> list[Path]:
-    """Write a model's three files into ``folder`` (created); return their paths."""
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, data in model_bytes(model, binary=binary).items():
-        (out / name).write_bytes(data)
-        paths.append(out / name)
-    return paths
-
-
-# Reading lives in its own module, which imports the records above: imported last.
+# Writing and reading live in their own modules, which import the records above: imported last.
 from camgeom.export.colmap_read import read_model  # noqa: E402
+from camgeom.export.colmap_write import (  # noqa: E402
+    camera_text,
+    images_text,
+    model_bytes,
+    points_text,
+    write_model,
+)

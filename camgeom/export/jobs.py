@@ -29,6 +29,8 @@ from camgeom.export._job_base import (
     _ExportJob,
     _frame_record,
     lens_model,
+    pack_array,
+    unpack_array,
 )
 from camgeom.export.nerfstudio_job import NerfstudioExportJob, export_nerfstudio
 from camgeom.export.nerfstudio_job import foreground_mask as foreground_mask
@@ -56,7 +58,7 @@ __all__ = [
 POINTS = ("landmarks", "fused", "none")
 
 
-def _depth_samples(frame: Frame, stride: int) -> list[list[Any]]:
+def _depth_samples(frame: Frame, stride: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """World points, pixel centres and colours of every ``stride``-th depth pixel with a surface."""
     from camgeom.depth import z_from_range
 
@@ -80,7 +82,11 @@ def _depth_samples(frame: Frame, stride: int) -> list[list[Any]]:
                 rgb = image[rows[r], cols[c]]
         except (OSError, ValueError):
             pass
-    return [world.tolist(), uv.tolist(), rgb.tolist()]
+    return (
+        np.asarray(world, np.float64).reshape(-1, 3),
+        uv,
+        np.asarray(rgb, np.uint8).reshape(-1, 3),
+    )
 
 
 # ----------------------------------------------------------------------------- COLMAP
@@ -95,6 +101,8 @@ class ColmapExportJob(_ExportJob):
     groups: tuple[str, ...] | None = None
 
     name: ClassVar[str] = "export-colmap"
+    # 2: a frame's record carries its observations (packed arrays) instead of its landmarks
+    version: ClassVar[str] = "2"
 
     @property
     def options(self) -> Mapping[str, Any]:
@@ -111,15 +119,16 @@ class ColmapExportJob(_ExportJob):
         warnings = () if rec["image"] else ("no image file: the model names a missing image",)
         if rec["image"] is None:
             rec["image"] = out.stem + ".image.png"
-        rec["landmarks"] = {}
+        landmarks = []
         if self.points == "landmarks":
             for g, lm in frame.landmarks.items():
                 if (self.groups and g not in self.groups) or lm.world is None:
                     continue
-                pixels = None if lm.pixels is None else lm.pixels.tolist()
-                rec["landmarks"][g] = [list(lm.names), lm.world.tolist(), pixels]
-        elif self.points == "fused" and frame.depth_path is not None:
-            rec["cloud"] = _depth_samples(frame, FUSED_STRIDE)
+                landmarks.append((g, list(lm.names), lm.world, lm.pixels))
+        cloud = None
+        if self.points == "fused" and frame.depth_path is not None:
+            cloud = _depth_samples(frame, FUSED_STRIDE)
+        rec.update(frame_observations(rec, landmarks, cloud))
         return FrameResult(rec, warnings)
 
     def reduce(self, rows: Iterator[FrameRow], out: JobOutputs) -> Mapping[str, Any]:
@@ -153,27 +162,116 @@ def scene_folder(scene_id: str) -> str:
     return name if name else "%00"
 
 
+_Landmarks = Sequence[tuple[str, Sequence[str], np.ndarray, "np.ndarray | None"]]
+
+
+def frame_observations(
+    record: Mapping[str, Any],
+    landmarks: _Landmarks,
+    cloud: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> dict[str, Any]:
+    """One image's pose and 2D observations, computed in the worker from its camera record.
+
+    Each landmark that projects into the image becomes an observation: the
+    vendor's 2D label where it has one, else camgeom's projection (pinhole
+    cameras only). Its error is the distance of the observation from the
+    projection through the pose as written (COLMAP holds the rotation nearest to
+    the stored matrix), -1 when a lens model is involved. Depth samples of a
+    fused cloud follow, each seen at its pixel centre.
+
+    Parameters
+    ----------
+    record : Mapping
+        The frame's record (``size``, ``K``, ``model``, ``cam_from_world`` (3, 4)).
+    landmarks : sequence of (group, names, world (N, 3), pixels (N, 2) or None)
+    cloud : (world (M, 3), pixels (M, 2), uint8 colours (M, 3)), optional
+
+    Returns
+    -------
+    dict
+        ``qvec`` (the image's quaternion), ``keys`` (``[group, [names]]`` of the
+        landmark observations, in order) and the packed arrays (see
+        :func:`camgeom.export._job_base.pack_array`) ``obs`` (K, 2), ``xyz``
+        (K, 3), ``rgb`` (K, 3) uint8 and ``err`` (K,) of the K observations.
+    """
+    w, h = record["size"]
+    fx, fy, cx, cy = record["K"]
+    stored = np.asarray(record["cam_from_world"], float).reshape(3, 4)
+    q = _colmap.qvecs_from_rotations(stored[None, :, :3])[0]
+    t = stored[:, 3]
+    R = _colmap.pose_from_qvec(q, t)[:3, :3]
+    pinhole = record["model"] == "PINHOLE"
+    names: list[tuple[str, str]] = []
+    worlds, labels = [], []
+    for g, gnames, world, lab in landmarks:
+        wa = np.asarray(world, float).reshape(-1, 3)
+        worlds.append(wa)
+        names.extend((g, nm) for nm in gnames)
+        la = np.full((len(wa), 2), np.nan) if lab is None else np.asarray(lab, float)
+        labels.append(la.reshape(-1, 2))
+    W = np.concatenate(worlds) if worlds else np.zeros((0, 3))
+    L = np.concatenate(labels) if labels else np.zeros((0, 2))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        pc = W @ R.T + t
+        uv = np.stack([fx * pc[:, 0] / pc[:, 2] + cx, fy * pc[:, 1] / pc[:, 2] + cy], 1)
+        uv[pc[:, 2] <= 0] = np.nan
+        if pinhole:  # where the point is in the image, for points without a label
+            ps = W @ stored[:, :3].T + t
+            truth = np.stack([fx * ps[:, 0] / ps[:, 2] + cx, fy * ps[:, 1] / ps[:, 2] + cy], 1)
+            truth[ps[:, 2] <= 0] = np.nan
+        else:
+            truth = np.full_like(uv, np.nan)
+        obs = np.where(np.isfinite(L), L, truth)
+        ok = np.isfinite(uv).all(1) & np.isfinite(obs).all(1)
+        ok &= (obs[:, 0] >= 0) & (obs[:, 0] <= w) & (obs[:, 1] >= 0) & (obs[:, 1] <= h)
+    sel = np.flatnonzero(ok)
+    keys: list[list[Any]] = []
+    for i in sel.tolist():
+        g, nm = names[i]
+        if not keys or keys[-1][0] != g:
+            keys.append([g, []])
+        keys[-1][1].append(nm)
+    err = np.hypot(*(obs[sel] - uv[sel]).T) if pinhole else np.full(len(sel), -1.0)
+    obs, xyz = obs[sel], W[sel]
+    rgb = np.full((len(sel), 3), 128, np.uint8)
+    if cloud is not None and len(cloud[0]):  # depth samples: one point each
+        cw, cuv, crgb = cloud
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            pc = cw @ R.T + t
+            proj = np.stack([fx * pc[:, 0] / pc[:, 2] + cx, fy * pc[:, 1] / pc[:, 2] + cy], 1)
+        cerr = np.hypot(*(cuv - proj).T) if pinhole else np.full(len(cw), -1.0)
+        obs = np.concatenate([obs, cuv])
+        xyz = np.concatenate([xyz, cw])
+        rgb = np.concatenate([rgb, crgb])
+        err = np.concatenate([err, cerr])
+    return {
+        "qvec": q.tolist(),
+        "keys": keys,
+        "obs": pack_array(obs, "<f8"),
+        "xyz": pack_array(xyz, "<f8"),
+        "rgb": pack_array(rgb, "u1"),
+        "err": pack_array(err, "<f8"),
+    }
+
+
 def colmap_model(
     records: Sequence[Mapping[str, Any]], *, shared_points: bool
 ) -> _colmap.ColmapModel:
     """Build one COLMAP model from frame records (one camera per frame).
 
-    Each landmark that projects into an image becomes an observation: the
-    vendor's 2D label where it has one, else camgeom's projection (pinhole
-    cameras only). A point's error is the mean distance of its observations
-    from its projection through the pose as written (COLMAP holds the rotation
-    nearest to the stored matrix), -1 when a lens model is involved. With
-    ``shared_points``, a landmark (group and name) is one 3D point seen by
-    every image of the model; otherwise each frame's landmarks are its own points.
+    Each record holds the frame's camera and its observations
+    (:func:`frame_observations`). A point's error is the mean error of its
+    observations, -1 when a lens model is involved. With ``shared_points``, a
+    landmark (group and name) is one 3D point seen by every image of the model
+    (at the position its first image gives); otherwise each observation is a
+    point of its own. Depth samples are always points of their own.
     """
-    n = len(records)
-    stored = np.array([rec["cam_from_world"] for rec in records], float).reshape(n, 3, 4)
-    qs = _colmap.qvecs_from_rotations(stored[:, :, :3]) if n else np.zeros((0, 4))
     cameras, images = [], []
     key_ids: dict[tuple[str, str], int] = {}
     xyz_parts: list[np.ndarray] = []
     rgb_parts: list[np.ndarray] = []
-    obs_point, obs_image, obs_row, obs_err = [], [], [], []
+    obs_point, obs_err = [], []
+    counts = np.zeros(len(records), np.int64)
     next_id = 1
     for idx, rec in enumerate(records, start=1):
         w, h = rec["size"]
@@ -181,97 +279,66 @@ def colmap_model(
         cameras.append(
             _colmap.ColmapCamera(idx, rec["model"], w, h, (fx, fy, cx, cy, *rec["extra"]))
         )
-        q = qs[idx - 1]
-        t = stored[idx - 1, :, 3]
-        R = _colmap.pose_from_qvec(q, t)[:3, :3]
-        pinhole = rec["model"] == "PINHOLE"
-        names: list[tuple[str, str]] = []
-        worlds, labels = [], []
-        for g, (gnames, world, lab) in rec.get("landmarks", {}).items():
-            wa = np.asarray(world, float).reshape(-1, 3)
-            worlds.append(wa)
-            names.extend((g, nm) for nm in gnames)
-            la = np.full((len(wa), 2), np.nan) if lab is None else np.asarray(lab, float)
-            labels.append(la.reshape(-1, 2))
-        W = np.concatenate(worlds) if worlds else np.zeros((0, 3))
-        L = np.concatenate(labels) if labels else np.zeros((0, 2))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            pc = W @ R.T + t
-            uv = np.stack([fx * pc[:, 0] / pc[:, 2] + cx, fy * pc[:, 1] / pc[:, 2] + cy], 1)
-            uv[pc[:, 2] <= 0] = np.nan
-            if pinhole:  # where the point is in the image, for points without a label
-                ps = W @ stored[idx - 1, :, :3].T + t
-                truth = np.stack([fx * ps[:, 0] / ps[:, 2] + cx, fy * ps[:, 1] / ps[:, 2] + cy], 1)
-                truth[ps[:, 2] <= 0] = np.nan
-            else:
-                truth = np.full_like(uv, np.nan)
-        obs = np.where(np.isfinite(L), L, truth)
-        ok = np.isfinite(uv).all(1) & np.isfinite(obs).all(1)
-        ok &= (obs[:, 0] >= 0) & (obs[:, 0] <= w) & (obs[:, 1] >= 0) & (obs[:, 1] <= h)
-        sel = np.flatnonzero(ok)
+        obs = unpack_array(rec["obs"], "<f8", 2)
+        xyz = unpack_array(rec["xyz"], "<f8", 3)
+        rgb = unpack_array(rec["rgb"], "u1", 3)
+        n = len(obs)
         if shared_points:
-            ids = np.empty(len(sel), np.int64)
-            for k, i in enumerate(sel.tolist()):
-                key = names[i]
-                pid = key_ids.get(key)
-                if pid is None:
-                    pid = key_ids[key] = next_id
-                    next_id += 1
-                    xyz_parts.append(W[i : i + 1])
-                    rgb_parts.append(np.full((1, 3), 128, np.uint8))
-                ids[k] = pid
+            ids = np.empty(n, np.int64)
+            new: list[int] = []
+            k = 0
+            for g, gnames in rec["keys"]:
+                for nm in gnames:
+                    pid = key_ids.get((g, nm))
+                    if pid is None:
+                        pid = key_ids[(g, nm)] = next_id
+                        next_id += 1
+                        new.append(k)
+                    ids[k] = pid
+                    k += 1
+            ids[k:] = np.arange(next_id, next_id + n - k)  # depth samples
+            next_id += n - k
+            keep = np.concatenate([np.asarray(new, np.int64), np.arange(k, n)])
+            xyz_parts.append(xyz[keep])
+            rgb_parts.append(rgb[keep])
         else:
-            ids = np.arange(next_id, next_id + len(sel), dtype=np.int64)
-            next_id += len(sel)
-            xyz_parts.append(W[sel])
-            rgb_parts.append(np.full((len(sel), 3), 128, np.uint8))
-        err = np.hypot(*(obs[sel] - uv[sel]).T) if pinhole else np.full(len(sel), -1.0)
-        obs = obs[sel]
-        if rec.get("cloud"):  # depth samples: one point each, seen at its pixel centre
-            cw = np.asarray(rec["cloud"][0], float).reshape(-1, 3)
-            cuv = np.asarray(rec["cloud"][1], float).reshape(-1, 2)
-            pc = cw @ R.T + t
-            proj = np.stack([fx * pc[:, 0] / pc[:, 2] + cx, fy * pc[:, 1] / pc[:, 2] + cy], 1)
-            cids = np.arange(next_id, next_id + len(cw), dtype=np.int64)
-            next_id += len(cw)
-            xyz_parts.append(cw)
-            rgb_parts.append(np.asarray(rec["cloud"][2], np.uint8).reshape(-1, 3))
-            ids = np.concatenate([ids, cids])
-            obs = np.concatenate([obs, cuv])
-            cerr = np.hypot(*(cuv - proj).T) if pinhole else np.full(len(cw), -1.0)
-            err = np.concatenate([err, cerr])
+            ids = np.arange(next_id, next_id + n, dtype=np.int64)
+            next_id += n
+            xyz_parts.append(xyz)
+            rgb_parts.append(rgb)
         obs_point.append(ids)
-        obs_image.append(np.full(len(ids), idx, np.int64))
-        obs_row.append(np.arange(len(ids), dtype=np.int64))
-        obs_err.append(err)
+        obs_err.append(unpack_array(rec["err"], "<f8", 1)[:, 0])
+        counts[idx - 1] = n
         images.append(
             _colmap.ColmapImage(
                 idx,
                 idx,
-                tuple(float(v) for v in q),  # type: ignore[arg-type]
-                tuple(float(v) for v in t),  # type: ignore[arg-type]
+                tuple(rec["qvec"]),
+                tuple(float(row[3]) for row in rec["cam_from_world"]),  # type: ignore[arg-type]
                 rec["image"],
                 obs,
                 ids,
             )
         )
-    if not xyz_parts:
+    xyz = np.concatenate(xyz_parts) if xyz_parts else np.zeros((0, 3))
+    if not len(xyz):
         return _colmap.ColmapModel(tuple(cameras), tuple(images))
-    xyz = np.concatenate(xyz_parts)
     point = np.concatenate(obs_point)
     order = np.argsort(point, kind="stable")
-    counts = np.bincount(point - 1, minlength=len(xyz))
+    per_point = np.bincount(point - 1, minlength=len(xyz))
     errs = np.concatenate(obs_err)
     invalid = np.bincount(point - 1, weights=(errs < 0).astype(float), minlength=len(xyz)) > 0
-    mean = np.bincount(point - 1, weights=errs, minlength=len(xyz)) / np.maximum(counts, 1)
+    mean = np.bincount(point - 1, weights=errs, minlength=len(xyz)) / np.maximum(per_point, 1)
+    image_of = np.repeat(np.arange(1, len(records) + 1, dtype=np.int64), counts)
+    row_of = np.arange(len(point), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
     points = _colmap.ColmapPoints(
         np.arange(1, len(xyz) + 1, dtype=np.int64),
         xyz,
         np.concatenate(rgb_parts),
         np.where(invalid, -1.0, mean),
-        np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
-        np.concatenate(obs_image)[order],
-        np.concatenate(obs_row)[order],
+        np.concatenate([[0], np.cumsum(per_point)]).astype(np.int64),
+        image_of[order],
+        row_of[order],
     )
     return _colmap.ColmapModel(tuple(cameras), tuple(images), points)
 
