@@ -110,10 +110,15 @@ def _row_coords32(row, c0, w, k_dst, rot, k_src, model_src, p_src, us, vs):  # p
         k3, k4, k5, k6, r2max = f32(p_src[4]), f32(p_src[5]), f32(p_src[6]), f32(p_src[7]), p_src[8]
         r2m = f32(min(r2max, 1e30))
         rational = k4 != 0.0 or k5 != 0.0 or k6 != 0.0
+        flat = dz == zero  # no rotation about x or y: one depth, one division a row
+        inv0 = one / az if az > zero else nan
         for col in range(w):
             c = f32(c0 + col)
-            rz = az + c * dz
-            inv = one / rz if rz > zero else nan
+            if flat:
+                inv = inv0
+            else:
+                rz = az + c * dz
+                inv = one / rz if rz > zero else nan
             x = (ax + c * dx) * inv
             y = (ay + c * dy) * inv
             r2 = x * x + y * y
@@ -202,57 +207,79 @@ def _encode_pairs(us, vs, w, ws, hs, o0, o2, cc):  # pragma: no cover - compiled
 
     ``o0``: byte offset of the top-left neighbour, ``o2``: of the bottom-left one
     (``o0`` again when the row fraction is 0), ``cc``: the code (uint32 each).
-    Branch-free, so that it vectorises.
+    Returns the largest ``o2``. Branch-free and in 32-bit lanes, so that it
+    vectorises 16 pixels to an AVX-512 instruction (8 to an AVX one).
     """
     f32 = np.float32
     u32 = np.uint32
     wsf = f32(ws)
     hsf = f32(hs)
+    ws1 = f32(ws - 1)
+    hs1 = f32(hs - 1)
     row3 = u32(3 * ws)
+    top = u32(0)
     for col in range(w):
         u = us[col]
         v = vs[col]
         inside = (u >= f32(0.0)) & (u < wsf) & (v >= f32(0.0)) & (v < hsf)
         u = u if inside else f32(0.5)
         v = v if inside else f32(0.5)
-        X = np.int32(math.floor(u * f32(32.0) - f32(15.5)))
-        Y = np.int32(math.floor(v * f32(32.0) - f32(15.5)))
-        ix = X >> 5
-        iy = Y >> 5
-        a = X & 31 if (ix >= 0) & (ix < ws - 1) else 0
-        b = Y & 31 if (iy >= 0) & (iy < hs - 1) else 0
-        o = u32(3) * (u32(max(iy, 0)) * u32(ws) + u32(max(ix, 0)))
+        # X = floor(32 u - 15.5) as in _encode_linear; X >> 5 and X & 31 in float32
+        # (exact: integers below 2**24; numba would widen int32 lanes to int64)
+        X = np.floor(u * f32(32.0) - f32(15.5))
+        Y = np.floor(v * f32(32.0) - f32(15.5))
+        ix = np.floor(X * f32(1.0 / 32.0))
+        iy = np.floor(Y * f32(1.0 / 32.0))
+        a = X - f32(32.0) * ix if (ix >= f32(0.0)) & (ix < ws1) else f32(0.0)
+        b = Y - f32(32.0) * iy if (iy >= f32(0.0)) & (iy < hs1) else f32(0.0)
+        # np.multiply / np.add keep uint32 (numba's operators widen to 64 bits)
+        o = np.add(
+            np.multiply(u32(max(iy, f32(0.0))), row3), np.multiply(u32(max(ix, f32(0.0))), u32(3))
+        )
+        o2_ = np.add(o, row3 if b != f32(0.0) else u32(0))
         o0[col] = o
-        o2[col] = o + row3 * u32(b != 0)
-        cc[col] = u32(a | (b << 5)) if inside else u32(MISS)
+        o2[col] = o2_
+        top = max(top, u32(o2_))
+        cc[col] = u32(a + f32(32.0) * b) if inside else u32(MISS)
+    return top
 
 
 @jit
 def _plan_pairs(offset, code, i0, w, ws, o0, o2, cc):  # pragma: no cover - compiled
-    """The RGB8 sampler's byte offsets and codes of plan entries ``i0 .. i0 + w``."""
+    """The RGB8 sampler's byte offsets and codes of plan entries ``i0 .. i0 + w``
+    (as :func:`_encode_pairs`; returns the largest ``o2``)."""
     u32 = np.uint32
     row3 = u32(3 * ws)
+    top = u32(0)
     for col in range(w):
         i = np.uint64(i0) + np.uint64(col)
         c = u32(code[i])
         o = u32(3) * u32(offset[i])
         o0[col] = o
         o2[col] = o + row3 * u32((c & u32(1023)) >= u32(32))
+        top = max(top, o + row3 * u32((c & u32(1023)) >= u32(32)))
         cc[col] = c
+    return top
 
 
 @jit
-def _gather_pairs(pairs, w, o0, o2, top, bottom):  # pragma: no cover - compiled
+def _gather_pairs(pairs, w, o0, o2, top, bottom, clamp):  # pragma: no cover - compiled
     """One 8-byte load per neighbour pair (``pairs``: :func:`pair_view` of the image).
 
-    The last two pixels of the image have fewer than 8 bytes after them: their
-    loads end at the image's last byte, and :func:`_blend_pairs` shifts them back.
+    The last two pixels of the image have fewer than 8 bytes after them: with
+    ``clamp`` (a row segment that reads them) loads end at the image's last byte,
+    and :func:`_blend_pairs` shifts them back.
     """
     U = np.uint64
-    last = U(pairs.size - 1)
-    for col in range(w):
-        top[col] = pairs[min(U(o0[col]), last)]
-        bottom[col] = pairs[min(U(o2[col]), last)]
+    if clamp:
+        last = U(pairs.size - 1)
+        for col in range(w):
+            top[col] = pairs[min(U(o0[col]), last)]
+            bottom[col] = pairs[min(U(o2[col]), last)]
+    else:
+        for col in range(w):
+            top[col] = pairs[U(o0[col])]
+            bottom[col] = pairs[U(o2[col])]
 
 
 @jit
@@ -263,30 +290,41 @@ def _spread(t):  # pragma: no cover - compiled
 
 
 @jit
-def _blend_pairs(w, o0, o2, cc, top, bottom, last, fill, res):  # pragma: no cover - compiled
-    """Bilinear RGB of ``w`` gathered pairs as ``r | g << 8 | b << 16`` (``fill`` on a miss).
+def _bilinear3(t, u, c, fill):  # pragma: no cover - compiled
+    """Bilinear RGB of the pairs ``t`` (top) and ``u`` (bottom) for code ``c`` as
+    ``r | g << 8 | b << 16`` (``fill`` on a miss).
 
     Separable, three multiplications for the three channels: modulo 2**64 the
     21-bit lanes may go negative in between, the result (lanes in [0, 2**21),
     255 * 1024 + 512 < 2**21) is exact.
     """
     U = np.uint64
-    rnd = U(_RND3)
-    for col in range(w):
-        c = U(cc[col])
-        a = c & U(31)
-        b = (c >> U(5)) & U(31)
-        x0 = U(o0[col])
-        x2 = U(o2[col])
-        t = top[col] >> ((x0 - min(x0, last)) << U(3))
-        u = bottom[col] >> ((x2 - min(x2, last)) << U(3))
-        p0 = _spread(t)
-        p2 = _spread(u)
-        upper = (p0 << U(5)) + (_spread(t >> U(24)) - p0) * a
-        lower = (p2 << U(5)) + (_spread(u >> U(24)) - p2) * a
-        s = (upper << U(5)) + (lower - upper) * b + rnd
-        v = ((s >> U(10)) & U(0xFF)) | ((s >> U(23)) & U(0xFF00)) | ((s >> U(36)) & U(0xFF0000))
-        res[col] = np.uint32(v) if c < U(MISS) else fill
+    a = c & U(31)
+    b = (c >> U(5)) & U(31)
+    p0 = _spread(t)
+    p2 = _spread(u)
+    upper = (p0 << U(5)) + (_spread(t >> U(24)) - p0) * a
+    lower = (p2 << U(5)) + (_spread(u >> U(24)) - p2) * a
+    s = (upper << U(5)) + (lower - upper) * b + U(_RND3)
+    v = ((s >> U(10)) & U(0xFF)) | ((s >> U(23)) & U(0xFF00)) | ((s >> U(36)) & U(0xFF0000))
+    return np.uint32(v) if c < U(MISS) else fill
+
+
+@jit
+def _blend_pairs(w, o0, o2, cc, top, bottom, last, fill, res, clamp):  # pragma: no cover
+    """:func:`_bilinear3` of ``w`` gathered pairs into ``res`` (``clamp``: as for
+    :func:`_gather_pairs`, loads that ended at byte ``last`` are shifted back)."""
+    U = np.uint64
+    if clamp:
+        for col in range(w):
+            x0 = U(o0[col])
+            x2 = U(o2[col])
+            t = top[col] >> ((x0 - min(x0, last)) << U(3))
+            u = bottom[col] >> ((x2 - min(x2, last)) << U(3))
+            res[col] = _bilinear3(t, u, U(cc[col]), fill)
+    else:
+        for col in range(w):
+            res[col] = _bilinear3(top[col], bottom[col], U(cc[col]), fill)
 
 
 @jit
@@ -455,9 +493,9 @@ def _warp_tile(
             us64,
             vs64,
         )
-        _encode_pairs(us, vs, n, ws, hs, o0, o2, cc)
-        _gather_pairs(pairs, n, o0, o2, top, bottom)
-        _blend_pairs(n, o0, o2, cc, top, bottom, last, fill3, res)
+        clamp = _encode_pairs(us, vs, n, ws, hs, o0, o2, cc) > last
+        _gather_pairs(pairs, n, o0, o2, top, bottom, clamp)
+        _blend_pairs(n, o0, o2, cc, top, bottom, last, fill3, res, clamp)
         _store_rgb(n, res, out, 3 * (row * w + c0))
 
 
@@ -599,9 +637,9 @@ def _apply_tile(pairs, ws, offset, code, h, w, r0, c0, out, fill):  # pragma: no
     res = np.empty(TILE_COLS, np.uint32)
     for row in range(r0, min(r0 + TILE_ROWS, h)):
         i0 = row * w + c0
-        _plan_pairs(offset, code, i0, n, ws, o0, o2, cc)
-        _gather_pairs(pairs, n, o0, o2, top, bottom)
-        _blend_pairs(n, o0, o2, cc, top, bottom, last, fill3, res)
+        clamp = _plan_pairs(offset, code, i0, n, ws, o0, o2, cc) > last
+        _gather_pairs(pairs, n, o0, o2, top, bottom, clamp)
+        _blend_pairs(n, o0, o2, cc, top, bottom, last, fill3, res, clamp)
         _store_rgb(n, res, out, 3 * i0)
 
 
