@@ -24,6 +24,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import struct
+import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +42,7 @@ __all__ = [
     "DISTORTION_KEYS",
     "cloud_samples",
     "frame_entry",
+    "mask_png_bytes",
     "read_transforms",
     "transforms_bytes",
 ]
@@ -147,7 +150,87 @@ def transforms_bytes(
     if ply_file_path is not None:
         doc["ply_file_path"] = ply_file_path
     doc["frames"] = list(frames)
-    return (json.dumps(doc, indent=2, allow_nan=False) + "\n").encode("utf-8")
+    return (_indented_json(doc, "\n") + "\n").encode("utf-8")
+
+
+_encode_str = json.encoder.encode_basestring_ascii
+
+
+def _indented_json(value: Any, newline: str) -> str:
+    """``json.dumps(value, indent=2, allow_nan=False)`` for str-keyed documents, in fewer steps.
+
+    Same text as :mod:`json` (ASCII escapes, ``repr`` of floats, ``[]`` / ``{}``
+    when empty); ``newline`` is ``"\\n"`` plus the indentation of ``value``'s level.
+    """
+    if isinstance(value, str):
+        return _encode_str(value)
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"Out of range float values are not JSON compliant: {value!r}")
+        return float.__repr__(value)
+    if isinstance(value, int):
+        return int.__repr__(value)
+    inner = newline + "  "
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        if not all(isinstance(k, str) for k in value):
+            return json.dumps(value, indent=2, allow_nan=False).replace("\n", newline)
+        items = (f"{_encode_str(k)}: {_indented_json(v, inner)}" for k, v in value.items())
+        return "{" + inner + ("," + inner).join(items) + newline + "}"
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "[]"
+        if all(type(v) is float for v in value):  # a row of numbers: no recursion
+            if not all(map(math.isfinite, value)):
+                raise ValueError("Out of range float values are not JSON compliant")
+            return "[" + inner + ("," + inner).join(map(float.__repr__, value)) + newline + "]"
+        return (
+            "["
+            + inner
+            + ("," + inner).join(_indented_json(v, inner) for v in value)
+            + newline
+            + "]"
+        )
+    return json.dumps(value, indent=2, allow_nan=False).replace("\n", newline)
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def mask_png_bytes(mask: np.ndarray) -> bytes:
+    """An 8-bit greyscale PNG of a boolean (H, W) mask: 255 where True, else 0.
+
+    Rows are stored unfiltered and deflated at level 1 (masks compress well at
+    any level; this one is cheap). Any PNG reader reads back the same pixels.
+
+    Examples
+    --------
+    >>> import io
+    >>> from PIL import Image
+    >>> m = np.zeros((2, 3), bool); m[0, 1] = True
+    >>> np.asarray(Image.open(io.BytesIO(mask_png_bytes(m)))).tolist()
+    [[0, 255, 0], [0, 0, 0]]
+    """
+    m = np.asarray(mask, bool)
+    h, w = m.shape
+    rows = np.zeros((h, w + 1), np.uint8)  # a filter byte (0: none) before each row
+    rows[:, 1:][m] = 255
+    return b"".join(
+        (
+            b"\x89PNG\r\n\x1a\n",
+            _png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)),
+            _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)),
+            _png_chunk(b"IEND", b""),
+        )
+    )
 
 
 def read_transforms(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -3,8 +3,9 @@
 A dataset job (:func:`camgeom.jobs.run_job`): each frame is read in a worker,
 its image linked or copied (never re-encoded) to ``<out>/<stem>.image<ext>``,
 its depth converted to planar z in ``<stem>.depth32.tif`` and its foreground
-mask written to ``<stem>.mask.png``; the reduce step writes ``transforms.json``
-(and ``points3D.ply``). A rerun redoes only frames whose inputs or options
+mask written to ``<stem>.mask.png``; the worker also makes the frame's
+``transforms.json`` entry, and the reduce step writes ``transforms.json`` (and
+``points3D.ply``). A rerun redoes only frames whose inputs or options
 changed, and nothing is written outside the output folder.
 """
 
@@ -26,6 +27,8 @@ from camgeom.export._job_base import (
     _check_choice,
     _ExportJob,
     _frame_record,
+    pack_array,
+    unpack_array,
 )
 from camgeom.export.colmap import ExportError
 from camgeom.jobs.commit import FrameOutputs, JobOutputs
@@ -49,6 +52,8 @@ class NerfstudioExportJob(_ExportJob):
     ply: bool = False
 
     name: ClassVar[str] = "export-nerfstudio"
+    # 2: a frame's record carries its transforms.json entry; masks are written by mask_png_bytes
+    version: ClassVar[str] = "2"
     suffixes: ClassVar[tuple[str, ...]] = (*_IMAGE_SUFFIXES, ".depth32.tif", ".mask.png")
 
     @property
@@ -65,11 +70,7 @@ class NerfstudioExportJob(_ExportJob):
         rec["depth"] = rec["mask"] = None
         mask = foreground_mask(frame) if (self.masks or self.ply) else None
         if self.masks and mask is not None:
-            from PIL import Image
-
-            Image.fromarray(np.where(mask, 255, 0).astype(np.uint8), mode="L").save(
-                out.path(".mask.png"), format="PNG"
-            )
+            out.path(".mask.png").write_bytes(_ns.mask_png_bytes(mask))
             rec["mask"] = out.stem + ".mask.png"
         if (self.depth or self.ply) and frame.depth_path is not None and frame.camera is not None:
             from camgeom.depth import z_from_range
@@ -98,42 +99,24 @@ class NerfstudioExportJob(_ExportJob):
                     mask=mask,
                     image=image,
                 )
-                rec["cloud"] = [world.tolist(), rgb.tolist()]
+                rec["cloud"] = [pack_array(world, "<f8"), pack_array(rgb, "u1")]
+        rec["entry"] = _entry(rec)
         return FrameResult(rec, tuple(warnings))
 
     def reduce(self, rows: Iterator[FrameRow], out: JobOutputs) -> Mapping[str, Any]:
-        from camgeom.conventions import convert_pose
-
         entries = []
         xyz: list[np.ndarray] = []
         rgb: list[np.ndarray] = []
         for rec in self._records(rows):
             if rec.get("cloud"):
-                xyz.append(np.asarray(rec["cloud"][0], np.float64).reshape(-1, 3))
-                rgb.append(np.asarray(rec["cloud"][1], np.uint8).reshape(-1, 3))
-            fx, fy, cx, cy = rec["K"]
-            pose = np.eye(4)
-            pose[:3] = rec["world_from_cam"]
-            world_from_cam = convert_pose(pose, "opencv", "opengl", kind="world_from_cam")
-            ns = rec["nerfstudio"]
-            if not ns:
+                xyz.append(unpack_array(rec["cloud"][0], "<f8", 3))
+                rgb.append(unpack_array(rec["cloud"][1], "u1", 3))
+            if rec["entry"] is None:
                 raise ExportError(
                     f"frame {rec['frame_id']}: its {rec['model']} lens (rational terms) has no "
                     "nerfstudio camera model."
                 )
-            entries.append(
-                _ns.frame_entry(
-                    file_path=rec["image"],
-                    K=np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]]),
-                    width=rec["size"][0],
-                    height=rec["size"][1],
-                    world_from_cam_opengl=world_from_cam,
-                    camera_model=ns["camera_model"],
-                    distortion={k: v for k, v in ns.items() if k != "camera_model"},
-                    depth_file_path=rec["depth"],
-                    mask_path=rec.get("mask"),
-                )
-            )
+            entries.append(rec["entry"])
         ply = None
         if self.ply:
             from camgeom.io.ply import write_ply
@@ -149,6 +132,36 @@ class NerfstudioExportJob(_ExportJob):
             "masks": sum(1 for e in entries if "mask_path" in e),
             "points": sum(len(p) for p in xyz),
         }
+
+
+def _entry(rec: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The frame's ``transforms.json`` entry, or None when its lens has no nerfstudio model."""
+    from camgeom.conventions import convert_pose
+
+    ns = rec["nerfstudio"]
+    if not ns:
+        return None
+    fx, fy, cx, cy = rec["K"]
+    pose = np.eye(4)
+    pose[:3] = rec["world_from_cam"]
+    world_from_cam = convert_pose(pose, "opencv", "opengl", kind="world_from_cam")
+    entry = _ns.frame_entry(
+        file_path=rec["image"],
+        K=np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]]),
+        width=rec["size"][0],
+        height=rec["size"][1],
+        world_from_cam_opengl=world_from_cam,
+        camera_model=ns["camera_model"],
+        distortion={k: v for k, v in ns.items() if k != "camera_model"},
+        depth_file_path=rec["depth"],
+        mask_path=rec.get("mask"),
+    )
+    numbers = [v for v in entry.values() if isinstance(v, float)]
+    if not (np.isfinite(numbers).all() and np.isfinite(world_from_cam).all()):
+        raise ExportError(
+            f"frame {rec['frame_id']}: its camera has non-finite values; JSON cannot hold them."
+        )
+    return entry
 
 
 def export_nerfstudio(
