@@ -21,15 +21,12 @@ with both fractions 0. A :class:`camgeom.warp.WarpPlan` stores these two
 arrays; without a plan the fused kernels compute them one output row at a
 time and sample at once.
 
-RGB uint8 images are sampled a row segment of a tile at a time, in four loops
-so that three of them vectorise: byte offsets of the two neighbour pairs (from
-the plan, or encoded from the positions), then one 8-byte load per pair (the
-only scalar loop: a gather), then the bilinear arithmetic on the three channels
-at once in one 64-bit word (21-bit lanes), then the 3-byte stores. Output tiles
-keep the source rows they read in cache (as ``cv2.remap``'s 128x128 blocks do).
+RGB uint8 images are sampled one output tile per work item by the kernels of
+``camgeom._kernels.rgb8`` (three of their four loops vectorise); tiles keep the
+source rows they read in cache, as ``cv2.remap``'s 128x128 blocks do.
 
-Source positions of a pinhole output camera are computed in float32 (the
-forward lens model needs no iteration): within 3e-4 pixel of float64 at 2048
+Source positions of a pinhole output camera are computed in float32 with fused
+multiply-adds (the forward lens model needs no iteration): within 3e-4 pixel of float64 at 2048
 pixels, 1e-3 at 8192, against the 1/64-pixel rounding. An output camera with a
 lens model is lifted by Newton iteration in float64 (``camgeom._kernels.lens``).
 
@@ -46,15 +43,27 @@ from numba import parallel_chunksize
 
 from camgeom._jit import jit, jit_variants, prange
 from camgeom._kernels.lens import FISHEYE, OPENCV, _row_coords
+from camgeom._kernels.rgb8 import (
+    MISS,
+    blend_pairs,
+    encode_pairs,
+    gather_pairs,
+    plan_pairs,
+    prefetch_below,
+    store_rgb,
+)
+from camgeom._kernels.rgb8 import NO_PAIRS as NO_PAIRS  # the sampler's input, for camgeom.warp
+from camgeom._kernels.rgb8 import pair_view as pair_view
 
-MISS = 1024
-"""Code of an output pixel whose ray misses the source image (gets ``fill``)."""
 ROWS = 8
 """Output rows per parallel work item (one set of row buffers each)."""
-TILE_ROWS = 16
-TILE_COLS = 256
+TILE_ROWS = 8
+TILE_COLS = 512
 """Output tile of the RGB8 sampler (rows x columns; one parallel work item): its
 source rows stay in the core's cache between the tile's rows."""
+AHEAD = 2
+"""Source rows below its bottom pairs that each output row prefetches for the
+tile's next rows (one row a row, at magnification 1)."""
 GRAB = 2
 """Work items a thread takes at a time, set by the caller with :data:`grabbing`:
 the items are then shared out as threads finish theirs (numba's default gives each
@@ -62,28 +71,12 @@ thread an equal share up front, and the whole call waits for a thread that anoth
 process delays)."""
 
 
-def pair_view(src):
-    """The 8 bytes from each byte of flat uint8 ``src`` as one unaligned uint64 (a view).
-
-    Element ``i`` is bytes ``i .. i + 7`` (little-endian): the three channels of an
-    RGB pixel at byte ``3 k`` and of its right neighbour in one load. Needs 8 bytes.
-    """
-    whole = src[: src.size // 8 * 8].view(np.uint64)
-    return np.lib.stride_tricks.as_strided(
-        whole, shape=(src.size - 7,), strides=(1,), writeable=False
-    )
-
-
 grabbing = parallel_chunksize
 """``with grabbing(GRAB): kernel(...)``: numba's per-thread chunk-size setting
 (a runtime setting: inside a kernel it would keep numba from caching it)."""
 
 
-NO_PAIRS = pair_view(np.zeros(8, np.uint8))
-"""The ``pairs`` argument of the kernels when the sampler is not RGB8 (same type)."""
-
-
-@jit
+@jit(fastmath={"contract"})  # type: ignore[call-arg]
 def _row_coords32(row, c0, w, k_dst, rot, k_src, model_src, p_src, us, vs):  # pragma: no cover
     """Float32 source positions of columns ``c0 .. c0 + w`` of output row ``row`` of a
     pinhole output camera into ``us[:w]``, ``vs[:w]`` (the same values for any ``c0``)."""
@@ -201,151 +194,12 @@ def _encode_nearest(us, vs, w, ws, hs, offset, code, o0):  # pragma: no cover - 
             code[o0 + col] = MISS
 
 
-@jit
-def _encode_pairs(us, vs, w, ws, hs, o0, o2, cc):  # pragma: no cover - compiled
-    """:func:`_encode_linear` of ``w`` positions as byte offsets of the RGB8 sampler.
-
-    ``o0``: byte offset of the top-left neighbour, ``o2``: of the bottom-left one
-    (``o0`` again when the row fraction is 0), ``cc``: the code (uint32 each).
-    Returns the largest ``o2``. Branch-free and in 32-bit lanes, so that it
-    vectorises 16 pixels to an AVX-512 instruction (8 to an AVX one).
-    """
-    f32 = np.float32
-    u32 = np.uint32
-    wsf = f32(ws)
-    hsf = f32(hs)
-    ws1 = f32(ws - 1)
-    hs1 = f32(hs - 1)
-    row3 = u32(3 * ws)
-    top = u32(0)
-    for col in range(w):
-        u = us[col]
-        v = vs[col]
-        inside = (u >= f32(0.0)) & (u < wsf) & (v >= f32(0.0)) & (v < hsf)
-        u = u if inside else f32(0.5)
-        v = v if inside else f32(0.5)
-        # X = floor(32 u - 15.5) as in _encode_linear; X >> 5 and X & 31 in float32
-        # (exact: integers below 2**24; numba would widen int32 lanes to int64)
-        X = np.floor(u * f32(32.0) - f32(15.5))
-        Y = np.floor(v * f32(32.0) - f32(15.5))
-        ix = np.floor(X * f32(1.0 / 32.0))
-        iy = np.floor(Y * f32(1.0 / 32.0))
-        a = X - f32(32.0) * ix if (ix >= f32(0.0)) & (ix < ws1) else f32(0.0)
-        b = Y - f32(32.0) * iy if (iy >= f32(0.0)) & (iy < hs1) else f32(0.0)
-        # np.multiply / np.add keep uint32 (numba's operators widen to 64 bits)
-        o = np.add(
-            np.multiply(u32(max(iy, f32(0.0))), row3), np.multiply(u32(max(ix, f32(0.0))), u32(3))
-        )
-        o2_ = np.add(o, row3 if b != f32(0.0) else u32(0))
-        o0[col] = o
-        o2[col] = o2_
-        top = max(top, u32(o2_))
-        cc[col] = u32(a + f32(32.0) * b) if inside else u32(MISS)
-    return top
-
-
-@jit
-def _plan_pairs(offset, code, i0, w, ws, o0, o2, cc):  # pragma: no cover - compiled
-    """The RGB8 sampler's byte offsets and codes of plan entries ``i0 .. i0 + w``
-    (as :func:`_encode_pairs`; returns the largest ``o2``)."""
-    u32 = np.uint32
-    row3 = u32(3 * ws)
-    top = u32(0)
-    for col in range(w):
-        i = np.uint64(i0) + np.uint64(col)
-        c = u32(code[i])
-        o = u32(3) * u32(offset[i])
-        o0[col] = o
-        o2[col] = o + row3 * u32((c & u32(1023)) >= u32(32))
-        top = max(top, o + row3 * u32((c & u32(1023)) >= u32(32)))
-        cc[col] = c
-    return top
-
-
-@jit
-def _gather_pairs(pairs, w, o0, o2, top, bottom, clamp):  # pragma: no cover - compiled
-    """One 8-byte load per neighbour pair (``pairs``: :func:`pair_view` of the image).
-
-    The last two pixels of the image have fewer than 8 bytes after them: with
-    ``clamp`` (a row segment that reads them) loads end at the image's last byte,
-    and :func:`_blend_pairs` shifts them back.
-    """
-    U = np.uint64
-    if clamp:
-        last = U(pairs.size - 1)
-        for col in range(w):
-            top[col] = pairs[min(U(o0[col]), last)]
-            bottom[col] = pairs[min(U(o2[col]), last)]
-    else:
-        for col in range(w):
-            top[col] = pairs[U(o0[col])]
-            bottom[col] = pairs[U(o2[col])]
-
-
-@jit
-def _spread(t):  # pragma: no cover - compiled
-    """Bytes 0, 1, 2 of ``t`` into 21-bit lanes."""
-    U = np.uint64
-    return (t & U(0xFF)) | ((t & U(0xFF00)) << U(13)) | ((t & U(0xFF0000)) << U(26))
-
-
-@jit
-def _bilinear3(t, u, c, fill):  # pragma: no cover - compiled
-    """Bilinear RGB of the pairs ``t`` (top) and ``u`` (bottom) for code ``c`` as
-    ``r | g << 8 | b << 16`` (``fill`` on a miss).
-
-    Separable, three multiplications for the three channels: modulo 2**64 the
-    21-bit lanes may go negative in between, the result (lanes in [0, 2**21),
-    255 * 1024 + 512 < 2**21) is exact.
-    """
-    U = np.uint64
-    a = c & U(31)
-    b = (c >> U(5)) & U(31)
-    p0 = _spread(t)
-    p2 = _spread(u)
-    upper = (p0 << U(5)) + (_spread(t >> U(24)) - p0) * a
-    lower = (p2 << U(5)) + (_spread(u >> U(24)) - p2) * a
-    s = (upper << U(5)) + (lower - upper) * b + U(_RND3)
-    v = ((s >> U(10)) & U(0xFF)) | ((s >> U(23)) & U(0xFF00)) | ((s >> U(36)) & U(0xFF0000))
-    return np.uint32(v) if c < U(MISS) else fill
-
-
-@jit
-def _blend_pairs(w, o0, o2, cc, top, bottom, last, fill, res, clamp):  # pragma: no cover
-    """:func:`_bilinear3` of ``w`` gathered pairs into ``res`` (``clamp``: as for
-    :func:`_gather_pairs`, loads that ended at byte ``last`` are shifted back)."""
-    U = np.uint64
-    if clamp:
-        for col in range(w):
-            x0 = U(o0[col])
-            x2 = U(o2[col])
-            t = top[col] >> ((x0 - min(x0, last)) << U(3))
-            u = bottom[col] >> ((x2 - min(x2, last)) << U(3))
-            res[col] = _bilinear3(t, u, U(cc[col]), fill)
-    else:
-        for col in range(w):
-            res[col] = _bilinear3(top[col], bottom[col], U(cc[col]), fill)
-
-
-@jit
-def _store_rgb(w, res, out, o):  # pragma: no cover - compiled
-    """``w`` RGB pixels packed in ``res`` into flat uint8 ``out`` from ``o``."""
-    U = np.uint64
-    for col in range(w):
-        v = res[col]
-        q = U(o) + U(3) * U(col)
-        out[q] = np.uint8(v & np.uint32(0xFF))
-        out[q + U(1)] = np.uint8((v >> np.uint32(8)) & np.uint32(0xFF))
-        out[q + U(2)] = np.uint8(v >> np.uint32(16))
-
-
 _a = np.arange(1024) & 31
 _b = np.arange(1024) >> 5
 WEIGHTS = np.stack([(32 - _a) * (32 - _b), _a * (32 - _b), (32 - _a) * _b, _a * _b], -1)
 """Bilinear weights (1024, 4) of each code: top-left, top-right, bottom-left, bottom-right."""
 _W = WEIGHTS.astype(np.uint64).reshape(-1)
 _WF = (WEIGHTS / 1024.0).reshape(-1)
-_RND3 = 512 | (512 << 21) | (512 << 42)
 
 RGB8 = 0
 """Sampler for (H, W, 3) uint8 images: a neighbour pair's three channels in one
@@ -465,6 +319,7 @@ def _warp_tile(
     n64 = w if model_dst >= 0 else 0
     fill3 = np.uint32(fill) * np.uint32(0x10101)
     last = np.uint64(pairs.size - 1)
+    ahead = AHEAD * 3 * ws
     us = np.empty(tw, np.float32)
     vs = np.empty(tw, np.float32)
     us64 = np.empty(n64)
@@ -493,10 +348,11 @@ def _warp_tile(
             us64,
             vs64,
         )
-        clamp = _encode_pairs(us, vs, n, ws, hs, o0, o2, cc) > last
-        _gather_pairs(pairs, n, o0, o2, top, bottom, clamp)
-        _blend_pairs(n, o0, o2, cc, top, bottom, last, fill3, res, clamp)
-        _store_rgb(n, res, out, 3 * (row * w + c0))
+        clamp = encode_pairs(us, vs, n, ws, hs, o0, o2, cc) > last
+        prefetch_below(pairs, n, o2, ahead)
+        gather_pairs(pairs, n, o0, o2, top, bottom, clamp)
+        blend_pairs(n, o0, o2, cc, top, bottom, last, fill3, res, clamp)
+        store_rgb(n, res, out, 3 * (row * w + c0))
 
 
 def _warp_linear(
@@ -629,6 +485,7 @@ def _apply_tile(pairs, ws, offset, code, h, w, r0, c0, out, fill):  # pragma: no
     n = min(TILE_COLS, w - c0)
     fill3 = np.uint32(fill) * np.uint32(0x10101)
     last = np.uint64(pairs.size - 1)
+    ahead = AHEAD * 3 * ws
     o0 = np.empty(TILE_COLS, np.uint32)
     o2 = np.empty(TILE_COLS, np.uint32)
     cc = np.empty(TILE_COLS, np.uint32)
@@ -637,10 +494,11 @@ def _apply_tile(pairs, ws, offset, code, h, w, r0, c0, out, fill):  # pragma: no
     res = np.empty(TILE_COLS, np.uint32)
     for row in range(r0, min(r0 + TILE_ROWS, h)):
         i0 = row * w + c0
-        clamp = _plan_pairs(offset, code, i0, n, ws, o0, o2, cc) > last
-        _gather_pairs(pairs, n, o0, o2, top, bottom, clamp)
-        _blend_pairs(n, o0, o2, cc, top, bottom, last, fill3, res, clamp)
-        _store_rgb(n, res, out, 3 * i0)
+        clamp = plan_pairs(offset, code, i0, n, ws, o0, o2, cc) > last
+        prefetch_below(pairs, n, o2, ahead)
+        gather_pairs(pairs, n, o0, o2, top, bottom, clamp)
+        blend_pairs(n, o0, o2, cc, top, bottom, last, fill3, res, clamp)
+        store_rgb(n, res, out, 3 * i0)
 
 
 def _apply(src, pairs, ws, nc, kind, offset, code, h, w, out, fill):  # pragma: no cover
