@@ -93,3 +93,13 @@ def test_rgb8_sampling_of_a_read_only_strided_image() -> None:
     img.flags.writeable = False
     src, dst = _shifted(20, 30, 0.25, 0.25)
     np.testing.assert_array_equal(warp_image(img, src, dst), _reference(img, 0.25, 0.25, 0))
+
+
+def test_rgb8_sampling_of_an_image_at_an_odd_address() -> None:
+    # The 8-byte loads are unaligned by design: an image whose first byte is at an odd
+    # address is sampled in place (no copy) and gives the same pixels.
+    buf = np.random.default_rng(5).integers(0, 256, 20 * 30 * 3 + 1, dtype=np.uint8)
+    img = buf[1:].reshape(20, 30, 3)
+    assert img.ctypes.data % 2 == 1
+    src, dst = _shifted(20, 30, 0.75, 0.125)
+    np.testing.assert_array_equal(warp_image(img, src, dst), _reference(img, 0.75, 0.125, 0))
