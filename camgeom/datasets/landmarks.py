@@ -107,9 +107,9 @@ class Landmarks:
     def _trusted(cls, **fields: Any) -> Landmarks:
         """Build from read-only arrays a reader already checked (shapes, dtypes): no copies."""
         obj = object.__new__(cls)
-        setattr_ = object.__setattr__
-        for key, default in _LANDMARK_DEFAULTS:
-            setattr_(obj, key, fields.get(key, default))
+        values = dict(_LANDMARK_DEFAULTS)
+        values.update(fields)
+        obj.__dict__.update(values)  # the frozen fields, set as object.__setattr__ would
         return obj
 
     def __setstate__(self, state: dict[str, Any]) -> None:

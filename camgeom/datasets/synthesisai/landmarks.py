@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import re
-from array import array
+import struct
 from collections.abc import Callable, Mapping
 from functools import lru_cache, partial
 from itertools import repeat
@@ -156,11 +156,12 @@ def _flatten_groups(
         keypath = f"{prefix}.{key}"
         if isinstance(value, list):
             out.append((_snake(gname), value, keypath))
-        elif isinstance(value, Mapping):
+        elif type(value) is dict or isinstance(value, Mapping):
             out.extend(_flatten_groups(value, keypath, gname, path=path, level=level + 1))
     return out
 
 
+@lru_cache(maxsize=1024)
 def _snake(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_")
 
@@ -208,7 +209,6 @@ _COLUMN = {
     "in_frustum": _FR,
 }
 _PY_POWERS = tuple(10.0**d for d in range(7))
-_POWERS = np.array(_PY_POWERS)
 
 
 def _signature(first: Mapping[str, Any]) -> tuple[str, ...]:
@@ -239,17 +239,15 @@ def _rows(pts: list[Any], sig: tuple[str, ...]) -> list[list[Any]]:
 
 
 _XY, _XYZ_W, _XYZ_C = (_S, _S + 1), (_W, _W + 1, _W + 2), (_C, _C + 1, _C + 2)
-_FAST_COLUMNS: dict[tuple[str, ...], np.ndarray] = {
-    sig: np.array(cols, dtype=np.intp)
-    for sig, cols in (
-        (_V15, (*_XY, *_XYZ_W, *_XYZ_C, _ID, _FR)),
-        (_V15_2D, (*_XY, _ID, _FR)),
-        (_V1, (*_XY, *_XYZ_W, *_XYZ_C, _PT, _DIST)),
-        (_V1_2D, (*_XY, _PT)),
-        (_PUPIL, (*_XY, *_XYZ_W, *_XYZ_C, _DIST)),
-    )
+_FAST_COLUMNS: dict[tuple[str, ...], tuple[int, ...]] = {
+    _V15: (*_XY, *_XYZ_W, *_XYZ_C, _ID, _FR),
+    _V15_2D: (*_XY, _ID, _FR),
+    _V1: (*_XY, *_XYZ_W, *_XYZ_C, _PT, _DIST),
+    _V1_2D: (*_XY, _PT),
+    _PUPIL: (*_XY, *_XYZ_W, *_XYZ_C, _DIST),
 }
 """Table columns of each layout seen in the data, in the order :func:`_flat_values` gives them."""
+_ALL_COLUMNS = tuple(range(_WIDTH))
 
 
 def _flat_values(pts: list[Any], sig: tuple[str, ...], out: list[Any]) -> None:
@@ -257,8 +255,8 @@ def _flat_values(pts: list[Any], sig: tuple[str, ...], out: list[Any]) -> None:
 
     Unpacking checks each vector's length; anything that is not a number (a
     string, None, a nested list, an object's keys) is refused when ``out``
-    becomes a float64 array. A missing key raises KeyError, a point that is not
-    an object TypeError.
+    becomes float64. A missing key raises KeyError, a point that is not an
+    object TypeError.
     """
     s, w, c = _VECTOR_KEYS
     ext = out.extend
@@ -282,6 +280,11 @@ def _flat_values(pts: list[Any], sig: tuple[str, ...], out: list[Any]) -> None:
         for p in pts:
             (a, b), (d, e, f), (g, h, i) = p[s], p[w], p[c]
             ext((a, b, d, e, f, g, h, i, p["distance_to_camera"]))
+
+
+@lru_cache(maxsize=64)
+def _packer(count: int) -> struct.Struct:
+    return struct.Struct(f"{count}d")
 
 
 def _table(spec: _Spec, sig: tuple[str, ...], path: Path) -> np.ndarray:
@@ -321,7 +324,7 @@ def _members(specs: list[_Spec], path: Path) -> list[tuple[_Spec, tuple[str, ...
         if not spec.pts:
             continue
         first = spec.pts[0]
-        if not isinstance(first, Mapping):
+        if type(first) is not dict and not isinstance(first, Mapping):
             raise FormatError(
                 f"{path}: expected objects in {spec.keypath}, got {type(first).__name__}."
             )
@@ -370,42 +373,44 @@ def _column_factors(width: int, height: int) -> np.ndarray:
 def _fast_table(members: list[tuple[_Spec, tuple[str, ...]]]) -> np.ndarray | None:
     """The (N, 12) table of the groups' points, or None when a value needs the checked path.
 
-    Consecutive groups of one layout become one flat list of Python numbers,
-    turned into float64 by one :class:`array.array` call (which, unlike
-    ``np.array``, refuses strings) and placed in the layout's columns.
+    The values of every point go into one flat list of Python numbers, turned
+    into float64 by one :mod:`struct` call (which, unlike ``np.array``, refuses
+    strings), then placed in their layout's columns, one numpy assignment for
+    each run of groups of one layout.
     """
-    runs: list[tuple[tuple[str, ...], list[_Spec]]] = []
-    for m, sig in members:
-        if runs and runs[-1][0] == sig:
-            runs[-1][1].append(m)
-        else:
-            runs.append((sig, [m]))
-    arr = np.zeros((sum(len(m.pts) for m, _ in members), _WIDTH))
-    start = 0
+    flat: list[Any] = []
+    runs: list[tuple[tuple[int, ...], int]] = []  # (columns, points) of consecutive groups
     try:
-        for sig, run in runs:
-            n = sum(len(m.pts) for m in run)
+        for m, sig in members:
             cols = _FAST_COLUMNS.get(sig)
-            if cols is None:
-                rows: list[list[Any]] = []
-                for m in run:
-                    rows.extend(_rows(m.pts, sig))
-                block = np.array(rows, dtype=np.float64)
-                if block.shape != (n, _WIDTH):
-                    return None
-                arr[start : start + n] = block
+            if cols is not None:
+                _flat_values(m.pts, sig, flat)
             else:
-                flat: list[Any] = []
-                for m in run:
-                    _flat_values(m.pts, sig, flat)
-                arr[start : start + n, cols] = np.frombuffer(array("d", flat)).reshape(n, -1)
-            start += n
-    except (KeyError, TypeError, ValueError, OverflowError):
+                cols = _ALL_COLUMNS
+                for row in _rows(m.pts, sig):
+                    if len(row) != _WIDTH:  # a vector of another length
+                        return None
+                    flat.extend(row)
+            if runs and runs[-1][0] is cols:
+                runs[-1] = (cols, runs[-1][1] + len(m.pts))
+            else:
+                runs.append((cols, len(m.pts)))
+        values = np.frombuffer(_packer(len(flat)).pack(*flat))
+    except (KeyError, TypeError, ValueError, OverflowError, struct.error):
         return None
-    # one reduction: the sum is finite only if every value is (a sum that
-    # overflows sends large finite values to the per-value check)
-    with np.errstate(over="ignore", invalid="ignore"):
-        return arr if math.isfinite(arr.sum()) else None
+    if not np.isfinite(values).all():
+        return None
+    arr = np.zeros((sum(n for _, n in runs), _WIDTH))
+    first = at = 0
+    for cols, n in runs:
+        size = n * len(cols)
+        block = values[at : at + size].reshape(n, len(cols))
+        if cols is _ALL_COLUMNS:
+            arr[first : first + n] = block
+        else:
+            arr[first : first + n, cols] = block
+        first, at = first + n, at + size
+    return arr
 
 
 class _Groups:
@@ -440,7 +445,18 @@ class _Groups:
         starts = [0] if counts else []
         for n in counts[:-1]:
             starts.append(starts[-1] + n)
-        decimals = _decimals(arr, starts, counts)
+        by_id = ["id" in sig and m.order == "id" for m, sig in members]
+        moved = [False] * len(members)
+        self.order: list[int] | None = None  # stored point of each row, within its group
+        if any(by_id):  # rows of groups named by id sorted by id, in one (stable) sort
+            rows = np.arange(len(arr))
+            key = np.where(np.repeat(by_id, counts), arr[:, _ID], rows)
+            order = np.lexsort((key, np.repeat(np.arange(len(members)), counts)))
+            if (order != rows).any():
+                arr = arr[order]
+                moved = np.logical_or.reduceat(order != rows, starts).tolist()
+                self.order = (order - np.repeat(starts, counts)).tolist()
+        self.screen = arr[:, _S : _S + 2].copy()  # as stored: for the decimals
         # screen -> pixels, OpenGL camera frame -> OpenCV (arr is a private array)
         width, height = size
         arr[:, : _C + 3] *= _column_factors(width, height)
@@ -450,8 +466,10 @@ class _Groups:
         self.frustum.flags.writeable = False
         self.table = arr
         self.parts = {
-            m.name: (m, sig, start, n, dec)
-            for (m, sig), start, n, dec in zip(members, starts, counts, decimals, strict=True)
+            m.name: (m, sig, start, n, ordered, moves)
+            for (m, sig), start, n, ordered, moves in zip(
+                members, starts, counts, by_id, moved, strict=True
+            )
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -466,7 +484,7 @@ class _Groups:
         source = f"{self.name}: {spec.keypath}"
         if name not in self.parts:  # a group without points
             return Landmarks((), np.zeros((0, 3)), np.zeros((0, 2)), None, source=source)
-        m, sig, start, n, dec = self.parts[name]
+        m, sig, start, n, by_id, moved = self.parts[name]
         block = self.table[start : start + n]
         fr = self.frustum[start : start + n] if "in_frustum" in sig else None
         if m.names is not None:
@@ -476,7 +494,8 @@ class _Groups:
         elif m.order in ("ptnum0", "ptnum1"):
             raise MissingKeyError(f"{self.path}: missing key {m.keypath}[0].ptnum")
         else:
-            block, fr, names = _by_id(block, fr, m, "id" in sig and m.order == "id", self.path)
+            order = self.order[start : start + n] if moved and self.order is not None else None
+            names = _names(block, m, by_id, order, self.path)
         return Landmarks._trusted(
             names=tuple(names),
             world=block[:, _W : _W + 3] if "world_space_pos" in sig else None,
@@ -485,7 +504,7 @@ class _Groups:
             camera_space=block[:, _C : _C + 3] if "camera_space_pos" in sig else None,
             distance=block[:, _DIST] if "distance_to_camera" in sig else None,
             in_frustum=fr,
-            pixels_decimals=dec,
+            pixels_decimals=_decimals(self.screen[start : start + n]),
             pixels_scale=self.scale,
             source=source,
         )
@@ -495,53 +514,39 @@ class _Groups:
         return partial(self.build, name)
 
 
-def _decimals(arr: np.ndarray, starts: list[int], counts: list[int]) -> list[int | None]:
-    """Decimals each group's stored ``screen_space_pos`` is rounded to (None: not rounded).
+def _decimals(screen: np.ndarray) -> int | None:
+    """Decimals a group's stored ``screen_space_pos`` (N, 2) is rounded to (None: not rounded).
 
-    Only groups whose first value is rounded at all are checked, and only at the
-    candidate decimals (found for every group at once).
+    Only the decimals its first value is rounded to are checked on the group.
     """
-    decimals: list[int | None] = [None] * len(starts)
-    if not starts:
-        return decimals
-    with np.errstate(over="ignore", invalid="ignore"):
-        scaled = arr[starts, _S][:, None] * _POWERS
-        candidates = np.abs(scaled - np.rint(scaled)) <= 1e-6
-    for g in np.flatnonzero(candidates.any(axis=1)).tolist():
-        start, n = starts[g], counts[g]
-        for d in np.flatnonzero(candidates[g]).tolist():
-            x = arr[start : start + n, _S : _S + 2] * _PY_POWERS[d]
-            if float(np.abs(x - np.rint(x)).max()) <= 1e-6:
-                decimals[g] = d
-                break
-    return decimals
+    v = float(screen[0, 0])
+    for d, q in enumerate(_PY_POWERS):
+        x = v * q
+        if math.isfinite(x) and abs(x - round(x)) <= 1e-6:
+            xs = screen * q
+            if float(np.abs(xs - np.rint(xs)).max()) <= 1e-6:
+                return d
+    return None
 
 
-def _by_id(
-    block: np.ndarray, frustum: np.ndarray | None, spec: _Spec, by_id: bool, path: Path
-) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
-    """Rows sorted by id (when ``by_id``) and named by the stored ``name`` (else id, else row)."""
+def _names(
+    block: np.ndarray, spec: _Spec, by_id: bool, order: list[int] | None, path: Path
+) -> list[str]:
+    """The stored ``name`` of each row (else its id when ``by_id``, else the row number).
+
+    ``order``: the rows of ``block`` as indices of the stored points (None: as stored).
+    """
     stored: list[Any] = list(map(dict.get, spec.pts, repeat("name")))
-    named = set(map(type, stored)) == {str}
+    if order is not None:
+        stored = list(itemgetter(*order)(stored))
+    if set(map(type, stored)) == {str}:
+        return stored
     if by_id:
-        ids = block[:, _ID]
-        if not named:
-            for i, v in enumerate(stored):  # str() of a list or object recurses
-                check_depth(v, f"{spec.keypath}[{i}].name", path)
-            idl = ids.tolist()
-            stored = [str(v) if v is not None else f"{idl[i]:g}" for i, v in enumerate(stored)]
-            named = True
-        if len(ids) > 1 and bool((ids[1:] < ids[:-1]).any()):
-            order = np.argsort(ids, kind="stable")
-            block = block[order]
-            block.flags.writeable = False
-            if frustum is not None:
-                frustum = frustum[order]
-                frustum.flags.writeable = False
-            stored = list(itemgetter(*order.tolist())(stored))
-    if named:
-        return block, frustum, stored
-    return block, frustum, [v if type(v) is str else str(i) for i, v in enumerate(stored)]
+        ids = block[:, _ID].tolist()
+        for i, v in enumerate(stored):  # str() of a list or object recurses
+            check_depth(v, f"{spec.keypath}[{i if order is None else order[i]}].name", path)
+        return [str(v) if v is not None else f"{ids[i]:g}" for i, v in enumerate(stored)]
+    return [v if type(v) is str else str(i) for i, v in enumerate(stored)]
 
 
 def _place(
