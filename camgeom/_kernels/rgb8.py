@@ -46,13 +46,10 @@ NO_PAIRS = pair_view(np.zeros(8, np.uint8))
 """The ``pairs`` argument of the kernels when the sampler is not RGB8 (same type)."""
 
 
-NO_PAIRS = pair_view(np.zeros(8, np.uint8))
-"""The ``pairs`` argument of the kernels when the sampler is not RGB8 (same type)."""
-
-
 @jit
 def encode_pairs(us, vs, w, ws, hs, o0, o2, cc):  # pragma: no cover - compiled
-    """:func:`camgeom._kernels.remap._encode_linear` of ``w`` positions as byte offsets of the RGB8 sampler.
+    """The encoding of ``camgeom._kernels.remap._encode_linear`` of ``w`` positions,
+    as the byte offsets of this sampler.
 
     ``o0``: byte offset of the top-left neighbour, ``o2``: of the bottom-left one
     (``o0`` again when the row fraction is 0), ``cc``: the code (uint32 each).
@@ -189,10 +186,10 @@ def store_rgb(w, res, out, o):  # pragma: no cover - compiled
 
 
 @jit
-def prefetch_below(pairs, w, o2, rows):  # pragma: no cover - compiled
-    """Start loading the source bytes ``rows`` bytes below the bottom pairs ``o2``
-    (one load per 16 pixels: 48 bytes, less than a cache line): the rows that the
-    tile's next output rows will read, fetched while this row is sampled."""
+def prefetch_below(pairs, w, o2, below):  # pragma: no cover - compiled
+    """Start loading the source bytes ``below`` bytes (whole rows) after the bottom
+    pairs ``o2``, one per 16 pixels (48 bytes, less than a cache line): the rows that
+    the tile's next output rows will read, fetched while this row is sampled."""
     last = np.uint64(pairs.size - 1)
     for col in range(0, w, 16):
-        prefetch(pairs, min(np.uint64(o2[col]) + np.uint64(rows), last))
+        prefetch(pairs, min(np.uint64(o2[col]) + np.uint64(below), last))
