@@ -38,6 +38,7 @@ from camgeom.jobs.commit import FrameOutputs, JobOutputs
 from camgeom.jobs.job import FrameResult, JobSummary
 from camgeom.jobs.manifest import FrameRow
 from camgeom.jobs.runner import run_job
+from camgeom.poses import rotation_from_quaternion
 
 if TYPE_CHECKING:
     from camgeom.datasets import Dataset
@@ -199,14 +200,13 @@ def frame_observations(
     stored = np.asarray(record["cam_from_world"], float).reshape(3, 4)
     q = _colmap.qvecs_from_rotations(stored[None, :, :3])[0]
     t = stored[:, 3]
-    R = _colmap.pose_from_qvec(q, t)[:3, :3]
+    # the rotation of _colmap.pose_from_qvec(q, t), without checking it is one
+    R = rotation_from_quaternion(q, order="wxyz", normalize=True)
     pinhole = record["model"] == "PINHOLE"
-    names: list[tuple[str, str]] = []
     worlds, labels = [], []
-    for g, gnames, world, lab in landmarks:
+    for _, _, world, lab in landmarks:
         wa = np.asarray(world, float).reshape(-1, 3)
         worlds.append(wa)
-        names.extend((g, nm) for nm in gnames)
         la = np.full((len(wa), 2), np.nan) if lab is None else np.asarray(lab, float)
         labels.append(la.reshape(-1, 2))
     W = np.concatenate(worlds) if worlds else np.zeros((0, 3))
@@ -226,11 +226,14 @@ def frame_observations(
         ok &= (obs[:, 0] >= 0) & (obs[:, 0] <= w) & (obs[:, 1] >= 0) & (obs[:, 1] <= h)
     sel = np.flatnonzero(ok)
     keys: list[list[Any]] = []
-    for i in sel.tolist():
-        g, nm = names[i]
-        if not keys or keys[-1][0] != g:
-            keys.append([g, []])
-        keys[-1][1].append(nm)
+    start = 0
+    for (g, gnames, _, _), wa in zip(landmarks, worlds, strict=True):
+        mine = ok[start : start + len(wa)]
+        start += len(wa)
+        if mine.all():
+            keys.append([g, list(gnames)])
+        elif mine.any():
+            keys.append([g, [gnames[i] for i in np.flatnonzero(mine).tolist()]])
     err = np.hypot(*(obs[sel] - uv[sel]).T) if pinhole else np.full(len(sel), -1.0)
     obs, xyz = obs[sel], W[sel]
     rgb = np.full((len(sel), 3), 128, np.uint8)
