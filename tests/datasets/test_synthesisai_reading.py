@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from camgeom.conventions import convert_pixels, convert_points
+from camgeom.datasets._common import stored_pose
 from camgeom.datasets._json import MAX_NESTING, check_depth, parse_json_bytes
 from camgeom.datasets.synthesisai import read_frame
 from camgeom.datasets.synthesisai.landmarks import (
@@ -183,3 +184,16 @@ def test_check_depth_counts_like_the_file_scan() -> None:
         check_depth([value], "v", "x")
     with pytest.raises(FormatError, match=r"nested more than"):
         parse_json_bytes(json.dumps([value]).encode(), "x")
+
+
+@pytest.mark.parametrize("convention", ["opengl", "opencv", "blender", "RUB", "LUF"])
+@pytest.mark.parametrize("kind", ["cam_from_world", "world_from_cam"])
+def test_stored_pose_relabels_axes_as_convert_points_does(convention: str, kind: str) -> None:
+    rng = np.random.default_rng(1)
+    matrix = rng.normal(size=(4, 4))  # not rigid: stored poses are kept as stored
+    expected = matrix.copy()
+    if convention != "opencv" and kind == "cam_from_world":
+        expected[:3] = convert_points(matrix[:3].T, convention, "opencv").T
+    elif convention != "opencv":
+        expected[:3, :3] = convert_points(matrix[:3, :3], convention, "opencv")
+    np.testing.assert_array_equal(stored_pose(matrix, convention, kind=kind), expected)
