@@ -10,6 +10,8 @@ Times, interleaved in the same process and on the same file
   groups' arrays not yet built (they are built when first asked for);
 * the same with every landmark group of the ``info.json`` built (camera,
   metadata and the 10 groups; the ``metadata.jsonl`` beside it is indexed too);
+  checked before timing: afterwards ``frame.landmarks.loaded()`` names every
+  group, so no group of this row is left unbuilt;
 * the same with the dense ``.obj`` landmark sets too (separate files).
 
 Prints the median and best time of each, their ratios to ``orjson.loads``
@@ -108,6 +110,9 @@ def main() -> None:
     for _ in range(3):  # warm caches and imports
         for fn in cases.values():
             fn(path)
+    built = _frame_with_groups(path).landmarks
+    unbuilt = [name for name in built if name not in built.loaded() and "dense" not in name]
+    assert not unbuilt, f"groups left unbuilt by the 'all groups' case: {unbuilt}"
     times: dict[str, list[float]] = {label: [] for label in cases}
     for _ in range(args.repeat):  # interleaved: every case sees the same machine
         for label, fn in cases.items():

@@ -23,7 +23,6 @@ import struct
 from collections.abc import Callable, Mapping
 from functools import lru_cache, partial
 from itertools import repeat
-from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -452,9 +451,10 @@ class _Groups:
             rows = np.arange(len(arr))
             key = np.where(np.repeat(by_id, counts), arr[:, _ID], rows)
             order = np.lexsort((key, np.repeat(np.arange(len(members)), counts)))
-            if (order != rows).any():
+            changed = order != rows
+            if changed.any():
                 arr = arr[order]
-                moved = np.logical_or.reduceat(order != rows, starts).tolist()
+                moved = np.logical_or.reduceat(changed, starts).tolist()
                 self.order = (order - np.repeat(starts, counts)).tolist()
         self.screen = arr[:, _S : _S + 2].copy()  # as stored: for the decimals
         # screen -> pixels, OpenGL camera frame -> OpenCV (arr is a private array)
@@ -536,9 +536,8 @@ def _names(
 
     ``order``: the rows of ``block`` as indices of the stored points (None: as stored).
     """
-    stored: list[Any] = list(map(dict.get, spec.pts, repeat("name")))
-    if order is not None:
-        stored = list(itemgetter(*order)(stored))
+    pts = spec.pts if order is None else map(spec.pts.__getitem__, order)
+    stored: list[Any] = list(map(dict.get, pts, repeat("name")))
     if set(map(type, stored)) == {str}:
         return stored
     if by_id:
@@ -586,7 +585,8 @@ def note_defects(groups: Mapping[str, Landmarks], camera: Camera, notes: list[st
     """Name the known vendor defects the groups show (they are kept as stored)."""
     pupils = groups.get("pupils")
     if pupils is not None and pupils.world is not None and len(pupils) == 2:
-        if np.array_equal(pupils.world[0], pupils.world[1]):
+        left, right = pupils.world.tolist()
+        if left == right:
             notes.append(
                 "known vendor defect: pupil_right carries pupil_left's world_space_pos and "
                 "camera_space_pos (its screen_space_pos and distance_to_camera are its own)"
