@@ -215,13 +215,16 @@ def frame_observations(
         pc = W @ R.T + t
         uv = np.stack([fx * pc[:, 0] / pc[:, 2] + cx, fy * pc[:, 1] / pc[:, 2] + cy], 1)
         uv[pc[:, 2] <= 0] = np.nan
-        if pinhole:  # where the point is in the image, for points without a label
+        labelled = np.isfinite(L)
+        if labelled.all():
+            obs = L
+        elif pinhole:  # where the point is in the image, for points without a label
             ps = W @ stored[:, :3].T + t
             truth = np.stack([fx * ps[:, 0] / ps[:, 2] + cx, fy * ps[:, 1] / ps[:, 2] + cy], 1)
             truth[ps[:, 2] <= 0] = np.nan
+            obs = np.where(labelled, L, truth)
         else:
-            truth = np.full_like(uv, np.nan)
-        obs = np.where(np.isfinite(L), L, truth)
+            obs = np.where(labelled, L, np.nan)
         ok = np.isfinite(uv).all(1) & np.isfinite(obs).all(1)
         ok &= (obs[:, 0] >= 0) & (obs[:, 0] <= w) & (obs[:, 1] >= 0) & (obs[:, 1] <= h)
     sel = np.flatnonzero(ok)
