@@ -219,14 +219,16 @@ def get(doc: Any, keypath: str, path: Path | str, *, default: Any = MISSING) -> 
     True
     """
     node = doc
-    done = ""
-    for part in keypath.split("."):
+    parts = keypath.split(".")
+    for i, part in enumerate(parts):
         if (type(node) is dict or isinstance(node, Mapping)) and part in node:
             node = node[part]
-            done = _join(done, part)
             continue
         if default is not MISSING:
             return default
+        done = ""  # the path found so far, written only for the message
+        for found in parts[:i]:
+            done = _join(done, found)
         where = _join(done, part)
         if not isinstance(node, Mapping):
             raise FormatError(

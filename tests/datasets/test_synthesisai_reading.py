@@ -197,3 +197,16 @@ def test_stored_pose_relabels_axes_as_convert_points_does(convention: str, kind:
     elif convention != "opencv":
         expected[:3, :3] = convert_points(matrix[:3, :3], convention, "opencv")
     np.testing.assert_array_equal(stored_pose(matrix, convention, kind=kind), expected)
+
+
+@pytest.mark.parametrize("value", [-1, 2**32, True, 1.0, "3", None])
+def test_segments_mapping_refuses_any_value_that_is_not_a_class_id(v15: Path, value: Any) -> None:
+    _edit(v15, _set("segments_mapping.default", value))
+    with pytest.raises(FormatError, match=r"expected a class id .* 'default'"):
+        read_frame(v15)
+
+
+def test_segments_mapping_of_class_ids_is_kept(v15: Path) -> None:
+    _edit(v15, lambda d: d["segments_mapping"].update(default=0, top=2**32 - 1))
+    mapping = read_frame(v15).segmentation_mapping
+    assert (mapping["default"], mapping["top"]) == (0, 2**32 - 1)

@@ -308,6 +308,9 @@ def _segments_mapping(info: Mapping[str, Any], path: Path) -> dict[str, Any] | N
     if not isinstance(seg_map, Mapping):
         return None
     key = "segments_mapping" if "segments_mapping" in info else "objects[*].mask_id"
+    values = seg_map.values()
+    if set(map(type, values)) <= {int} and (not values or 0 <= min(values) <= max(values) < 2**32):
+        return dict(seg_map)  # every value a class id, checked without a call per value
     for name, value in seg_map.items():
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:
             raise FormatError(
