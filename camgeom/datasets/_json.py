@@ -109,7 +109,9 @@ def parse_json_bytes(
 MAX_NESTING = 128
 """Deepest nesting of arrays and objects a metadata file may have (vendor files: < 15).
 
-Readers walk parsed documents recursively; a deeper file is refused when read."""
+Readers walk parsed documents recursively; a deeper file is refused when read, or,
+for a document parsed with ``check_nesting=False`` (a Synthesis AI ``info.json``),
+each value the reader walks or prints (:func:`check_depth`)."""
 
 
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
