@@ -9,7 +9,7 @@ Times, interleaved in the same process and on the same file
 * ``camgeom.load(path)[0]``: the frame read, every landmark point checked, the
   groups' arrays not yet built (they are built when first asked for);
 * the same with every landmark group of the ``info.json`` built (camera,
-  metadata and the 10 groups; the ``metadata.jsonl`` beside it is indexed too);
+  metadata and the 9 groups; the ``metadata.jsonl`` beside it is indexed too);
   checked before timing: afterwards ``frame.landmarks.loaded()`` names every
   group, so no group of this row is left unbuilt;
 * the same with the dense ``.obj`` landmark sets too (separate files).
