@@ -210,3 +210,43 @@ def test_segments_mapping_of_class_ids_is_kept(v15: Path) -> None:
     _edit(v15, lambda d: d["segments_mapping"].update(default=0, top=2**32 - 1))
     mapping = read_frame(v15).segmentation_mapping
     assert (mapping["default"], mapping["top"]) == (0, 2**32 - 1)
+
+
+_ODD_VALUES = [
+    0,
+    True,
+    -0.0,
+    1e308,
+    float("nan"),
+    float("inf"),
+    2**70,
+    "0.5",
+    None,
+    [],
+    [0.5],
+    [1, 2, 3, 4],
+    [[1, 2], 3],
+    {"a": 1},
+]
+
+
+@pytest.mark.parametrize(
+    "key", ["screen_space_pos", "world_space_pos", "camera_space_pos", "id", "in_frustum"]
+)
+@pytest.mark.parametrize("value", _ODD_VALUES, ids=repr)
+def test_fast_table_agrees_with_the_checked_path_or_defers_to_it(
+    fixtures: Path, key: str, value: Any
+) -> None:
+    path = fixtures / SAI / "v1_5_docs/24.info.json"
+    info = json.loads(path.read_text())
+    info["landmarks"]["mpeg4"][7][key] = value
+    members = _members(_specs(info, path, []), path)
+    fast = _fast_table(members)
+    try:
+        checked = np.concatenate([_table(m, sig, path) for m, sig in members])
+    except FormatError:
+        assert fast is None  # the read then fails with the checked path's error
+        return
+    if fast is not None:  # in_frustum is kept as a flag: stored values equal to 1 are True
+        np.testing.assert_array_equal(fast[:, :11], checked[:, :11])
+        np.testing.assert_array_equal(fast[:, 11] == 1.0, checked[:, 11] == 1.0)
