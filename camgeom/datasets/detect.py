@@ -7,9 +7,10 @@ views. Frames are parsed when accessed.
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -181,7 +182,9 @@ def _synthesis_one(info: Path, root: Path) -> FrameSource:
         if "metadata.jsonl" in names
         else None
     )
-    return synthesisai.source_for(info, root, jsonl=jsonl, siblings=frozenset(names))
+    stem = info.name[: -len(synthesisai.INFO_SUFFIX)]
+    siblings = _render_siblings(names, [stem])[stem]
+    return synthesisai.source_for(info, root, jsonl=jsonl, siblings=siblings)
 
 
 # ------------------------------------------------------------------ folders
@@ -259,8 +262,30 @@ def _synthesis_dir(folder: Path, root: Path, names: dict[str, bool]) -> list[Fra
     jsonl = (
         synthesisai.MetadataJsonl(folder / "metadata.jsonl") if "metadata.jsonl" in names else None
     )
-    siblings = frozenset(names)
-    return [synthesisai.source_for(folder / n, root, jsonl=jsonl, siblings=siblings) for n in infos]
+    stems = [n[: -len(synthesisai.INFO_SUFFIX)] for n in infos]
+    siblings = _render_siblings(names, stems)
+    return [
+        synthesisai.source_for(folder / n, root, jsonl=jsonl, siblings=siblings[stem])
+        for n, stem in zip(infos, stems, strict=True)
+    ]
+
+
+def _render_siblings(names: Iterable[str], stems: Sequence[str]) -> dict[str, frozenset[str]]:
+    """For each render stem, the folder's names that start with ``stem + "."``.
+
+    A render's reader looks up only such names (``0.rgb.png``, ``0.dist.png`` ...),
+    so each source carries its own few names rather than the whole folder's
+    listing: a folder of N renders then costs O(N log N) to list, and a source
+    stays small when it is pickled into a worker's task.
+    """
+    ordered = sorted(names)
+    out: dict[str, frozenset[str]] = {}
+    for stem in stems:
+        # Names starting with "stem." sort from "stem." up to (not including) "stem/".
+        lo = bisect.bisect_left(ordered, stem + ".")
+        hi = bisect.bisect_left(ordered, stem + "/", lo)
+        out[stem] = frozenset(ordered[lo:hi])
+    return out
 
 
 def _datagen_camera(cam_dir: Path, root: Path, names: dict[str, bool]) -> list[FrameSource]:

@@ -110,3 +110,30 @@ def test_json_that_is_not_geogen(tmp_path: Path) -> None:
     path.write_text("{")
     with pytest.raises(FormatError, match="corrupt JSON"):
         load(path)
+
+
+def test_a_render_source_carries_only_its_own_names(fixtures, tmp_path):
+    """Sources of a large folder stay small (pickled into worker tasks) and read as before."""
+    import dataclasses
+    import os
+    import pickle
+
+    from camgeom.datasets.synthesisai import read_frame
+
+    src = fixtures / "synthesisai" / "v1_2_faces"
+    for p in src.iterdir():
+        os.symlink(p, tmp_path / p.name)
+    for i in range(3000):  # many other renders' files in the same folder
+        (tmp_path / f"x{i}.rgb.png").touch()
+    (tmp_path / "0.dist.png").touch()  # a fisheye image of render 0 only
+    (tmp_path / "0x.rgb.png").touch()  # another stem sharing the prefix "0"
+    sources = load(tmp_path).sources
+    assert [s.frame_id for s in sources] == ["0", "1", "2", "3", "4"]
+    assert all(len(pickle.dumps(s)) < 4000 for s in sources)
+    for source in sources:
+        got = source.read()
+        want = read_frame(tmp_path / f"{source.frame_id}.info.json", jsonl=None)
+        for field in dataclasses.fields(got):
+            if field.name in ("camera", "distorted_camera", "depth_path", "image_path"):
+                assert getattr(got, field.name) == getattr(want, field.name), field.name
+        assert (got.distorted_camera is not None) == (source.frame_id == "0")
