@@ -58,11 +58,43 @@ def start(out: Path, root: Path, workers: int, *extra: str) -> subprocess.Popen[
 
 
 def kill_group(proc: subprocess.Popen[str]) -> None:
+    """SIGKILL the job and its workers; return once every process of the group is gone.
+
+    The group leader is reaped at once, but on a busy machine its workers can take a
+    moment to exit, and a rerun started meanwhile would find the output folder in use.
+    """
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
     proc.wait()
+    deadline = time.monotonic() + 30.0
+    while _running_in_group(proc.pid):
+        assert time.monotonic() < deadline, f"group {proc.pid} still running 30 s after SIGKILL"
+        time.sleep(0.01)
+
+
+def _running_in_group(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` is still running (zombies hold no files)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses
+        state, _ppid, pgrp = stat[stat.rindex(")") + 2 :].split()[:3]
+        if int(pgrp) == pgid and state not in "ZX":
+            return True
+    return False
 
 
 def check_after_rerun(out: Path, root: Path, clean: dict[str, bytes]) -> None:
