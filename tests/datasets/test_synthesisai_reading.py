@@ -214,6 +214,8 @@ def test_segments_mapping_of_class_ids_is_kept(v15: Path) -> None:
 
 _ODD_VALUES = [
     0,
+    1,
+    1.0,
     True,
     -0.0,
     1e308,

@@ -302,7 +302,8 @@ def _table(spec: _Spec, sig: tuple[str, ...], path: Path) -> np.ndarray:
         if key not in sig:
             continue
         if key == "in_frustum":
-            values: list[Any] = [p.get("in_frustum") is True for p in pts]
+            # true, 1 and 1.0 are in the frustum, as on the fast path (strings are not)
+            values: list[Any] = [p.get("in_frustum") == 1 for p in pts]
         elif key == "distance_to_camera":
             values = [p.get("distance_to_camera", np.nan) for p in pts]
         else:
