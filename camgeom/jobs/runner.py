@@ -288,7 +288,7 @@ class _Run:
                 if row is None:
                     continue
                 self.chunk.append((row, item))
-                if len(self.chunk) >= self.chunk_size:
+                if len(self.chunk) >= self._task_size(total, seq):
                     self._submit()
             self._submit()
             while self.in_flight:
@@ -302,6 +302,20 @@ class _Run:
             self._flush()
             if self.bar is not None:
                 self.bar.close()
+
+    def _task_size(self, total: int | None, seq: int) -> int:
+        """Frames in the task being gathered: :attr:`chunk_size`, smaller near the end.
+
+        With ``left`` frames from the task's first on, a task takes at most
+        ``ceil(left / (2 * workers))`` of them (guided self-scheduling): the last
+        tasks are short, so the workers finish together instead of one of them
+        running a long last task alone.
+        """
+        workers = self.backend.workers
+        if total is None or workers < 2:
+            return self.chunk_size
+        left = total - seq - 1 + len(self.chunk)
+        return max(1, min(self.chunk_size, -(-left // (2 * workers))))
 
     def _submit(self) -> None:
         """Send the frames gathered so far as one task, once the window has room."""

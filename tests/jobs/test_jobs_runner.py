@@ -435,6 +435,28 @@ def test_task_size_follows_frame_times_and_ignores_a_workers_slow_first_frame():
     assert size == 2
 
 
+def test_tasks_shrink_near_the_end_so_the_workers_finish_together():
+    from types import SimpleNamespace
+
+    from camgeom.jobs.runner import _Run
+
+    run = SimpleNamespace(backend=SimpleNamespace(workers=2), chunk_size=100, chunk=[])
+    sizes = []
+    seq = 0
+    while seq < 1000:  # gather tasks as the main loop does
+        run.chunk.append(seq)
+        if len(run.chunk) >= _Run._task_size(run, 1000, seq):
+            sizes.append(len(run.chunk))
+            run.chunk = []
+        seq += 1
+    assert sum(sizes) == 1000
+    # far from the end the time-based size, then ceil(left / 4): 1000 - 700 = 300 -> 75 ...
+    assert sizes == [100] * 7 + [75, 57, 42, 32, 24, 18, 13, 10, 8, 6, 4, 3, 2, 2, 1, 1, 1, 1]
+    one = SimpleNamespace(backend=SimpleNamespace(workers=1), chunk_size=100, chunk=[])
+    assert _Run._task_size(one, 1000, 998) == 100  # one worker: nothing to balance
+    assert _Run._task_size(run, None, 998) == 100  # unknown total
+
+
 def test_frame_result_payload_converts_numpy_paths_sets_and_non_finite(tmp_path):
     import math
     from dataclasses import dataclass
