@@ -474,3 +474,23 @@ def test_key_tests_in_bulk_agree_with_the_per_key_tests(keys):
     names = [k for k in keys if isinstance(k, str) and "\x00" not in k]
     leading = any(n[:1] == "0" and len(n) > 1 for n in names)
     assert bool(_LEADING_ZERO.search("\x00".join(names))) == leading
+
+
+def test_keypoint_groups_are_read_only_columns_of_one_length(fixtures):
+    frame = read_frame(fixtures / "datagen/faces_nn/datapoint_00016/camera")
+    assert frame.landmarks
+    for name, group in frame.landmarks.items():
+        n = len(group.names)
+        assert all(type(s) is str for s in group.names), name
+        assert group.world.shape == (n, 3) and group.world.dtype == np.float64
+        assert group.pixels is None or (
+            group.pixels.shape == (n, 2) and group.pixels.dtype == np.float64
+        )
+        assert group.visible is None or (
+            group.visible.shape == (n,) and group.visible.dtype == bool
+        )
+        for arr in (group.world, group.pixels, group.visible):
+            if arr is not None:
+                assert not arr.flags.writeable, name
+                with pytest.raises(ValueError):
+                    arr[0] = arr[0]

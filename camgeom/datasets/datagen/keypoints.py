@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from camgeom.conventions import convert_pixels
-from camgeom.datasets._common import natural_key
+from camgeom.datasets._common import natural_key, readonly
 from camgeom.datasets._json import _short, get, get_array, load_json
 from camgeom.datasets.landmarks import Landmarks
 from camgeom.errors import FormatError, MissingKeyError
@@ -291,11 +291,12 @@ def _finish(
             bad = names[int(np.argwhere(~np.isfinite(row_col))[0, 0])]
             raise FormatError(f"{path}: {keypath}.{bad} pixel position holds non-finite values.")
         pixels = convert_pixels(row_col, PIXEL_CONVENTION, "camgeom")
-    return Landmarks(
+    # Arrays this module built: float64 (N, 3) / (N, 2), bool (N,); no checks or copies again.
+    return Landmarks._trusted(
         names=tuple(names),
-        world=world,
-        pixels=pixels,
-        visible=visible,
+        world=readonly(world),
+        pixels=readonly(pixels),
+        visible=readonly(visible),
         pixels_decimals=0 if (pixels is not None and all_int) else None,
         source=f"{path.name}: {keypath}",
     )
