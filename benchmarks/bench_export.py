@@ -89,17 +89,25 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=10_000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument(
+        "--only",
+        default="colmap,binary,nerfstudio",
+        help="comma-separated subset of colmap, binary, nerfstudio (default: all)",
+    )
     args = ap.parse_args()
+    only = set(args.only.split(","))
     print(f"load average before the run: {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         data = make_dataset(root, args.frames)
         print(f"{args.frames} frames (Synthesis AI 160x120, 3 landmark groups) in {data}")
-        for name, fn, kw in (
-            ("export_colmap", export_colmap, {}),
-            ("export_colmap --binary", export_colmap, {"binary": True}),
-            ("export_nerfstudio --no-depth", export_nerfstudio, {"depth": False}),
+        for key, name, fn, kw in (
+            ("colmap", "export_colmap", export_colmap, {}),
+            ("binary", "export_colmap --binary", export_colmap, {"binary": True}),
+            ("nerfstudio", "export_nerfstudio --no-depth", export_nerfstudio, {"depth": False}),
         ):
+            if key not in only:
+                continue
             exports: list[float] = []
             bases: list[float] = []
             nbytes = 0  # set by the first round, which runs the export first
