@@ -277,11 +277,14 @@ def _sample(src, ws, nc, kind, offset, code, n, i0, out, o0, fill):  # pragma: n
 
 
 @jit
-def _row_positions(
-    row, c0, w, k_dst, model_dst, p_dst, rot, k_src, model_src, p_src, tol, us, vs, us64, vs64
-):  # pragma: no cover - compiled
+def _row_positions(row, c0, w, geom, us, vs, us64, vs64):  # pragma: no cover - compiled
     """Float32 source positions of columns ``c0 .. c0 + w`` of one output row into
-    ``us``, ``vs`` (an output camera with a lens model: whole rows only, ``c0 = 0``)."""
+    ``us``, ``vs`` (an output camera with a lens model: whole rows only, ``c0 = 0``).
+
+    ``geom``: ``(k_dst, model_dst, p_dst, rot, k_src, model_src, p_src, tol)``, the two
+    cameras as the kernels' entry points receive them.
+    """
+    k_dst, model_dst, p_dst, rot, k_src, model_src, p_src, tol = geom
     if model_dst < 0:
         _row_coords32(row, c0, w, k_dst, rot, k_src, model_src, p_src, us, vs)
     else:
@@ -292,31 +295,12 @@ def _row_positions(
 
 
 @jit
-def _warp_tile(
-    pairs,
-    out,
-    ws,
-    hs,
-    h,
-    w,
-    r0,
-    c0,
-    tw,
-    k_dst,
-    model_dst,
-    p_dst,
-    rot,
-    k_src,
-    model_src,
-    p_src,
-    tol,
-    fill,
-):  # pragma: no cover - compiled
+def _warp_tile(pairs, out, ws, hs, h, w, r0, c0, tw, geom, fill):  # pragma: no cover - compiled
     """The RGB8 sampler's fused work item: output rows ``r0 .. r0 + TILE_ROWS``,
     columns ``c0 .. c0 + tw`` (a function of its own, not inside the parallel loop:
     so both variants run the same compiled loops)."""
     n = min(tw, w - c0)
-    n64 = w if model_dst >= 0 else 0
+    n64 = w if geom[1] >= 0 else 0  # model_dst: lens positions are lifted in float64
     fill3 = np.uint32(fill) * np.uint32(0x10101)
     last = np.uint64(pairs.size - 1)
     ahead = AHEAD * 3 * ws
@@ -331,23 +315,7 @@ def _warp_tile(
     bottom = np.empty(tw, np.uint64)
     res = np.empty(tw, np.uint32)
     for row in range(r0, min(r0 + TILE_ROWS, h)):
-        _row_positions(
-            row,
-            c0,
-            n,
-            k_dst,
-            model_dst,
-            p_dst,
-            rot,
-            k_src,
-            model_src,
-            p_src,
-            tol,
-            us,
-            vs,
-            us64,
-            vs64,
-        )
+        _row_positions(row, c0, n, geom, us, vs, us64, vs64)
         clamp = encode_pairs(us, vs, n, ws, hs, o0, o2, cc) > last
         prefetch_below(pairs, n, o2, ahead)
         gather_pairs(pairs, n, o0, o2, top, bottom, clamp)
@@ -378,6 +346,7 @@ def _warp_linear(
     # Fused: positions, encoding and sampling through buffers that stay in cache
     # (no map is stored). RGB8: one output tile per work item (whole rows when the
     # output camera has a lens model); other samplers: ROWS whole rows.
+    geom = (k_dst, model_dst, p_dst, rot, k_src, model_src, p_src, tol)
     n64 = w if model_dst >= 0 else 0
     if kind == RGB8:
         tw = TILE_COLS if model_dst < 0 else w
@@ -385,26 +354,7 @@ def _warp_linear(
         for t in prange(ntx * ((h + TILE_ROWS - 1) // TILE_ROWS)):
             r0 = (t // ntx) * TILE_ROWS
             c0 = (t % ntx) * tw
-            _warp_tile(
-                pairs,
-                out,
-                ws,
-                hs,
-                h,
-                w,
-                r0,
-                c0,
-                tw,
-                k_dst,
-                model_dst,
-                p_dst,
-                rot,
-                k_src,
-                model_src,
-                p_src,
-                tol,
-                fill,
-            )
+            _warp_tile(pairs, out, ws, hs, h, w, r0, c0, tw, geom, fill)
     else:
         for blk in prange((h + ROWS - 1) // ROWS):
             us = np.empty(w, np.float32)
@@ -414,23 +364,7 @@ def _warp_linear(
             offset = np.empty(w, np.int32)
             code = np.empty(w, np.uint16)
             for row in range(blk * ROWS, min(blk * ROWS + ROWS, h)):
-                _row_positions(
-                    row,
-                    0,
-                    w,
-                    k_dst,
-                    model_dst,
-                    p_dst,
-                    rot,
-                    k_src,
-                    model_src,
-                    p_src,
-                    tol,
-                    us,
-                    vs,
-                    us64,
-                    vs64,
-                )
+                _row_positions(row, 0, w, geom, us, vs, us64, vs64)
                 _encode_linear(us, vs, w, ws, hs, offset, code, 0)
                 _sample(src, ws, nc, kind, offset, code, w, 0, out, row * w * nc, fill)
 
@@ -441,6 +375,7 @@ warp_linear_serial, warp_linear_parallel = jit_variants(_warp_linear)
 def _plan(
     ws, hs, h, w, k_dst, model_dst, p_dst, rot, k_src, model_src, p_src, tol, nearest, offset, code
 ):  # pragma: no cover - compiled
+    geom = (k_dst, model_dst, p_dst, rot, k_src, model_src, p_src, tol)
     for blk in prange((h + ROWS - 1) // ROWS):
         us = np.empty(w, np.float32)
         vs = np.empty(w, np.float32)
@@ -453,23 +388,7 @@ def _plan(
                 )
                 _encode_nearest(us64, vs64, w, ws, hs, offset, code, row * w)
             else:
-                _row_positions(
-                    row,
-                    0,
-                    w,
-                    k_dst,
-                    model_dst,
-                    p_dst,
-                    rot,
-                    k_src,
-                    model_src,
-                    p_src,
-                    tol,
-                    us,
-                    vs,
-                    us64,
-                    vs64,
-                )
+                _row_positions(row, 0, w, geom, us, vs, us64, vs64)
                 _encode_linear(us, vs, w, ws, hs, offset, code, row * w)
 
 
