@@ -8,7 +8,6 @@ camera, with the tool's default coefficients (the files do not store them).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Collection
 
 from camgeom.camera import Camera
@@ -20,26 +19,11 @@ __all__ = ["distorted_camera", "has_distorted_images"]
 def has_distorted_images(stem: str, siblings: Collection[str]) -> bool:
     """True if a ``<stem>.dist.png`` or ``<stem>.<kind>.dist.png`` file is among ``siblings``.
 
-    A folder's names come as one frozenset for all its frames: its distorted
-    stems are found once, so a folder of N renders costs O(N), not O(N^2).
+    A render's source carries only the names that start with its stem (see
+    :func:`camgeom.datasets.load`), so this scan is short.
     """
-    if isinstance(siblings, frozenset):
-        return stem in _distorted_stems(siblings)
     prefix = f"{stem}."
     return any(n.startswith(prefix) and n.endswith(".dist.png") for n in siblings)
-
-
-@functools.lru_cache(maxsize=8)
-def _distorted_stems(siblings: frozenset[str]) -> frozenset[str]:
-    """Every ``s`` such that some ``s.*.dist.png`` (or ``s.dist.png``) is in ``siblings``."""
-    stems: set[str] = set()
-    for name in siblings:
-        if name.endswith(".dist.png"):
-            cut = name.find(".")
-            while cut >= 0:
-                stems.add(name[:cut])
-                cut = name.find(".", cut + 1)
-    return frozenset(stems)
 
 
 def distorted_camera(camera: Camera | None, stem: str, siblings: Collection[str]) -> Camera | None:
