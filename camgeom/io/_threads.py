@@ -18,7 +18,14 @@ import numpy as np
 
 from camgeom.errors import InvalidValueError
 
-__all__ = ["BLOCK", "DECODE_THREADS_ENV", "decode_threads", "in_parts", "set_decode_threads"]
+__all__ = [
+    "BLOCK",
+    "DECODE_THREADS_ENV",
+    "available_cores",
+    "decode_threads",
+    "in_parts",
+    "set_decode_threads",
+]
 
 DECODE_THREADS_ENV = "CAMGEOM_DECODE_THREADS"
 """Environment variable holding the default number of decode threads."""
@@ -39,12 +46,15 @@ def _from_env(text: str) -> int:
 
 
 @functools.cache
-def _cores() -> int:
-    """Cores this process may run on, asked once (the system call is slow on some VMs)."""
+def available_cores() -> int:
+    """Cores this process may run on (CPU affinity where the system reports it), asked once.
+
+    The system call is slow on some VMs, and decoders ask for every file.
+    """
     try:
-        return len(os.sched_getaffinity(0))
+        return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # not on Linux
-        return os.cpu_count() or 1
+        return max(1, os.cpu_count() or 1)
 
 
 def decode_threads() -> int:
@@ -65,7 +75,7 @@ def decode_threads() -> int:
     env = os.environ.get(DECODE_THREADS_ENV, "").strip()
     if env:
         return _from_env(env)
-    return _cores()
+    return available_cores()
 
 
 def set_decode_threads(n: int | None) -> None:

@@ -184,10 +184,9 @@ def _host(address: str) -> str:
 
 def local_cores() -> int:
     """Cores this process may use (CPU affinity where the system reports it)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # pragma: no cover - platforms without affinity
-        return max(1, os.cpu_count() or 1)
+    from camgeom.io._threads import available_cores
+
+    return available_cores()
 
 
 class Backend:

@@ -20,7 +20,7 @@ from camgeom.io import (
 )
 from camgeom.io import exr as exr_module
 from camgeom.io import tiff as tiff_module
-from camgeom.io._threads import DECODE_THREADS_ENV, _cores
+from camgeom.io._threads import DECODE_THREADS_ENV, available_cores
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +32,7 @@ def _default_threads(monkeypatch: pytest.MonkeyPatch):
 
 
 def test_setting_environment_and_default(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert decode_threads() == _cores() >= 1
+    assert decode_threads() == available_cores() >= 1
     monkeypatch.setenv(DECODE_THREADS_ENV, "3")
     assert decode_threads() == 3
     set_decode_threads(1)  # the call wins over the environment
