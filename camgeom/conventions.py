@@ -23,6 +23,7 @@ are (u, v) = (column, row). See ``docs/conventions.md``.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -115,7 +116,15 @@ def axes_matrix(src: str, dst: str) -> np.ndarray:
            [ 0., -1.,  0.],
            [ 0.,  0., -1.]])
     """
-    return _basis(resolve_convention(dst)).T @ _basis(resolve_convention(src))
+    return _axes(resolve_convention(src), resolve_convention(dst)).copy()
+
+
+@functools.lru_cache(maxsize=64)
+def _axes(src: str, dst: str) -> np.ndarray:
+    """:func:`axes_matrix` of two axis triples, built once each (read-only)."""
+    a = _basis(dst).T @ _basis(src)
+    a.flags.writeable = False
+    return a
 
 
 def convert_points(points: Any, src: str, dst: str) -> np.ndarray:
@@ -138,7 +147,7 @@ def convert_points(points: Any, src: str, dst: str) -> np.ndarray:
     array([ 1., -2.,  3.])
     """
     pts = check_array(points, "points", (3,), finite=False)
-    return pts @ axes_matrix(src, dst).T
+    return pts @ _axes(resolve_convention(src), resolve_convention(dst)).T
 
 
 def _check_kind(kind: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import re
 import struct
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -117,27 +116,11 @@ def stored_pose(matrix: np.ndarray, convention: str, *, kind: str) -> np.ndarray
     out = np.array(matrix, dtype=np.float64)
     if convention == "opencv":
         return out
-    if out.shape == (4, 4):  # the axes matrix of convert_points, computed once per convention
-        A = _axes_to_opencv(convention)
-        if kind == "cam_from_world":
-            out[:3] = A @ out[:3]
-        else:
-            out[:3, :3] = out[:3, :3] @ A.T
-    elif kind == "cam_from_world":
+    if kind == "cam_from_world":
         out[:3] = convert_points(out[:3].T, convention, "opencv").T
     else:
         out[:3, :3] = convert_points(out[:3, :3], convention, "opencv")
     return out
-
-
-@lru_cache(maxsize=16)
-def _axes_to_opencv(convention: str) -> np.ndarray:
-    """:func:`~camgeom.conventions.axes_matrix` to OpenCV (read-only, cached)."""
-    from camgeom.conventions import axes_matrix
-
-    A = axes_matrix(convention, "opencv")
-    A.flags.writeable = False
-    return A
 
 
 def readonly(arr: np.ndarray | None) -> np.ndarray | None:
