@@ -186,3 +186,14 @@ def test_pixel_errors():
         convert_pixels([1.0, 2.0], "camgeom", "screen_space")
     with pytest.raises(ShapeError, match=r"\(\.\.\., 2\), got \(3,\)"):
         convert_pixels([1.0, 2.0, 3.0], "camgeom", "row_col")
+
+
+def test_axes_matrix_is_a_copy_so_the_cached_one_cannot_be_changed():
+    from camgeom.conventions import axes_matrix, convert_points
+
+    a = axes_matrix("opengl", "opencv")
+    a[:] = 0.0  # a caller's copy: convert_points still uses the right matrix
+    np.testing.assert_array_equal(
+        convert_points([1.0, 2.0, 3.0], "opengl", "opencv"), [1.0, -2.0, -3.0]
+    )
+    np.testing.assert_array_equal(axes_matrix("opengl", "opencv"), np.diag([1.0, -1.0, -1.0]))
