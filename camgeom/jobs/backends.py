@@ -24,7 +24,7 @@ import orjson
 
 from camgeom.errors import CamgeomError, InvalidValueError
 from camgeom.jobs.commit import FrameOutputs
-from camgeom.jobs.job import FrameResult, Job, json_default
+from camgeom.jobs.job import FrameResult, Job, fingerprint, json_default
 
 __all__ = [
     "SCHEDULER_ENV",
@@ -47,20 +47,28 @@ SCHEDULER_ENV = "CAMGEOM_DASK_SCHEDULER"
 
 
 class TaskOutcome(NamedTuple):
-    """What a worker hands back for one frame (plain data: cheap to pickle)."""
+    """What a worker hands back for one frame (plain data: cheap to pickle).
+
+    ``checked`` holds each staged file's size and whether its final path existed
+    (see :class:`~camgeom.jobs.commit.StagedFrame`); ``inputs`` the fingerprint of
+    the frame's inputs when the worker was asked to take it.
+    """
 
     staged: tuple[tuple[str, str], ...]
     result: str | None
     warnings: tuple[str, ...]
     error: tuple[str, str, str] | None
     duration: float
+    checked: tuple[tuple[int, bool], ...] | None = None
+    inputs: str | None = None
 
 
 # numpy arrays as lists, integer keys as text (as json.dumps does)
 _ORJSON = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
-#: One frame of a task: ``(item, frame_id, output stem)``.
-Task = tuple[Any, str, str]
+#: One frame of a task: ``(item, frame_id, output stem)``, and optionally ``(root,)``
+#: to have the worker fingerprint the frame's inputs (relative to ``root``) first.
+Task = tuple[Any, ...]
 
 
 class WorkerLost(Exception):
@@ -112,16 +120,29 @@ def _install_job(job: Job | bytes, threads: int | None = None) -> None:
     _worker_job[:] = [pickle.loads(job) if isinstance(job, bytes) else job]
 
 
-def run_frame(job: Job | None, item: Any, out_dir: str, frame_id: str, stem: str) -> TaskOutcome:
+def run_frame(
+    job: Job | None,
+    item: Any,
+    out_dir: str,
+    frame_id: str,
+    stem: str,
+    fingerprint_root: tuple[str | None] | None = None,
+) -> TaskOutcome:
     """Run ``job`` on one item in the current process; never raises for the frame's errors.
 
     ``job`` None uses the job installed in this worker process at start-up.
     Python warnings raised by the frame become the frame's warnings.
+    ``fingerprint_root`` ``(root,)``: first fingerprint the frame's inputs
+    (:func:`~camgeom.jobs.fingerprint` of ``job.inputs(item)``, relative to
+    ``root``), as the main process would, and return it in the outcome.
     """
     job = job if job is not None else _worker_job[0]
     out = FrameOutputs(out_dir, frame_id, stem, job.suffixes)
     start = time.perf_counter()
+    inputs = None
     try:
+        if fingerprint_root is not None:
+            inputs = fingerprint(job.inputs(item), root=fingerprint_root[0])
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = job.run(item, out)
@@ -135,16 +156,18 @@ def run_frame(job: Job | None, item: Any, out_dir: str, frame_id: str, stem: str
         data = orjson.dumps(dict(result.data), default=json_default, option=_ORJSON).decode()
         notes = tuple(str(w) for w in result.warnings)
         notes += tuple(f"{w.category.__name__}: {w.message}" for w in caught)
-        return TaskOutcome(out.staged(), data, notes, None, time.perf_counter() - start)
+        staged, checked = out.checked()
+        duration = time.perf_counter() - start
+        return TaskOutcome(staged, data, notes, None, duration, checked, inputs)
     except Exception as exc:
         out.discard()
         error = (type(exc).__name__, str(exc), traceback.format_exc())
-        return TaskOutcome((), None, (), error, time.perf_counter() - start)
+        return TaskOutcome((), None, (), error, time.perf_counter() - start, None, inputs)
 
 
 def run_frames(job: Job | None, out_dir: str, tasks: Sequence[Task]) -> list[TaskOutcome]:
     """:func:`run_frame` on each frame of a task, in order."""
-    return [run_frame(job, item, out_dir, frame_id, stem) for item, frame_id, stem in tasks]
+    return [run_frame(job, task[0], out_dir, *task[1:]) for task in tasks]
 
 
 def _dask_threads(host_threads: dict[str, int]) -> int | None:

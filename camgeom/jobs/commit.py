@@ -142,6 +142,24 @@ class _Staging:
         """``(final path relative to the output folder, temporary path)`` of files written."""
         return tuple((rel, t) for rel, t in self._staged.items() if os.path.exists(t))
 
+    def checked(self) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[int, bool], ...]]:
+        """:meth:`staged`, and for each file its size and whether its final path exists now.
+
+        A worker calls this once its frame is written, so that the commit in the
+        main process needs neither a ``stat`` of each temporary file nor a look
+        at each final path that did not exist (see :class:`StagedFrame`).
+        """
+        staged: list[tuple[str, str]] = []
+        checks: list[tuple[int, bool]] = []
+        for rel, temp in self._staged.items():
+            try:
+                size = os.stat(temp).st_size
+            except OSError:
+                continue
+            staged.append((rel, temp))
+            checks.append((size, os.path.lexists(os.path.join(self._root, rel))))
+        return tuple(staged), tuple(checks)
+
     def discard(self) -> None:
         """Remove every temporary file written so far."""
         for temp in self._staged.values():
@@ -243,11 +261,17 @@ class StagedFrame:
         ``(final path relative to the output folder, temporary path)``.
     error : (str, str, str) or None
         ``(type name, message, traceback)`` when the frame failed in the worker.
+    checked : tuple of (int, bool), optional
+        For each staged file, its size and whether its final path existed once
+        the worker had written it (:meth:`FrameOutputs.checked`); None: the
+        commit looks itself. A final path is checked again at commit only when
+        it existed then; who owns each path is always asked of the manifest.
     """
 
     row: FrameRow
     staged: tuple[tuple[str, str], ...] = ()
     error: tuple[str, str, str] | None = None
+    checked: tuple[tuple[int, bool], ...] | None = None
 
 
 def commit_frames(
@@ -270,15 +294,24 @@ def commit_frames(
     """
     root = os.fspath(manifest.out_dir)
     final: list[FrameRow | None] = [None] * len(frames)
-    # Final paths that exist already, and who wrote them: one query for the batch.
-    existing = {
-        rel
-        for frame in frames
-        if frame.error is None
-        for rel, _ in frame.staged
-        if os.path.lexists(os.path.join(root, rel))
-    }
-    owners = manifest.owners(existing) if existing else {}
+    # Final paths that exist already (as the worker saw them, else looked up now), and
+    # who owns each final path of the batch: one query.
+    existing: set[str] = set()
+    paths: list[str] = []
+    for frame in frames:
+        if frame.error is not None:
+            continue
+        checked = frame.checked
+        if checked is not None and len(checked) == len(frame.staged):
+            existing.update(
+                rel for (rel, _), (_, ex) in zip(frame.staged, checked, strict=True) if ex
+            )
+        else:
+            existing.update(
+                rel for rel, _ in frame.staged if os.path.lexists(os.path.join(root, rel))
+            )
+        paths.extend(rel for rel, _ in frame.staged)
+    owners = manifest.owners(paths) if paths else {}
     ready: list[tuple[int, FrameRow, StagedFrame]] = []
     failed: list[tuple[int, StagedFrame, tuple[str, str, str]]] = []
     for i, frame in enumerate(frames):
@@ -287,10 +320,14 @@ def commit_frames(
             failed.append((i, frame, problem))
             continue
         try:
-            outputs = tuple((rel, os.stat(temp).st_size) for rel, temp in frame.staged)
+            if frame.checked is not None and len(frame.checked) == len(frame.staged):
+                sizes = [size for size, _ in frame.checked]
+            else:
+                sizes = [os.stat(temp).st_size for _, temp in frame.staged]
         except OSError as exc:
             failed.append((i, frame, (type(exc).__name__, f"staged output vanished: {exc}", "")))
             continue
+        outputs = tuple((rel, size) for (rel, _), size in zip(frame.staged, sizes, strict=True))
         ready.append((i, frame.row.evolve(outputs=outputs), frame))
     for _, frame, _ in failed:
         _discard(frame)
@@ -343,9 +380,9 @@ def _check_targets(
 ) -> tuple[str, str, str] | None:
     key = (frame.row.job, frame.row.frame_id)
     for rel, _ in frame.staged:
-        if rel not in existing:
-            continue
         owner = owners.get(rel)
+        if owner is None and rel not in existing:
+            continue
         if owner is None:
             if overwrite:
                 continue

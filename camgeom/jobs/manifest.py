@@ -247,6 +247,13 @@ class Manifest:
         values = cur.fetchone()
         return None if values is None else _row(values)
 
+    def has_frames(self, job: str) -> bool:
+        """True when the manifest has a row for a frame of ``job``."""
+        cur = self._db.execute(
+            "SELECT 1 FROM frames WHERE job = ? AND frame_id != '' LIMIT 1", (job,)
+        )
+        return cur.fetchone() is not None
+
     def is_done(self, job: str, frame_id: str, options_hash: str, fingerprint: str) -> bool:
         """True when the frame needs no work.
 

@@ -48,6 +48,8 @@ __all__ = ["run_job"]
 _WINDOW_PER_WORKER = 4  # tasks in flight per worker
 _FLUSH_FRAMES = 256
 _FLUSH_SECONDS = 0.5
+#: A row's ``inputs`` until its worker has fingerprinted them (never a fingerprint: those are JSON).
+_PENDING = ""
 
 
 def run_job(
@@ -270,6 +272,9 @@ class _Run:
         self.warnings: list[FrameWarning] = []
         self.unclean = False
         self.bar: Any = None
+        # No frame of this job in the manifest yet: none can be up to date, so the
+        # workers fingerprint the inputs (in parallel) instead of this process.
+        self.fresh = not manifest.has_frames(job.name)
 
     def counts(self) -> dict[str, int]:
         return {"done": self.done, "kept": self.kept, "failed": self.failed}
@@ -324,8 +329,13 @@ class _Run:
         while len(self.in_flight) >= self.window:
             self._collect(self.backend.wait(self.in_flight))
         chunk, self.chunk = self.chunk, []
-        tasks = [(item, row.frame_id, row.stem) for row, item in chunk]
+        tasks = [self._task(row, item) for row, item in chunk]
         self.in_flight[self.backend.submit(self.out, tasks)] = chunk
+
+    def _task(self, row: FrameRow, item: Any) -> tuple[Any, ...]:
+        if row.inputs == _PENDING:  # the worker takes the fingerprint
+            return (item, row.frame_id, row.stem, (self.root,))
+        return (item, row.frame_id, row.stem)
 
     def _prepare(self, seq: int, item: Any) -> FrameRow | None:
         """The frame's manifest row, or None when it is up to date (or failed already)."""
@@ -337,6 +347,10 @@ class _Run:
             options_hash = self.options_hash
             if self.per_frame_options:
                 options_hash = self._frame_options_hash(job.frame_options(item))
+            if self.fresh:
+                return FrameRow(
+                    job.name, frame_id, stem, options_hash, _PENDING, run=self.run_id, seq=seq
+                )
             inputs = fingerprint(job.inputs(item), root=self.root)
         except Exception as exc:
             row = FrameRow(
@@ -421,7 +435,7 @@ class _Run:
 
     def _run_alone(self, row: FrameRow, item: Any) -> None:
         """Run one frame as a task of its own and wait for it."""
-        future = self.backend.submit(self.out, [(item, row.frame_id, row.stem)])
+        future = self.backend.submit(self.out, [self._task(row, item)])
         self.backend.wait([future])
         try:
             (outcome,) = self.backend.result(future)
@@ -441,7 +455,9 @@ class _Run:
         row = row.evolve(
             result=outcome.result, warnings=outcome.warnings, duration=outcome.duration
         )
-        self.batch.append(StagedFrame(row, outcome.staged, outcome.error))
+        if row.inputs == _PENDING:  # fingerprinted by the worker ("[]": it failed before that)
+            row = row.evolve(inputs=outcome.inputs or "[]")
+        self.batch.append(StagedFrame(row, outcome.staged, outcome.error, outcome.checked))
         self._tick()
         if len(self.batch) >= _FLUSH_FRAMES or time.monotonic() - self.last_flush >= _FLUSH_SECONDS:
             self._flush()

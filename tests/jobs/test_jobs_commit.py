@@ -132,3 +132,57 @@ def test_clean_orphans_removes_only_our_temporary_files(tmp_path: Path) -> None:
     assert clean_orphans(tmp_path) == len(drop)
     left = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
     assert left == sorted(keep)
+
+
+def _checked_stage(out: Path, frame_id: str, texts: dict[str, str]) -> StagedFrame:
+    """As a worker hands a frame back: with each file's size and whether its final path existed."""
+    outputs = FrameOutputs(out, frame_id, frame_id, set(texts))
+    for suffix, text in texts.items():
+        outputs.path(suffix).write_text(text, encoding="utf-8")
+    staged, checked = outputs.checked()
+    return StagedFrame(FrameRow("job", frame_id, frame_id, "opts", "[]"), staged, None, checked)
+
+
+def test_worker_checks_give_the_same_commit_as_looking_at_commit_time(tmp_path: Path) -> None:
+    (tmp_path / "mine.txt").write_text("mine", encoding="utf-8")
+    with Manifest.open(tmp_path) as m:
+        fresh = _checked_stage(tmp_path, "a", {".txt": "aa", ".meta.json": "{}"})
+        assert fresh.checked == ((2, False), (2, False))
+        users = _checked_stage(tmp_path, "mine", {".txt": "ours"})
+        assert users.checked == ((4, True),)
+        ok, refused = commit_frames(m, [fresh, users])
+        assert ok.state == "ok" and sorted(ok.outputs) == [("a.meta.json", 2), ("a.txt", 2)]
+        assert refused.state == "failed" and refused.error_type == "OutputExistsError"
+        assert _visible(tmp_path) == {"a.meta.json": "{}", "a.txt": "aa", "mine.txt": "mine"}
+        # our own earlier output, seen existing by the worker, is replaced
+        (again,) = commit_frames(m, [_checked_stage(tmp_path, "a", {".txt": "bbb"})])
+        assert again.state == "ok" and again.outputs == (("a.txt", 3),)
+        assert _visible(tmp_path) == {"a.txt": "bbb", "mine.txt": "mine"}
+
+
+def test_a_path_owned_by_another_frame_is_refused_even_when_its_file_is_gone(
+    tmp_path: Path,
+) -> None:
+    with Manifest.open(tmp_path) as m:
+        commit_frames(m, [_stage(tmp_path, "x", {".txt": "x"})])
+        (tmp_path / "x.txt").unlink()  # the file is gone, the manifest still says whose it is
+        other = _checked_stage(tmp_path, "x", {".txt": "y"})
+        assert other.checked == ((1, False),)
+        other = StagedFrame(other.row.evolve(frame_id="y"), other.staged, None, other.checked)
+        (row,) = commit_frames(m, [other], overwrite=True)
+        assert row.state == "failed" and "two frames map to one file name" in str(row.error_message)
+        assert _visible(tmp_path) == {} and _temps(tmp_path) == []
+
+
+def test_a_users_file_that_appears_after_the_worker_looked_is_still_not_lost(
+    tmp_path: Path,
+) -> None:
+    # The worker saw no file; one is created before the commit. Without a fresh look the
+    # commit replaces it only if the manifest says it is ours: here it says nothing, and
+    # a frame without worker checks looks itself.
+    with Manifest.open(tmp_path) as m:
+        frame = _stage(tmp_path, "z", {".txt": "ours"})  # no worker checks: looked up now
+        (tmp_path / "z.txt").write_text("mine", encoding="utf-8")
+        (row,) = commit_frames(m, [frame])
+        assert row.state == "failed" and row.error_type == "OutputExistsError"
+        assert _visible(tmp_path) == {"z.txt": "mine"}

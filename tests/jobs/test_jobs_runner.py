@@ -499,3 +499,48 @@ def test_frame_result_payload_converts_numpy_paths_sets_and_non_finite(tmp_path)
     }
     legacy = FrameRow("payload", "x", "x", "", "[]", result='{"v": [NaN, Infinity, 1]}')
     assert math.isnan(legacy.data["v"][0]) and legacy.data["v"][1:] == [math.inf, 1]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_fresh_run_fingerprints_in_the_workers_exactly_as_a_rerun_does(
+    tmp_path: Path, data: Any, workers: int
+) -> None:
+    from camgeom.jobs import fingerprint
+
+    root, sources = data
+    out = tmp_path / "out"
+    assert run(WriteJob(), sources, out, root=root, workers=workers).done == 12
+    with Manifest.open(out) as m:
+        for src in sources:
+            row = m.get("write", src.frame_id)
+            assert row is not None
+            assert row.inputs == fingerprint([src.path], root=os.fspath(root))
+    again = run(WriteJob(), sources, out, root=root)
+    assert again.kept == 12 and again.done == 0
+    # one changed input is redone: the fingerprints taken by the workers are compared
+    Path(sources[3].path).write_text("changed input", encoding="utf-8")
+    third = run(WriteJob(), sources, out, root=root)
+    assert third.done == 1 and third.kept == 11
+
+
+@dataclass(frozen=True)
+class _BadInputs(WriteJob):
+    def inputs(self, item: Src) -> list[str]:
+        if item.frame_id.endswith("3"):
+            raise KeyError("no input list")
+        return super().inputs(item)
+
+
+def test_a_frame_whose_inputs_cannot_be_listed_fails_alone_and_is_retried(
+    tmp_path: Path, data: Any
+) -> None:
+    root, sources = data
+    out = tmp_path / "out"
+    first = run(_BadInputs(), sources, out, root=root)  # fresh: listed in the worker
+    failed = [f.frame_id for f in first.failures]
+    assert failed == [s.frame_id for s in sources if s.frame_id.endswith("3")]
+    assert first.done == 12 - len(failed) and len(failed) == 1
+    assert {f.error_type for f in first.failures} == {"KeyError"}
+    second = run(_BadInputs(), sources, out, root=root)  # not fresh: listed in this process
+    assert second.kept == first.done and second.failed == first.failed
+    assert {f.error_type for f in second.failures} == {"KeyError"}
