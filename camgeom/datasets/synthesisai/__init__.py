@@ -49,6 +49,7 @@ from typing import Any
 from camgeom.datasets._common import image_size, make_camera, relative_id
 from camgeom.datasets._json import _short, check_depth, load_json
 from camgeom.datasets.frame import Frame, FrameSource
+from camgeom.datasets.landmarks import Landmarks
 from camgeom.datasets.synthesisai.camera import (
     AXIS_CONVENTION,
     SYNTHESIS_EULER_RULE,
@@ -107,6 +108,7 @@ def source_for(
         frame_id,
         reader,
         partial(_scene_id, info_path, frame_id, jsonl, reader),
+        skips_landmarks=True,
     )
 
 
@@ -126,6 +128,7 @@ def read_frame(
     frame_id: str | None = None,
     jsonl: MetadataJsonl | None = None,
     siblings: frozenset[str] | None = None,
+    landmarks: bool = True,
 ) -> Frame:
     """Read one Synthesis AI render from its ``N.info.json``.
 
@@ -140,6 +143,11 @@ def read_frame(
         if it exists).
     siblings : frozenset of str, optional
         Names of the files in the folder (default: listed).
+    landmarks : bool, keyword-only
+        False: the landmark groups are neither built nor checked (``frame.landmarks``
+        is empty, and the notes the landmarks would give are absent); the camera,
+        metadata, files and every other note are the same. Points of the
+        ``info.json`` landmark groups are then not validated either.
 
     Returns
     -------
@@ -183,7 +191,7 @@ def read_frame(
     check_depth(raw_version, "version", info_path)
     version = None if raw_version is None else _version_text(raw_version)
     if version is None or version in KNOWN_VERSIONS:
-        return _read(info, info_path, stem, rid, frame_id, version, jsonl, siblings)
+        return _read(info, info_path, stem, rid, frame_id, version, jsonl, siblings, landmarks)
     closest = "1.5" if isinstance(info.get("landmarks"), dict) else "1.2"
     warnings.warn(
         f"{info_path}: unknown Synthesis AI info.json version {raw_version!r} (known: "
@@ -192,7 +200,7 @@ def read_frame(
         stacklevel=2,
     )
     try:
-        return _read(info, info_path, stem, rid, frame_id, version, jsonl, siblings)
+        return _read(info, info_path, stem, rid, frame_id, version, jsonl, siblings, landmarks)
     except (MissingKeyError, FormatError) as exc:
         if isinstance(exc, UnknownVersionError):
             raise
@@ -217,6 +225,7 @@ def _read(
     version: str | None,
     jsonl: MetadataJsonl | None,
     siblings: frozenset[str],
+    with_landmarks: bool,
 ) -> Frame:
     notes: list[str] = []
     folder = info_path.parent
@@ -227,8 +236,10 @@ def _read(
     K = shifted_intrinsics(stored_K, width, height, jcam, info_path, notes)
     camera = make_camera(K, poses.cam_from_world, (width, height), info_path)
     metadata = camera_metadata(info, info_path, jcam, stored_K, poses, notes)
-    landmarks = landmark_groups(info, info_path, stem, siblings, (width, height), notes)
-    note_defects(landmarks, camera, notes)  # builds the (small) groups it checks
+    landmarks: Mapping[str, Landmarks] = {}
+    if with_landmarks:
+        landmarks = landmark_groups(info, info_path, stem, siblings, (width, height), notes)
+        note_defects(landmarks, camera, notes)  # builds the (small) groups it checks
 
     files = _frame_files(folder, stem, siblings, notes)
     return Frame(
