@@ -41,10 +41,12 @@ __all__ = [
     "DEPTH_UNIT_SCALE_FACTOR",
     "DISTORTION_KEYS",
     "cloud_samples",
+    "entry_text",
     "frame_entry",
     "mask_png_bytes",
     "read_transforms",
     "transforms_bytes",
+    "transforms_bytes_of_texts",
 ]
 
 #: Metres per stored depth unit in the depth TIFFs camgeom writes.
@@ -144,13 +146,56 @@ def transforms_bytes(
     >>> json.loads(transforms_bytes([e]))["frames"][0]["fl_x"]
     50.0
     """
-    doc: dict[str, Any] = {}
-    if any("depth_file_path" in f for f in frames):
-        doc["depth_unit_scale_factor"] = DEPTH_UNIT_SCALE_FACTOR
+    return transforms_bytes_of_texts(
+        [entry_text(f) for f in frames],
+        depth=any("depth_file_path" in f for f in frames),
+        ply_file_path=ply_file_path,
+    )
+
+
+#: Line break and indentation of a ``frames[]`` entry in ``transforms.json``.
+_ENTRY_NEWLINE = "\n    "
+
+
+def entry_text(entry: Mapping[str, Any]) -> str:
+    """A ``frames[]`` entry as it appears in :func:`transforms_bytes`'s text.
+
+    Export workers make this text, so the document is joined from it without
+    encoding every number again in one process.
+
+    Raises
+    ------
+    ValueError
+        A non-finite number (JSON cannot hold it).
+    """
+    return _indented_json(dict(entry), _ENTRY_NEWLINE)
+
+
+def transforms_bytes_of_texts(
+    texts: Sequence[str], *, depth: bool, ply_file_path: str | None = None
+) -> bytes:
+    """:func:`transforms_bytes` of the entries whose :func:`entry_text` is ``texts``.
+
+    ``depth``: some entry has a ``depth_file_path`` (adds ``depth_unit_scale_factor``).
+
+    Examples
+    --------
+    >>> e = frame_entry(file_path="a.png", K=np.diag([50.0, 50.0, 1.0]), width=64, height=48,
+    ...                 world_from_cam_opengl=np.eye(4))
+    >>> transforms_bytes_of_texts([entry_text(e)], depth=False) == transforms_bytes([e])
+    True
+    """
+    head = []
+    if depth:
+        head.append(f'"depth_unit_scale_factor": {float.__repr__(DEPTH_UNIT_SCALE_FACTOR)}')
     if ply_file_path is not None:
-        doc["ply_file_path"] = ply_file_path
-    doc["frames"] = list(frames)
-    return (_indented_json(doc, "\n") + "\n").encode("utf-8")
+        head.append(f'"ply_file_path": {_encode_str(ply_file_path)}')
+    if texts:
+        joiner = "," + _ENTRY_NEWLINE
+        head.append('"frames": [' + _ENTRY_NEWLINE + joiner.join(texts) + "\n  ]")
+    else:
+        head.append('"frames": []')
+    return ("{\n  " + ",\n  ".join(head) + "\n}\n").encode("utf-8")
 
 
 _encode_str = json.encoder.encode_basestring_ascii

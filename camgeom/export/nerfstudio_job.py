@@ -53,7 +53,8 @@ class NerfstudioExportJob(_ExportJob):
 
     name: ClassVar[str] = "export-nerfstudio"
     # 2: a frame's record carries its transforms.json entry; masks are written by mask_png_bytes
-    version: ClassVar[str] = "2"
+    # 3: the record holds the entry as transforms.json text, and little else
+    version: ClassVar[str] = "3"
     suffixes: ClassVar[tuple[str, ...]] = (*_IMAGE_SUFFIXES, ".depth32.tif", ".mask.png")
 
     @property
@@ -100,11 +101,22 @@ class NerfstudioExportJob(_ExportJob):
                     image=image,
                 )
                 rec["cloud"] = [pack_array(world, "<f8"), pack_array(rgb, "u1")]
-        rec["entry"] = _entry(rec)
-        return FrameResult(rec, tuple(warnings))
+        entry = _entry(rec)
+        # what the reduce step needs: the entry as transforms.json text, made here
+        data = {
+            "frame_id": rec["frame_id"],
+            "model": rec["model"],
+            "entry": None if entry is None else _ns.entry_text(entry),
+            "depth": rec["depth"] is not None,
+            "mask": rec["mask"] is not None,
+        }
+        if "cloud" in rec:
+            data["cloud"] = rec["cloud"]
+        return FrameResult(data, tuple(warnings))
 
     def reduce(self, rows: Iterator[FrameRow], out: JobOutputs) -> Mapping[str, Any]:
-        entries = []
+        texts: list[str] = []
+        depth = masks = 0
         xyz: list[np.ndarray] = []
         rgb: list[np.ndarray] = []
         for rec in self._records(rows):
@@ -116,7 +128,9 @@ class NerfstudioExportJob(_ExportJob):
                     f"frame {rec['frame_id']}: its {rec['model']} lens (rational terms) has no "
                     "nerfstudio camera model."
                 )
-            entries.append(rec["entry"])
+            texts.append(rec["entry"])
+            depth += bool(rec["depth"])
+            masks += bool(rec["mask"])
         ply = None
         if self.ply:
             from camgeom.io.ply import write_ply
@@ -125,11 +139,12 @@ class NerfstudioExportJob(_ExportJob):
             points = np.concatenate(xyz) if xyz else np.zeros((0, 3))
             colors = np.concatenate(rgb) if rgb else np.zeros((0, 3), np.uint8)
             write_ply(out.path(ply), points, colors=colors, overwrite=True)
-        out.path("transforms.json").write_bytes(_ns.transforms_bytes(entries, ply_file_path=ply))
+        doc = _ns.transforms_bytes_of_texts(texts, depth=depth > 0, ply_file_path=ply)
+        out.path("transforms.json").write_bytes(doc)
         return {
-            "frames": len(entries),
-            "depth": sum(1 for e in entries if "depth_file_path" in e),
-            "masks": sum(1 for e in entries if "mask_path" in e),
+            "frames": len(texts),
+            "depth": depth,
+            "masks": masks,
             "points": sum(len(p) for p in xyz),
         }
 
@@ -244,9 +259,13 @@ def foreground_mask(frame: Frame) -> np.ndarray | None:
             m = np.asarray(img)
         return (m if m.ndim == 2 else m[..., 0]) > 0
     if frame.segmentation_path is not None and frame.segmentation_mapping:
-        keys = [k for k in frame.segmentation_mapping if str(k).lower() != "background"]
-        if keys:
-            return np.asarray(frame.segment_mask(keys), bool)
+        from camgeom.datasets import _pixels
+
+        mapping = frame.segmentation_mapping
+        keys = [k for k in mapping if str(k).lower() != "background"]
+        if keys:  # exact class names: no name matching needed
+            seg = frame.read_segmentation()
+            return np.asarray(_pixels.segment_mask(seg, mapping, keys), bool)
     h, w = frame.height, frame.width
     if frame.alpha_path is not None and frame.alpha_path.is_file() and h and w:
         from camgeom.datasets._pixels import alpha_mask

@@ -89,3 +89,21 @@ def test_transforms_bytes_are_json_dumps_of_the_document() -> None:
     expect = (json.dumps(doc, indent=2, allow_nan=False) + "\n").encode()
     assert transforms_bytes(frames, ply_file_path="points3D.ply") == expect
     assert transforms_bytes([]) == b'{\n  "frames": []\n}\n'
+
+
+_entries = st.lists(st.dictionaries(st.text(max_size=8), _documents, max_size=6), max_size=4)
+
+
+@given(_entries, st.booleans(), st.none() | st.text(max_size=10))
+def test_document_joined_from_entry_texts_is_json_dumps_of_the_document(frames, depth, ply) -> None:
+    from camgeom.export.nerfstudio import entry_text, transforms_bytes_of_texts
+
+    doc: dict = {}
+    if depth:
+        doc["depth_unit_scale_factor"] = 1.0
+    if ply is not None:
+        doc["ply_file_path"] = ply
+    doc["frames"] = frames
+    expect = (json.dumps(doc, indent=2, allow_nan=False) + "\n").encode()
+    texts = [entry_text(f) for f in frames]
+    assert transforms_bytes_of_texts(texts, depth=depth, ply_file_path=ply) == expect
