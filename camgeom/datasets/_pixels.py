@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,9 @@ NORMALS_CONVENTIONS = ("opengl", "datagen_rgb")
 """How a normal map file stores its vectors (see :attr:`Frame.normals_convention`)."""
 
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I")
+
+_PNG_START = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR"
+"""PNG signature and the length and type of the IHDR chunk that must follow it."""
 
 
 def _image_errors() -> tuple[type[BaseException], ...]:
@@ -102,14 +106,79 @@ def read_segmentation(path: Path) -> np.ndarray:
     from PIL import Image
 
     try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _unreadable_segmentation(path, exc) from None
+    if _plain_gray_png(data, Image.MAX_IMAGE_PIXELS) and _libpng_decodes_png():
+        return _decoded(path, _decode_gray_png(data, path), "segmentation image")
+    try:
         with Image.open(path) as img:
             if img.mode in ("RGBA", "P", "LA"):
                 img = img.convert("RGB")
             return _decoded(path, np.array(img), "segmentation image")
     except _image_errors() as exc:
+        raise _unreadable_segmentation(path, exc) from None
+
+
+def _unreadable_segmentation(path: Path, exc: BaseException) -> FormatError:
+    return FormatError(f"{path}: cannot read the segmentation image ({type(exc).__name__}: {exc}).")
+
+
+def _plain_gray_png(data: bytes, max_pixels: int | None) -> bool:
+    """Whether ``data`` is a PNG that :func:`_decode_gray_png` decodes as Pillow would.
+
+    That is: grayscale (colour type 0), 8 or 16 bits, not interlaced, no ``tRNS``
+    chunk (libpng would add an alpha channel), no critical chunk other than IHDR
+    before the first IDAT, and no more pixels than Pillow's ``max_pixels`` (its
+    decompression-bomb limit, which stays Pillow's to report). Everything else is
+    Pillow's to decode or reject.
+    """
+    if len(data) < 33 or not data.startswith(_PNG_START):
+        return False
+    width, height, depth, colour, _, _, interlace = struct.unpack_from(">IIBBBBB", data, 16)
+    if colour != 0 or depth not in (8, 16) or interlace != 0:
+        return False
+    if max_pixels is not None and width * height > max_pixels:
+        return False
+    pos = 33
+    while pos + 8 <= len(data):
+        kind = data[pos + 4 : pos + 8]
+        if kind == b"IDAT":
+            return True
+        if kind == b"tRNS" or not kind[0] & 0x20:  # bit 5 of the first letter: ancillary
+            return False
+        pos += 12 + int.from_bytes(data[pos : pos + 4], "big")
+    return False
+
+
+@lru_cache(maxsize=1)
+def _libpng_decodes_png() -> bool:
+    """Whether the installed imagecodecs was built with its PNG codec."""
+    import imagecodecs
+
+    return bool(imagecodecs.PNG.available)
+
+
+def _decode_gray_png(data: bytes, path: Path) -> np.ndarray:
+    """Decode a :func:`_plain_gray_png` PNG to (H, W) uint8 or uint16 with libpng.
+
+    Raises
+    ------
+    FormatError
+        The file is damaged (libpng's message): truncated, a bad checksum, too
+        little image data for the size its IHDR claims.
+    """
+    import imagecodecs
+
+    try:
+        arr = imagecodecs.png_decode(data)
+    except (imagecodecs.PngError, ValueError) as exc:
+        raise _unreadable_segmentation(path, exc) from None
+    if arr.ndim != 2 or arr.dtype not in (np.uint8, np.uint16):  # not for a plain gray PNG
         raise FormatError(
-            f"{path}: cannot read the segmentation image ({type(exc).__name__}: {exc})."
-        ) from None
+            f"{path}: the grayscale segmentation PNG decodes to {arr.dtype} {arr.shape}."
+        )
+    return np.asarray(arr)
 
 
 def read_normal_map(path: Path, convention: str | None) -> tuple[np.ndarray, np.ndarray | None]:

@@ -1,0 +1,211 @@
+"""Fast segmentation paths give what the plain definitions give.
+
+* grayscale PNGs decoded by libpng (imagecodecs) equal Pillow's decode, and
+  damaged ones are still a FormatError naming the file.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import cv2
+import imagecodecs
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from PIL import Image
+
+from camgeom.datasets import _pixels
+from camgeom.errors import FormatError
+
+
+# ---------------------------------------------------------------------- PNG decoding
+def _pil_segmentation(path: Path) -> np.ndarray:
+    """The Pillow-only decode read_segmentation used for every PNG."""
+    with Image.open(path) as img:
+        if img.mode in ("RGBA", "P", "LA"):
+            img = img.convert("RGB")
+        return np.array(img)
+
+
+def _assert_same_array(got: np.ndarray, want: np.ndarray) -> None:
+    assert got.dtype == want.dtype
+    assert got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+
+
+_FILTERS = [imagecodecs.PNG.FILTER[n] for n in ("NONE", "SUB", "UP", "AVG", "PAETH", "ALL")]
+"""libpng row filters for the imagecodecs writer: each of the five alone, then its choice."""
+
+
+def _write_png(path: Path, arr: np.ndarray, writer: str, level: int) -> Path:
+    if writer == "pil":
+        Image.fromarray(arr).save(path, compress_level=level)
+    elif writer == "imagecodecs":
+        # an output buffer of its own: png_encode underestimates it for thin noise images
+        out = bytearray(2 * arr.nbytes + 4096)
+        data = imagecodecs.png_encode(arr, level=level, filter=_FILTERS[level % 6], out=out)
+        path.write_bytes(bytes(data))
+    else:
+        assert cv2.imwrite(str(path), arr, [cv2.IMWRITE_PNG_COMPRESSION, level])
+    return path
+
+
+def _chunks(data: bytes) -> list[tuple[int, bytes]]:
+    """(offset, type) of every chunk of a PNG."""
+    out, pos = [], 8
+    while pos + 8 <= len(data):
+        (length,) = struct.unpack_from(">I", data, pos)
+        out.append((pos, data[pos + 4 : pos + 8]))
+        pos += 12 + length
+    return out
+
+
+def _with_ihdr(data: bytes, **fields: int) -> bytes:
+    """``data`` with IHDR fields replaced (valid CRC): width, height, depth, colour."""
+    names = ("width", "height", "depth", "colour", "compression", "filter", "interlace")
+    values = dict(zip(names, struct.unpack_from(">IIBBBBB", data, 16), strict=True))
+    values.update(fields)
+    body = b"IHDR" + struct.pack(">IIBBBBB", *(values[n] for n in names))
+    return data[:12] + body + struct.pack(">I", zlib.crc32(body)) + data[33:]
+
+
+gray_images = st.sampled_from([np.uint8, np.uint16]).flatmap(
+    lambda dtype: hnp.arrays(
+        dtype,
+        st.tuples(st.integers(1, 37), st.integers(1, 37)),
+        elements=st.integers(0, np.iinfo(dtype).max),
+    )
+)
+
+
+@given(
+    arr=gray_images,
+    writer=st.sampled_from(["pil", "imagecodecs", "cv2"]),
+    level=st.integers(0, 9),
+    stripes=st.booleans(),
+)
+def test_gray_png_decodes_as_pillow_does(tmp_path_factory, arr, writer, level, stripes):
+    if stripes:  # long runs, as in real masks: other filter choices than noise gets
+        arr = np.repeat(arr[:, :1], arr.shape[1], axis=1)
+    path = _write_png(tmp_path_factory.mktemp("png") / "seg.png", arr, writer, level)
+    data = path.read_bytes()
+    assert _pixels._plain_gray_png(data, Image.MAX_IMAGE_PIXELS)  # the libpng path is taken
+    got = _pixels.read_segmentation(path)
+    _assert_same_array(got, _pil_segmentation(path))
+    np.testing.assert_array_equal(got, arr)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 29), (29, 1), (3, 1001), (1001, 3), (17, 13)])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_thin_and_odd_gray_pngs(tmp_path, shape, dtype):
+    rng = np.random.default_rng(sum(shape))
+    arr = rng.integers(0, np.iinfo(dtype).max, shape, endpoint=True).astype(dtype)
+    for writer in ("pil", "imagecodecs", "cv2"):
+        path = _write_png(tmp_path / f"{writer}.png", arr, writer, 6)
+        _assert_same_array(_pixels.read_segmentation(path), _pil_segmentation(path))
+
+
+def test_fixture_segmentation_pngs_decode_as_pillow_does(fixtures):
+    paths = sorted(fixtures.rglob("*seg*.png"))
+    gray = [p for p in paths if _pixels._plain_gray_png(p.read_bytes(), Image.MAX_IMAGE_PIXELS)]
+    assert len(gray) >= 8, gray  # the Synthesis AI 16-bit masks take the libpng path
+    for path in paths:  # colour masks (Datagen) stay on Pillow
+        _assert_same_array(_pixels.read_segmentation(path), _pil_segmentation(path))
+
+
+def test_pngs_libpng_would_change_stay_on_pillow(tmp_path):
+    """Transparency (libpng adds alpha), interlace, colour and low bit depths: Pillow."""
+    arr = (np.arange(60).reshape(6, 10) * 911 % 65536).astype(np.uint16)
+    cases = {}
+    for dtype in (np.uint8, np.uint16):
+        a = arr.astype(dtype) if dtype == np.uint16 else (arr % 256).astype(np.uint8)
+        buf = io.BytesIO()
+        Image.fromarray(a).save(buf, format="PNG", transparency=int(a[0, 1]))
+        cases[f"trns{a.itemsize}"] = buf.getvalue()
+        buf = io.BytesIO()  # Adam7 of one pixel: its first pass only, the same bytes
+        Image.fromarray(a[:1, :1]).save(buf, format="PNG")
+        cases[f"interlaced{a.itemsize}"] = _with_ihdr(buf.getvalue(), interlace=1)
+    buf = io.BytesIO()
+    Image.fromarray(arr > 500).save(buf, format="PNG")  # 1-bit
+    cases["bilevel"] = buf.getvalue()
+    buf = io.BytesIO()
+    Image.fromarray(np.stack([arr % 256] * 3, -1).astype(np.uint8)).save(buf, format="PNG")
+    cases["rgb"] = buf.getvalue()
+    for name, data in cases.items():
+        assert not _pixels._plain_gray_png(data, Image.MAX_IMAGE_PIXELS), name
+        path = tmp_path / f"{name}.png"
+        path.write_bytes(data)
+        _assert_same_array(_pixels.read_segmentation(path), _pil_segmentation(path))
+    # the limit of Pillow's decompression-bomb check stays Pillow's to apply
+    plain = _write_png(tmp_path / "plain.png", arr, "pil", 6).read_bytes()
+    assert _pixels._plain_gray_png(plain, 60)
+    assert not _pixels._plain_gray_png(plain, 59)
+    assert _pixels._plain_gray_png(plain, None)
+
+
+def _gray16_png() -> bytes:
+    rng = np.random.default_rng(3)
+    arr = np.repeat(rng.integers(0, 40, (31, 1), dtype=np.uint16), 23, axis=1)
+    arr[::5] = rng.integers(0, 65535, (7, 23), dtype=np.uint16)
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def gray16_png() -> bytes:
+    return _gray16_png()
+
+
+@pytest.mark.parametrize("keep", [33, 40, 60, 0.5, -13, -16])
+def test_truncated_gray_png_is_a_format_error(tmp_path, gray16_png, keep):
+    n = int(len(gray16_png) * keep) if isinstance(keep, float) else keep
+    path = tmp_path / "cut.segments.png"
+    path.write_bytes(gray16_png[:n])
+    with pytest.raises(FormatError, match=r"cut\.segments\.png: cannot read the segmentation"):
+        _pixels.read_segmentation(path)
+
+
+@given(where=st.floats(0.0, 1.0), mask=st.integers(1, 255))
+def test_flipped_idat_bytes_are_a_format_error(tmp_path_factory, where, mask):
+    """Pillow skips the IDAT checksum and can decode a flipped byte to wrong ids; libpng can't."""
+    gray16_png = _gray16_png()
+    (offset, _) = next(c for c in _chunks(gray16_png) if c[1] == b"IDAT")
+    (length,) = struct.unpack_from(">I", gray16_png, offset)
+    at = offset + 8 + min(int(where * (length + 4)), length + 3)  # payload or its CRC
+    bad = bytearray(gray16_png)
+    bad[at] ^= mask
+    path = tmp_path_factory.mktemp("flip") / "flip.segments.png"
+    path.write_bytes(bytes(bad))
+    with pytest.raises(FormatError, match=r"flip\.segments\.png: cannot read the segmentation"):
+        _pixels.read_segmentation(path)
+
+
+@pytest.mark.parametrize(
+    "lie",
+    [
+        {"height": 62},  # more rows than the data hold: Pillow pads them silently
+        {"height": 32},
+        {"width": 24},
+        {"width": 22},
+        {"depth": 8},
+        {"height": 0},
+        {"width": 0},
+    ],
+)
+def test_png_whose_ihdr_lies_is_a_format_error(tmp_path, gray16_png, lie):
+    path = tmp_path / "lie.segments.png"
+    path.write_bytes(_with_ihdr(gray16_png, **lie))
+    with pytest.raises(FormatError, match=r"lie\.segments\.png: cannot read the segmentation"):
+        _pixels.read_segmentation(path)
+
+
+def test_missing_segmentation_file_is_a_format_error(tmp_path):
+    with pytest.raises(FormatError, match=r"gone\.png: cannot read the segmentation image"):
+        _pixels.read_segmentation(tmp_path / "gone.png")
