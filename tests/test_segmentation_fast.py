@@ -1,7 +1,9 @@
 """Fast segmentation paths give what the plain definitions give.
 
 * grayscale PNGs decoded by libpng (imagecodecs) equal Pillow's decode, and
-  damaged ones are still a FormatError naming the file.
+  damaged ones are still a FormatError naming the file;
+* segment_names, which splits each class name once, selects what the scan of
+  every name for every term selected.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from hypothesis.extra import numpy as hnp
 from PIL import Image
 
 from camgeom.datasets import _pixels
-from camgeom.errors import FormatError
+from camgeom.errors import FormatError, InvalidValueError
 
 
 # ---------------------------------------------------------------------- PNG decoding
@@ -209,3 +211,65 @@ def test_png_whose_ihdr_lies_is_a_format_error(tmp_path, gray16_png, lie):
 def test_missing_segmentation_file_is_a_format_error(tmp_path):
     with pytest.raises(FormatError, match=r"gone\.png: cannot read the segmentation image"):
         _pixels.read_segmentation(tmp_path / "gone.png")
+
+
+# ---------------------------------------------------------------------- segment names
+def _segment_names_by_scan(mapping, names):
+    """segment_names as it was: every term scans (and splits) every key."""
+    if isinstance(names, str):
+        names = [names]
+    wanted: dict[str, None] = {}
+    for term in names:
+        hits = [k for k in mapping if k == term or term in k.replace("/", ".").split(".")]
+        if not hits:
+            raise InvalidValueError(
+                f"segment {term!r} is not in the segmentation mapping; known names: "
+                f"{', '.join(sorted(mapping))}."
+            )
+        wanted.update(dict.fromkeys(hits))
+    return list(wanted)
+
+
+_PARTS = ["human", "hair", "eye", "left", "right", "background", "eye_left", "a", ""]
+class_names = st.lists(
+    st.lists(st.sampled_from(_PARTS), min_size=1, max_size=4).flatmap(
+        lambda parts: st.lists(
+            st.sampled_from([".", "/"]), min_size=len(parts) - 1, max_size=len(parts) - 1
+        ).map(lambda seps: parts[0] + "".join(s + p for s, p in zip(seps, parts[1:], strict=True)))
+    ),
+    max_size=12,
+)
+
+
+@given(
+    keys=class_names,
+    terms=st.lists(
+        st.one_of(st.sampled_from(_PARTS + ["human.hair", "eye/left", "x"]), st.text(max_size=3)),
+        max_size=5,
+    ),
+    single=st.booleans(),
+    data=st.data(),
+)
+def test_segment_names_select_what_the_scan_selected(keys, terms, single, data):
+    mapping = {k: i for i, k in enumerate(dict.fromkeys(keys))}
+    if mapping:  # whole class names as terms too
+        terms = [*data.draw(st.lists(st.sampled_from(list(mapping)), max_size=3)), *terms]
+    names = terms[0] if single and terms else terms
+    try:
+        want = _segment_names_by_scan(mapping, names)
+    except InvalidValueError as exc:
+        with pytest.raises(InvalidValueError) as got:
+            _pixels.segment_names(mapping, names)
+        assert str(got.value) == str(exc)
+    else:
+        assert _pixels.segment_names(mapping, names) == want
+
+
+def test_segment_names_of_a_mapping_with_many_classes():
+    mapping = {f"human/part{i}.{side}": i for i in range(60) for side in ("left", "right")}
+    mapping["background"] = 0
+    names = ["left", "part7", "background", "human", "human/part3.right"]
+    assert _pixels.segment_names(mapping, names) == _segment_names_by_scan(mapping, names)
+    for bad in (["left", "leg"], [3], ["part7.left"]):
+        with pytest.raises(InvalidValueError, match="is not in the segmentation mapping"):
+            _pixels.segment_names(mapping, bad)

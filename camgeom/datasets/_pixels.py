@@ -249,15 +249,27 @@ def segment_names(mapping: Mapping[str, Any], names: Sequence[str]) -> list[str]
     """
     if isinstance(names, str):
         names = [names]
+    # each key split once: a key or one of its parts -> the keys it selects, in order
+    selects: dict[str, dict[str, None]] = {}
+    for key in mapping:
+        parts = key.replace("/", ".").split(".")
+        if len(parts) > 1:
+            parts.append(key)
+        for part in parts:
+            hit = selects.get(part)
+            if hit is None:
+                selects[part] = {key: None}
+            else:
+                hit[key] = None
     wanted: dict[str, None] = {}
     for term in names:
-        hits = [k for k in mapping if k == term or term in k.replace("/", ".").split(".")]
+        hits = selects.get(term) if isinstance(term, str) else None
         if not hits:
             raise InvalidValueError(
                 f"segment {term!r} is not in the segmentation mapping; known names: "
                 f"{', '.join(sorted(mapping))}."
             )
-        wanted.update(dict.fromkeys(hits))
+        wanted.update(hits)
     return list(wanted)
 
 
