@@ -3,7 +3,8 @@
 * grayscale PNGs decoded by libpng (imagecodecs) equal Pillow's decode, and
   damaged ones are still a FormatError naming the file;
 * segment_names, which splits each class name once, selects what the scan of
-  every name for every term selected.
+  every name for every term selected;
+* segment_mask's lookup table for uint8 / uint16 id images equals ``np.isin``.
 """
 
 from __future__ import annotations
@@ -273,3 +274,57 @@ def test_segment_names_of_a_mapping_with_many_classes():
     for bad in (["left", "leg"], [3], ["part7.left"]):
         with pytest.raises(InvalidValueError, match="is not in the segmentation mapping"):
             _pixels.segment_names(mapping, bad)
+
+
+# ---------------------------------------------------------------------- segment mask
+def _id_value(i: int, form: int):
+    """A class id as mappings store it: int, numpy scalar, one-element list or array."""
+    return [i, np.int64(i), [i], np.array([i])][form]
+
+
+@given(
+    data=st.data(),
+    dtype=st.sampled_from([np.uint8, np.uint16]),
+    shape=st.tuples(st.integers(1, 9), st.integers(1, 9)),
+)
+def test_lookup_table_mask_equals_isin(data, dtype, shape):
+    top = int(np.iinfo(dtype).max)
+    # pixels near 0 and near the type's top, so both ends of the table are hit
+    values = st.one_of(st.integers(0, 6), st.integers(top - 3, top))
+    seg = data.draw(hnp.arrays(dtype, shape, elements=values))
+    ids = data.draw(
+        st.lists(
+            st.one_of(
+                st.integers(0, 6),  # present or absent from the image
+                st.integers(top - 3, top + 3),  # around the type's largest value
+                st.integers(-(2**40), -1),  # negative: labels nothing
+                st.integers(top + 1, 2**40),  # above the type: labels nothing
+            ),
+            max_size=6,
+        )
+    )
+    forms = data.draw(st.lists(st.integers(0, 3), min_size=len(ids), max_size=len(ids)))
+    mapping = {f"c{n}": _id_value(i, f) for n, (i, f) in enumerate(zip(ids, forms, strict=True))}
+    mapping["unused"] = 1
+    got = _pixels.segment_mask(seg, mapping, [k for k in mapping if k != "unused"])
+    assert got.dtype == np.bool_ and got.shape == seg.shape
+    np.testing.assert_array_equal(got, np.isin(seg, ids))
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.uint32, np.int64, ">u2"])
+def test_other_integer_id_images_keep_isin(dtype):
+    seg = np.array([[0, 1, 2], [3, 1, -1 if np.dtype(dtype).kind == "i" else 5]], dtype=dtype)
+    mapping = {"a": 1, "b": -1, "c": 3, "d": 70000, "background": 0}
+    for keys in (["a"], ["b", "c"], ["d"], [], list(mapping)):
+        want = np.isin(seg, [mapping[k] for k in keys])
+        np.testing.assert_array_equal(_pixels.segment_mask(seg, mapping, keys), want)
+
+
+def test_lookup_table_mask_of_a_synthesisai_sized_mapping():
+    rng = np.random.default_rng(7)
+    seg = rng.integers(0, 100, (120, 160)).astype(np.uint16)
+    mapping = {f"class{i}": i for i in range(93)} | {"big": 65535, "over": 65536, "neg": -5}
+    keys = [k for k in mapping if k != "class0"]
+    want = np.isin(seg, [mapping[k] for k in keys])
+    np.testing.assert_array_equal(_pixels.segment_mask(seg, mapping, keys), want)
+    np.testing.assert_array_equal(_pixels.segment_mask(seg.astype(np.uint8), mapping, keys), want)

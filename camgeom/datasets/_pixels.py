@@ -282,6 +282,12 @@ def segment_mask(seg: np.ndarray, mapping: Mapping[str, Any], keys: Sequence[str
     """
     if seg.ndim == 2:
         ids = [int(np.asarray(mapping[k]).ravel()[0]) for k in keys]
+        if seg.dtype in (np.uint8, np.uint16):
+            # one table entry per value the image type holds; an id outside that
+            # range (negative, or above 255 / 65535) labels no pixel
+            lut = np.zeros(np.iinfo(seg.dtype).max + 1, dtype=bool)
+            lut[[i for i in ids if 0 <= i < lut.size]] = True
+            return np.take(lut, seg)
         return np.isin(seg, ids)
     mask = np.zeros(seg.shape[:2], bool)
     rgb = seg[..., :3].astype(np.float64)
