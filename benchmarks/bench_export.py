@@ -15,12 +15,14 @@ baseline
 
 Each contender and its baseline run ``--rounds`` times, alternating which goes
 first (the first round runs the export first: the baseline needs its byte
-count), so that neither side always meets a cold page cache or the other's
-file writes being flushed; the best round of each side is compared.
+count), so that neither side always meets a cold page cache; before each timed
+run, ``os.sync()`` writes back what earlier runs (and their deletion) left
+pending, so that no run pays for another's file writes. The best round of each
+side is compared.
 
 Target: export time <= 1.5x the baseline for 10,000 frames. The ratio is printed.
 
-Run: ``python benchmarks/bench_export.py [--frames 10000] [--workers 2] [--rounds 3]``
+Run: ``python benchmarks/bench_export.py [--frames 10000] [--workers 2] [--rounds 3] [--tmp DIR]``
 """
 
 from __future__ import annotations
@@ -63,7 +65,17 @@ def out_bytes(folder: Path) -> int:
     )
 
 
+def settle() -> None:
+    """Write back every dirty page and pending file-system change before a timed run.
+
+    Each round creates and then deletes tens of thousands of files; without this,
+    the next timed run (of either side) pays for the write-back of the last one.
+    """
+    os.sync()
+
+
 def baseline(data: Path, nbytes: int, scratch: Path) -> float:
+    settle()
     t0 = time.perf_counter()
     ds = camgeom.load(data)
     for frame in ds:
@@ -77,11 +89,26 @@ def baseline(data: Path, nbytes: int, scratch: Path) -> float:
 
 
 def time_export(fn: Any, data: Path, out: Path, workers: int, kw: dict[str, Any]) -> float:
+    settle()
     t0 = time.perf_counter()
     s = fn(camgeom.load(data), out, workers=workers, progress=False, **kw)
     t = time.perf_counter() - t0
     assert s.exit_code == 0, s.failures[:3]
     return t
+
+
+def _file_system(path: Path) -> str:
+    """The type of the file system holding ``path`` (from /proc/mounts), or "unknown"."""
+    best, kind = "", "unknown"
+    try:
+        with open("/proc/mounts", encoding="utf-8") as fh:
+            for line in fh:
+                parts = line.split()
+                if len(parts) >= 3 and str(path).startswith(parts[1]) and len(parts[1]) > len(best):
+                    best, kind = parts[1], parts[2]
+    except OSError:
+        pass
+    return f"file system {kind}"
 
 
 def main() -> None:
@@ -94,13 +121,20 @@ def main() -> None:
         default="colmap,binary,nerfstudio",
         help="comma-separated subset of colmap, binary, nerfstudio (default: all)",
     )
+    ap.add_argument(
+        "--tmp",
+        default=None,
+        help="folder for the dataset and the exports (default: the system's temporary "
+        "folder); e.g. /dev/shm to measure without the disk",
+    )
     args = ap.parse_args()
     only = set(args.only.split(","))
     print(f"load average before the run: {os.getloadavg()}")
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
         root = Path(tmp)
         data = make_dataset(root, args.frames)
-        print(f"{args.frames} frames (Synthesis AI 160x120, 3 landmark groups) in {data}")
+        fs = _file_system(root)
+        print(f"{args.frames} frames (Synthesis AI 160x120, 3 landmark groups) in {data} ({fs})")
         for key, name, fn, kw in (
             ("colmap", "export_colmap", export_colmap, {}),
             ("binary", "export_colmap --binary", export_colmap, {"binary": True}),
