@@ -24,8 +24,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import struct
-import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from camgeom.errors import FormatError
+from camgeom.io.png import png_bytes
 
 if TYPE_CHECKING:
     from camgeom.camera import Camera
@@ -246,10 +245,6 @@ def _indented_json(value: Any, newline: str) -> str:
     return json.dumps(value, indent=2, allow_nan=False).replace("\n", newline)
 
 
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
 def mask_png_bytes(mask: np.ndarray) -> bytes:
     """An 8-bit greyscale PNG of a boolean (H, W) mask: 255 where True, else 0.
 
@@ -265,17 +260,9 @@ def mask_png_bytes(mask: np.ndarray) -> bytes:
     [[0, 255, 0], [0, 0, 0]]
     """
     m = np.asarray(mask, bool)
-    h, w = m.shape
-    rows = np.zeros((h, w + 1), np.uint8)  # a filter byte (0: none) before each row
-    rows[:, 1:][m] = 255
-    return b"".join(
-        (
-            b"\x89PNG\r\n\x1a\n",
-            _png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)),
-            _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)),
-            _png_chunk(b"IEND", b""),
-        )
-    )
+    grey = np.zeros(m.shape, np.uint8)
+    grey[m] = 255
+    return png_bytes(grey, filtered=False)
 
 
 def read_transforms(path: str | os.PathLike[str]) -> dict[str, Any]:
