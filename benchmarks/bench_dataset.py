@@ -17,7 +17,8 @@ one run and on the same frames:
     against ``camgeom.jobs.pointclouds_from_dataset``.
 
 camgeom runs at 1 and 2 local workers, through ``camgeom project|pointcloud
---workers 1`` (the CLI, process start-up included), and on a 2-worker Dask
+--workers 1`` and ``--workers 2`` (the CLI, process start-up included on both
+sides of their ratio, as for a user typing the two commands), and on a 2-worker Dask
 ``LocalCluster`` (loopback, processes, one thread each, dashboard off; the
 cluster's start-up is not timed, and its workers run the same untimed warm-up
 job as this process, so both sides of the Dask ratio are warm; local worker
@@ -287,8 +288,9 @@ def camgeom_pointcloud(root: Path, out: Path, **kw: Any) -> int:
     return s.done
 
 
-def camgeom_cli(command: str, root: Path, out: Path) -> int:
-    args = [str(CAMGEOM_EXE), command, str(root), "--out", str(out), "--workers", "1", "-q"]
+def camgeom_cli(command: str, root: Path, out: Path, workers: int = 1) -> int:
+    args = [str(CAMGEOM_EXE), command, str(root), "--out", str(out), "--workers", str(workers)]
+    args.append("-q")
     subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
     return len(frame_dirs(root))
 
@@ -363,10 +365,15 @@ def bench_small(sec: Section, root: Path, jobs: list[str], dask_client: Any) -> 
         two = sec.run(
             "camgeom, 2 workers", lambda o, j=job: lib[j](root, o, workers=2), own_workers=2
         )
-        cli = None
+        cli = cli2 = None
         if "cli" in ARGS.only:
             cli = sec.run(
                 f"camgeom {job} --workers 1 (CLI)", lambda o, j=job: camgeom_cli(j, root, o)
+            )
+            cli2 = sec.run(
+                f"camgeom {job} --workers 2 (CLI)",
+                lambda o, j=job: camgeom_cli(j, root, o, 2),
+                own_workers=2,
             )
         dask = None
         if dask_client is not None:
@@ -376,8 +383,10 @@ def bench_small(sec: Section, root: Path, jobs: list[str], dask_client: Any) -> 
                 own_workers=2,
             )
         _ratio("1 worker / plain loop", one / base, 1.5)
-        if cli is not None:
+        if cli is not None and cli2 is not None:
             _ratio("CLI 1 worker / plain loop", cli / base, 1.5)
+            # both pay one process start-up, as a user typing the two commands does
+            _ratio("CLI 2 workers / CLI 1 worker", cli2 / cli, 1.7)
         _ratio("2 workers / 1 worker", two / one, 1.7)
         if dask is not None:
             _ratio("Dask 2 workers / 1 worker", dask / one, 1.5)
