@@ -2,7 +2,9 @@
 
 A worker writes each output of a frame to a temporary name in its final folder
 (``.<name>.tmp.<token><ext>``, the extension kept for writers that choose a
-format from it) and hands back the list. The main process then
+format from it) and hands back the list, with each file's size and whether its
+final path existed then (:meth:`FrameOutputs.checked`). The main process asks
+the manifest who owns every final path of a batch (one query) and then
 
 1. records the frame as ``committing`` with its final paths (so that a rerun
    knows those paths are camgeom's, whatever happens next),
@@ -15,8 +17,9 @@ the next run), and temporary files that :func:`clean_orphans` removes.
 
 A final path that exists and that camgeom did not write is a user's file: it
 is kept and the frame fails with :class:`~camgeom.errors.OutputExistsError`
-unless ``overwrite`` is set. A final path owned by another frame (two frames
-mapped to one name) fails the frame in every case.
+unless ``overwrite`` is set. A final path the manifest gives to another frame
+(two frames mapped to one name) fails the frame in every case, whether or not
+its file still exists.
 """
 
 from __future__ import annotations
