@@ -80,7 +80,9 @@ def test_check_size_names_the_file_and_both_sizes(tmp_path):
 
 def test_maps_of_another_size_than_the_camera_are_errors_of_the_frame(v12_copy):
     tifffile.imwrite(v12_copy / "0.depth.tif", np.ones((256, 256), np.float16), compression="zlib")
-    tifffile.imwrite(v12_copy / "0.normals.tif", np.ones((256, 256, 3), np.float16), photometric="rgb")
+    tifffile.imwrite(
+        v12_copy / "0.normals.tif", np.ones((256, 256, 3), np.float16), photometric="rgb"
+    )
     Image.fromarray(np.zeros((256, 256), np.uint8)).save(v12_copy / "0.segments.png")
     frame = camgeom.load(v12_copy)[0]
     assert (frame.width, frame.height) == (512, 512)
