@@ -143,7 +143,7 @@ class _Staging:
 
     def staged(self) -> tuple[tuple[str, str], ...]:
         """``(final path relative to the output folder, temporary path)`` of files written."""
-        return tuple((rel, t) for rel, t in self._staged.items() if os.path.exists(t))
+        return self.checked()[0]
 
     def checked(self) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[int, bool], ...]]:
         """:meth:`staged`, and for each file its size and whether its final path exists now.
@@ -304,8 +304,8 @@ def commit_frames(
     for frame in frames:
         if frame.error is not None:
             continue
-        checked = frame.checked
-        if checked is not None and len(checked) == len(frame.staged):
+        checked = _worker_checks(frame)
+        if checked is not None:
             existing.update(
                 rel for (rel, _), (_, ex) in zip(frame.staged, checked, strict=True) if ex
             )
@@ -322,9 +322,10 @@ def commit_frames(
         if problem is not None:
             failed.append((i, frame, problem))
             continue
+        checked = _worker_checks(frame)
         try:
-            if frame.checked is not None and len(frame.checked) == len(frame.staged):
-                sizes = [size for size, _ in frame.checked]
+            if checked is not None:
+                sizes = [size for size, _ in checked]
             else:
                 sizes = [os.stat(temp).st_size for _, temp in frame.staged]
         except OSError as exc:
@@ -372,6 +373,12 @@ def commit_frames(
         final[i] = row.evolve(state="failed")
     manifest.mark_failed(failed_rows)
     return [row for row in final if row is not None]
+
+
+def _worker_checks(frame: StagedFrame) -> tuple[tuple[int, bool], ...] | None:
+    """The worker's ``(size, final path existed)`` of each staged file; None: look now."""
+    checked = frame.checked
+    return checked if checked is not None and len(checked) == len(frame.staged) else None
 
 
 def _check_targets(
