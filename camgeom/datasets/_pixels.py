@@ -8,6 +8,7 @@ reads them and owns the background-sentinel rule.
 
 from __future__ import annotations
 
+import io
 import struct
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -112,7 +113,7 @@ def read_segmentation(path: Path) -> np.ndarray:
     if _plain_gray_png(data, Image.MAX_IMAGE_PIXELS) and _libpng_decodes_png():
         return _decoded(path, _decode_gray_png(data, path), "segmentation image")
     try:
-        with Image.open(path) as img:
+        with Image.open(io.BytesIO(data)) as img:  # the bytes above: the file is read once
             if img.mode in ("RGBA", "P", "LA"):
                 img = img.convert("RGB")
             return _decoded(path, np.array(img), "segmentation image")
