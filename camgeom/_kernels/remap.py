@@ -48,6 +48,7 @@ from camgeom._kernels.rgb8 import (
     blend_pairs,
     encode_pairs,
     gather_pairs,
+    pair_buffers,
     plan_pairs,
     prefetch_below,
     store_rgb,
@@ -308,12 +309,7 @@ def _warp_tile(pairs, out, ws, hs, h, w, r0, c0, tw, geom, fill):  # pragma: no 
     vs = np.empty(tw, np.float32)
     us64 = np.empty(n64)
     vs64 = np.empty(n64)
-    o0 = np.empty(tw, np.uint32)
-    o2 = np.empty(tw, np.uint32)
-    cc = np.empty(tw, np.uint32)
-    top = np.empty(tw, np.uint64)
-    bottom = np.empty(tw, np.uint64)
-    res = np.empty(tw, np.uint32)
+    o0, o2, cc, top, bottom, res = pair_buffers(tw)
     for row in range(r0, min(r0 + TILE_ROWS, h)):
         _row_positions(row, c0, n, geom, us, vs, us64, vs64)
         clamp = encode_pairs(us, vs, n, ws, hs, o0, o2, cc) > last
@@ -405,12 +401,7 @@ def _apply_tile(pairs, ws, offset, code, h, w, r0, c0, out, fill):  # pragma: no
     fill3 = np.uint32(fill) * np.uint32(0x10101)
     last = np.uint64(pairs.size - 1)
     ahead = AHEAD * 3 * ws
-    o0 = np.empty(TILE_COLS, np.uint32)
-    o2 = np.empty(TILE_COLS, np.uint32)
-    cc = np.empty(TILE_COLS, np.uint32)
-    top = np.empty(TILE_COLS, np.uint64)
-    bottom = np.empty(TILE_COLS, np.uint64)
-    res = np.empty(TILE_COLS, np.uint32)
+    o0, o2, cc, top, bottom, res = pair_buffers(TILE_COLS)
     for row in range(r0, min(r0 + TILE_ROWS, h)):
         i0 = row * w + c0
         clamp = plan_pairs(offset, code, i0, n, ws, o0, o2, cc) > last

@@ -47,6 +47,21 @@ NO_PAIRS = pair_view(np.zeros(8, np.uint8))
 
 
 @jit
+def pair_buffers(n):  # pragma: no cover - compiled
+    """Scratch rows of ``n`` pixels for one row of the sampler, allocated once per work item:
+    ``o0, o2, cc`` (:func:`encode_pairs` / :func:`plan_pairs`), ``top, bottom``
+    (:func:`gather_pairs`) and ``res`` (:func:`blend_pairs`)."""
+    return (
+        np.empty(n, np.uint32),
+        np.empty(n, np.uint32),
+        np.empty(n, np.uint32),
+        np.empty(n, np.uint64),
+        np.empty(n, np.uint64),
+        np.empty(n, np.uint32),
+    )
+
+
+@jit
 def encode_pairs(us, vs, w, ws, hs, o0, o2, cc):  # pragma: no cover - compiled
     """The encoding of ``camgeom._kernels.remap._encode_linear`` of ``w`` positions,
     as the byte offsets of this sampler.
