@@ -271,6 +271,8 @@ class _Run:
         self.failures: list[FrameFailure] = []
         self.warnings: list[FrameWarning] = []
         self.unclean = False
+        #: frames already rerun as a task of their own (a second loss there is theirs)
+        self.ran_alone: set[str] = set()
         self.bar: Any = None
         # No frame of this job in the manifest yet: none can be up to date, so the
         # workers fingerprint the inputs (in parallel) instead of this process.
@@ -389,7 +391,10 @@ class _Run:
                 continue
             except Exception as exc:  # a task lost or cancelled on a cluster
                 self.unclean = True
-                if len(chunk) > 1:  # find which of its frames is to blame
+                # Find which frame is to blame: a task that shared a dying worker with
+                # another frame's crash is lost too (Dask's KilledWorker counts every task
+                # on the worker), so every frame gets one run of its own before it fails.
+                if len(chunk) > 1 or chunk[0][0].frame_id not in self.ran_alone:
                     alone.extend(chunk)
                     continue
                 error = (type(exc).__name__, str(exc), traceback.format_exc())
@@ -435,6 +440,7 @@ class _Run:
 
     def _run_alone(self, row: FrameRow, item: Any) -> None:
         """Run one frame as a task of its own and wait for it."""
+        self.ran_alone.add(row.frame_id)
         future = self.backend.submit(self.out, [self._task(row, item)])
         self.backend.wait([future])
         try:

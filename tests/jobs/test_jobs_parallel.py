@@ -209,7 +209,32 @@ def test_frame_that_kills_dask_workers_fails_alone(
         scheduler=cluster.scheduler_address,
         progress=False,
     )
-    assert (summary.done, summary.failed) == (39, 1)
+    assert (summary.done, summary.failed) == (39, 1), summary.failures
     (failure,) = summary.failures
     assert failure.frame_id == sources[30].frame_id
     assert failure.error_type == "KilledWorker"
+
+
+def test_frames_lost_beside_a_crash_on_dask_are_rerun_not_blamed(
+    tmp_path: Path, dataset: tuple[Path, list[Src]], cluster: Any
+) -> None:
+    # Near the end tasks hold one frame each, and several wait on each worker: when a
+    # crashing frame takes a worker down, Dask counts the death against those too.
+    root, sources = dataset
+    crashers = {34, 38}
+    crashing = [
+        dataclasses.replace(s, crash=(i in crashers), sleep=0.002) for i, s in enumerate(sources)
+    ]
+    summary = run_job(
+        WriteJob(),
+        crashing,
+        tmp_path,
+        root=root,
+        scheduler=cluster.scheduler_address,
+        progress=False,
+    )
+    assert sorted(f.frame_id for f in summary.failures) == sorted(
+        sources[i].frame_id for i in crashers
+    ), summary.failures
+    assert {f.error_type for f in summary.failures} == {"KilledWorker"}
+    assert summary.done == len(sources) - len(crashers)
