@@ -78,6 +78,19 @@ def _check_job_args(args: argparse.Namespace) -> None:
     out = getattr(args, "out", None)
     if out is not None:
         _check_writable_folder(Path(out), "--out", may_create=True)
+    _start_local_workers_early(args)
+
+
+def _start_local_workers_early(args: argparse.Namespace) -> None:
+    """Let local workers' imports run while the dataset is listed (see start_worker_server)."""
+    from camgeom.jobs.backends import SCHEDULER_ENV, local_cores, start_worker_server
+
+    if getattr(args, "scheduler", None) or not hasattr(args, "workers"):
+        return
+    if args.workers is None and os.environ.get(SCHEDULER_ENV):
+        return
+    if (args.workers or local_cores()) > 1:
+        start_worker_server()
 
 
 def _check_writable_folder(path: Path, what: str, *, may_create: bool) -> None:

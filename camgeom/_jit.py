@@ -77,3 +77,22 @@ def jit_variants(func: F, *, fma: bool = False) -> tuple[F, F]:
     serial = jit(_renamed(func, "_serial"), fastmath=fastmath)  # type: ignore[call-arg]
     parallel = pjit(_renamed(func, "_parallel"), fastmath=fastmath)  # type: ignore[call-arg]
     return serial, parallel  # type: ignore[return-value]
+
+
+def prepare_compiler() -> bool:
+    """Do now what numba does when the first compiled function loads in a process.
+
+    numba sets up its CPU target (typing and lowering registries, runtime,
+    about 0.3 s) on the first call of any compiled function. A process that
+    forks workers calls this once first, so that no worker pays it (see
+    :mod:`camgeom.jobs._server`). It starts no thread. Returns False when this
+    numba lays its target out differently (the workers then set it up themselves).
+    """
+    try:
+        from numba.core.registry import cpu_target
+
+        cpu_target.target_context.refresh()
+        cpu_target.typing_context.refresh()
+    except Exception:  # a speed-up only: never fail because of it
+        return False
+    return True

@@ -28,6 +28,7 @@ from camgeom.jobs.job import FrameResult, Job, fingerprint, json_default
 
 __all__ = [
     "SCHEDULER_ENV",
+    "WORKER_PRELOAD",
     "Backend",
     "DaskBackend",
     "InlineBackend",
@@ -39,6 +40,8 @@ __all__ = [
     "local_cores",
     "run_frame",
     "run_frames",
+    "start_worker_server",
+    "worker_context",
     "worker_threads",
 ]
 
@@ -205,6 +208,68 @@ def _host(address: str) -> str:
     return address.split("://", 1)[-1].rsplit(":", 1)[0]
 
 
+#: What a worker process needs to run camgeom's jobs, imported once by the fork server
+#: (see :func:`worker_context`); a name that fails to import is skipped.
+WORKER_PRELOAD = (
+    "__main__",
+    "numba",
+    "OpenEXR",
+    "imagecodecs",
+    "PIL.Image",
+    "tifffile",
+    "camgeom",
+    "camgeom.datasets",
+    "camgeom.depth",
+    "camgeom.drawing",
+    "camgeom.warp",
+    "camgeom.io.depthfile",
+    "camgeom.io.exr",
+    "camgeom.io.png",
+    "camgeom.io.ply",
+    "camgeom.io.tiff",
+    "camgeom._kernels.depth",
+    "camgeom._kernels.projection",
+    "camgeom._kernels.streaming",
+    "camgeom._kernels.validation",
+    "camgeom.jobs.project",
+    "camgeom.jobs.pointcloud",
+    "camgeom.jobs.verify",
+    "camgeom.export",
+    "camgeom.verification",
+    "camgeom.jobs._server",  # last: readies numba's compiler once imports are done
+)
+
+
+def worker_context() -> multiprocessing.context.BaseContext:
+    """How local worker processes start: from a fork server on Linux, else spawned.
+
+    A fork server is a clean process started once per program (not a fork of
+    the caller, so no state of the caller leaks into workers, as with spawn).
+    It imports :data:`WORKER_PRELOAD` once, and every worker is forked from it:
+    a worker starts in milliseconds instead of importing numba, the kernels and
+    the readers again, and later runs of a job in the same program start no
+    import at all. Elsewhere (macOS, Windows) workers are spawned.
+    """
+    if sys.platform.startswith("linux") and "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(list(WORKER_PRELOAD))  # read when the server starts
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def start_worker_server() -> None:
+    """Start the fork server now (it imports in the background), if workers use one.
+
+    Programs call this early, before work of their own such as listing a
+    dataset, so that the imports of :func:`worker_context` overlap with it.
+    """
+    ctx = worker_context()
+    if ctx.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 def local_cores() -> int:
     """Cores this process may use (CPU affinity where the system reports it)."""
     from camgeom.io._threads import available_cores
@@ -261,7 +326,7 @@ class InlineBackend(Backend):
 
 
 class ProcessBackend(Backend):
-    """Frames run in ``workers`` local processes (spawned: no state leaks from the parent).
+    """Frames run in ``workers`` local processes (see :func:`worker_context`).
 
     The pool is started on the first submission, so a run with nothing to do
     starts no process.
@@ -282,7 +347,7 @@ class ProcessBackend(Backend):
                 initargs = (pickle.dumps(self.job), worker_threads(self.workers))
                 pool = ProcessPoolExecutor(
                     self.workers,
-                    mp_context=multiprocessing.get_context("spawn"),
+                    mp_context=worker_context(),
                     initializer=_install_job,
                     initargs=initargs,
                 )

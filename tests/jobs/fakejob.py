@@ -107,6 +107,35 @@ class WriteJob(Job):
         return {"chars": sum((r["data"] or {}).get("chars", 0) for r in listed)}
 
 
+#: Changed by a test in its own process: a worker that sees the change shares its state.
+PARENT_STATE: list[str] = []
+
+
+@dataclass(frozen=True)
+class StateJob(Job):
+    """Reports the state of the process that runs each frame."""
+
+    name = "state"
+
+    def frame_id(self, item: Any) -> str:
+        return str(item)
+
+    def run(self, item: Any, out: FrameOutputs) -> FrameResult:
+        return FrameResult(
+            {
+                "pid": os.getpid(),
+                "parent_state": list(PARENT_STATE),
+                "kernels_loaded": "camgeom._kernels.depth" in sys.modules,
+                # imported by numba when it sets up its compiler (first kernel call)
+                "numba_ready": "numba.np.arraymath" in sys.modules,
+                "start_method": multiprocessing.get_start_method(allow_none=True),
+            }
+        )
+
+    def reduce(self, rows: Iterator[Any], out: JobOutputs) -> Mapping[str, Any]:
+        return {"seen": [row.data for row in rows]}
+
+
 def make_dataset(root: Path, ids: Sequence[str], *, text: str = "hello") -> list[Src]:
     """Write one input file per id (``<root>/<id>.in``) and return the sources."""
     sources = []

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import fakejob
 import pytest
-from fakejob import Src, WriteJob, ids, make_dataset
+from fakejob import Src, StateJob, WriteJob, ids, make_dataset
 from test_jobs_runner import tree
 
 from camgeom.jobs import run_job
-from camgeom.jobs.backends import ProcessBackend
+from camgeom.jobs.backends import ProcessBackend, start_worker_server, worker_context
 
 
 @pytest.fixture(scope="module")
@@ -238,3 +242,31 @@ def test_frames_lost_beside_a_crash_on_dask_are_rerun_not_blamed(
     ), summary.failures
     assert {f.error_type for f in summary.failures} == {"KilledWorker"}
     assert summary.done == len(sources) - len(crashers)
+
+
+def test_workers_fork_from_a_clean_server_that_has_imported_the_kernels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fakejob, "PARENT_STATE", ["changed in the calling process"])
+    linux = sys.platform.startswith("linux")
+    assert worker_context().get_start_method() == ("forkserver" if linux else "spawn")
+    start_worker_server()  # as the command line does before listing a dataset
+    for run in range(2):  # the second run forks from the same server
+        summary = run_job(
+            StateJob(), [str(i) for i in range(4)], tmp_path / str(run), workers=2, progress=False
+        )
+        seen = summary.totals["seen"]
+        assert len(seen) == 4 and os.getpid() not in {s["pid"] for s in seen}
+        assert all(s["parent_state"] == [] for s in seen)  # nothing of the caller leaks in
+        # imported once by the server, not by each worker (a spawned worker has not)
+        assert all(s["kernels_loaded"] is linux for s in seen)
+        assert all(s["numba_ready"] is linux for s in seen)  # readied once, in the server
+
+
+def test_readying_numba_for_the_fork_server_starts_no_thread() -> None:
+    code = (
+        "import sys, threading; import camgeom.jobs._server; "
+        "print('numba.np.arraymath' in sys.modules, threading.active_count())"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", "1"]
