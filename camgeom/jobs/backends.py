@@ -249,6 +249,11 @@ def worker_context() -> multiprocessing.context.BaseContext:
     a worker starts in milliseconds instead of importing numba, the kernels and
     the readers again, and later runs of a job in the same program start no
     import at all. Elsewhere (macOS, Windows) workers are spawned.
+
+    Workers take the caller's working folder and ``sys.path`` at each run, as
+    spawned ones do, but the environment variables the program had when the
+    server started: set ``NUMBA_*`` variables before a program's first parallel
+    run (camgeom sets each worker's thread counts itself).
     """
     if sys.platform.startswith("linux") and "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
