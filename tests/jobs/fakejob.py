@@ -125,6 +125,7 @@ class StateJob(Job):
             {
                 "pid": os.getpid(),
                 "parent_state": list(PARENT_STATE),
+                "cwd": os.getcwd(),
                 "kernels_loaded": "camgeom._kernels.depth" in sys.modules,
                 # imported by numba when it sets up its compiler (first kernel call)
                 "numba_ready": "numba.np.arraymath" in sys.modules,

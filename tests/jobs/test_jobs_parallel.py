@@ -252,12 +252,16 @@ def test_workers_fork_from_a_clean_server_that_has_imported_the_kernels(
     assert worker_context().get_start_method() == ("forkserver" if linux else "spawn")
     start_worker_server()  # as the command line does before listing a dataset
     for run in range(2):  # the second run forks from the same server
+        here = tmp_path / f"cwd{run}"
+        here.mkdir()
+        monkeypatch.chdir(here)  # workers take the caller's working folder of each run
         summary = run_job(
             StateJob(), [str(i) for i in range(4)], tmp_path / str(run), workers=2, progress=False
         )
         seen = summary.totals["seen"]
         assert len(seen) == 4 and os.getpid() not in {s["pid"] for s in seen}
         assert all(s["parent_state"] == [] for s in seen)  # nothing of the caller leaks in
+        assert {s["cwd"] for s in seen} == {str(here)}
         # imported once by the server, not by each worker (a spawned worker has not)
         assert all(s["kernels_loaded"] is linux for s in seen)
         assert all(s["numba_ready"] is linux for s in seen)  # readied once, in the server
