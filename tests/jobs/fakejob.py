@@ -113,7 +113,7 @@ PARENT_STATE: list[str] = []
 
 @dataclass(frozen=True)
 class StateJob(Job):
-    """Reports the state of the process that runs each frame."""
+    """Reports the state of the process that runs each frame (threads, modules, folder)."""
 
     name = "state"
 
@@ -121,9 +121,16 @@ class StateJob(Job):
         return str(item)
 
     def run(self, item: Any, out: FrameOutputs) -> FrameResult:
+        from camgeom.io import decode_threads
+
+        numba = sys.modules.get("numba")
         return FrameResult(
             {
                 "pid": os.getpid(),
+                "decode": decode_threads(),
+                "numba_env": os.environ.get("NUMBA_NUM_THREADS"),
+                "numba_loaded": numba is not None,
+                "numba_threads": None if numba is None else numba.get_num_threads(),
                 "parent_state": list(PARENT_STATE),
                 "cwd": os.getcwd(),
                 "kernels_loaded": "camgeom._kernels.depth" in sys.modules,

@@ -200,34 +200,25 @@ def test_job_that_cannot_reach_the_workers_is_a_clear_error(
         run_job(Local(), sources, tmp_path, root=root, workers=2, progress=False)
 
 
-def test_frame_that_kills_dask_workers_fails_alone(
-    tmp_path: Path, dataset: tuple[Path, list[Src]], cluster: Any
+@pytest.mark.parametrize(
+    ("crashers", "sleep"),
+    [
+        ({30}, 0.0),
+        # Near the end tasks hold one frame each, and several wait on each worker: when
+        # a crashing frame takes a worker down, Dask counts the death against those too.
+        ({34, 38}, 0.002),
+    ],
+)
+def test_only_the_frames_that_kill_dask_workers_fail(
+    tmp_path: Path,
+    dataset: tuple[Path, list[Src]],
+    cluster: Any,
+    crashers: set[int],
+    sleep: float,
 ) -> None:
     root, sources = dataset
-    crashing = [dataclasses.replace(s, crash=(i == 30)) for i, s in enumerate(sources)]
-    summary = run_job(
-        WriteJob(),
-        crashing,
-        tmp_path,
-        root=root,
-        scheduler=cluster.scheduler_address,
-        progress=False,
-    )
-    assert (summary.done, summary.failed) == (39, 1), summary.failures
-    (failure,) = summary.failures
-    assert failure.frame_id == sources[30].frame_id
-    assert failure.error_type == "KilledWorker"
-
-
-def test_frames_lost_beside_a_crash_on_dask_are_rerun_not_blamed(
-    tmp_path: Path, dataset: tuple[Path, list[Src]], cluster: Any
-) -> None:
-    # Near the end tasks hold one frame each, and several wait on each worker: when a
-    # crashing frame takes a worker down, Dask counts the death against those too.
-    root, sources = dataset
-    crashers = {34, 38}
     crashing = [
-        dataclasses.replace(s, crash=(i in crashers), sleep=0.002) for i, s in enumerate(sources)
+        dataclasses.replace(s, crash=(i in crashers), sleep=sleep) for i, s in enumerate(sources)
     ]
     summary = run_job(
         WriteJob(),

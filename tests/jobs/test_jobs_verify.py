@@ -4,48 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fakejob import StateJob
 
 import camgeom.datasets as ds
 import camgeom.verification as verification
-from camgeom.jobs import FrameOutputs, FrameResult, Job, run_job
+from camgeom.jobs import run_job
 from camgeom.jobs.backends import configure_worker_threads, local_cores, worker_threads
 from camgeom.jobs.verify import REPORT_NAME, VerifyJob, report_from_dict, run_verify
 from camgeom.verification import DatasetReport, verify, verify_dataset
-
-
-@dataclass(frozen=True)
-class ThreadsJob(Job):
-    """Reports the thread settings of the process that runs each frame."""
-
-    name = "threads"
-
-    def frame_id(self, item: Any) -> str:
-        return str(item)
-
-    def run(self, item: Any, out: FrameOutputs) -> FrameResult:
-        import sys
-
-        from camgeom.io import decode_threads
-
-        numba = sys.modules.get("numba")
-        return FrameResult(
-            {
-                "pid": os.getpid(),
-                "decode": decode_threads(),
-                "numba_env": os.environ.get("NUMBA_NUM_THREADS"),
-                "numba_loaded": numba is not None,
-                "numba_threads": None if numba is None else numba.get_num_threads(),
-            }
-        )
-
-    def reduce(self, rows: Iterator[Any], out: Any) -> Mapping[str, Any]:
-        return {"seen": [row.data for row in rows]}
 
 
 def test_worker_threads_split_the_cores() -> None:
@@ -54,7 +24,7 @@ def test_worker_threads_split_the_cores() -> None:
 
 
 def test_each_worker_process_caps_its_decode_and_numba_threads(tmp_path: Path) -> None:
-    summary = run_job(ThreadsJob(), [str(i) for i in range(6)], tmp_path, workers=2, progress=False)
+    summary = run_job(StateJob(), [str(i) for i in range(6)], tmp_path, workers=2, progress=False)
     assert summary.exit_code == 0 and summary.backend == "processes"
     want = max(1, local_cores() // 2)
     seen = summary.totals["seen"]
@@ -95,7 +65,7 @@ def test_dask_workers_cap_their_threads(tmp_path: Path) -> None:
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
     ) as cluster:
         summary = run_job(
-            ThreadsJob(),
+            StateJob(),
             [str(i) for i in range(4)],
             tmp_path,
             scheduler=cluster.scheduler_address,
@@ -199,7 +169,7 @@ def test_submitting_to_a_broken_pool_reports_a_lost_worker(monkeypatch: pytest.M
         def submit(self, *args: Any) -> Any:
             raise BrokenProcessPool("a child process terminated abruptly")
 
-    backend = ProcessBackend(ThreadsJob(), 2)
+    backend = ProcessBackend(StateJob(), 2)
     monkeypatch.setattr(backend, "_executor", lambda: Broken())
     future = backend.submit("/nowhere", [("0", "0", "0")])
     with pytest.raises(WorkerLost):
