@@ -83,13 +83,12 @@ def _check_job_args(args: argparse.Namespace) -> None:
 
 def _start_local_workers_early(args: argparse.Namespace) -> None:
     """Let local workers' imports run while the dataset is listed (see start_worker_server)."""
-    from camgeom.jobs.backends import SCHEDULER_ENV, local_cores, start_worker_server
+    from camgeom.jobs.backends import resolve_workers, start_worker_server
 
-    if getattr(args, "scheduler", None) or not hasattr(args, "workers"):
+    if not hasattr(args, "workers"):
         return
-    if args.workers is None and os.environ.get(SCHEDULER_ENV):
-        return
-    if (args.workers or local_cores()) > 1:
+    scheduler, workers = resolve_workers(args.workers, getattr(args, "scheduler", None) or None)
+    if scheduler is None and workers > 1:
         start_worker_server()
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "WorkerLost",
     "configure_worker_threads",
     "local_cores",
+    "resolve_workers",
     "run_frame",
     "run_frames",
     "start_worker_server",
@@ -273,6 +274,20 @@ def start_worker_server() -> None:
         from multiprocessing import forkserver
 
         forkserver.ensure_running()
+
+
+def resolve_workers(workers: int | None, scheduler: Any) -> tuple[Any, int]:
+    """Where a run's frames go: ``(scheduler, local worker processes)``.
+
+    With neither given, the scheduler is ``$CAMGEOM_DASK_SCHEDULER`` if set. On
+    a scheduler there are no local workers (0); otherwise ``workers`` defaults
+    to :func:`local_cores`, and 1 means the frames run in the calling process.
+    """
+    if scheduler is None and workers is None:
+        scheduler = os.environ.get(SCHEDULER_ENV) or None
+    if scheduler is not None:
+        return scheduler, 0
+    return None, workers or local_cores()
 
 
 def local_cores() -> int:

@@ -20,14 +20,13 @@ from typing import Any
 
 from camgeom.errors import InvalidValueError
 from camgeom.jobs.backends import (
-    SCHEDULER_ENV,
     Backend,
     DaskBackend,
     InlineBackend,
     ProcessBackend,
     TaskOutcome,
     WorkerLost,
-    local_cores,
+    resolve_workers,
 )
 from camgeom.jobs.commit import JobOutputs, StagedFrame, clean_orphans, commit_frames
 from camgeom.jobs.job import (
@@ -138,8 +137,7 @@ def run_job(
         isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
     ):
         raise InvalidValueError(f"Expected `workers` to be an integer >= 1, got {workers!r}.")
-    if scheduler is None and workers is None:
-        scheduler = os.environ.get(SCHEDULER_ENV) or None
+    scheduler, local_workers = resolve_workers(workers, scheduler)
     options = job.options
     options_text, options_hash = options_digest(job, options)
     if root is None:
@@ -156,10 +154,10 @@ def run_job(
             run_id = manifest.start_run(job.name, options_hash)
             if scheduler is not None:
                 backend: Backend = DaskBackend(job, scheduler)
-            elif (workers or local_cores()) == 1:
+            elif local_workers == 1:
                 backend = InlineBackend(job)
             else:
-                backend = ProcessBackend(job, workers or local_cores())
+                backend = ProcessBackend(job, local_workers)
             state = _Run(job, manifest, backend, run_id, overwrite=overwrite, debug=debug)
             state.options_hash = options_hash
             state.root = None if root is None else os.fspath(root)

@@ -16,7 +16,14 @@ from fakejob import Src, StateJob, WriteJob, ids, make_dataset
 from test_jobs_runner import tree
 
 from camgeom.jobs import run_job
-from camgeom.jobs.backends import ProcessBackend, start_worker_server, worker_context
+from camgeom.jobs.backends import (
+    SCHEDULER_ENV,
+    ProcessBackend,
+    local_cores,
+    resolve_workers,
+    start_worker_server,
+    worker_context,
+)
 
 
 @pytest.fixture(scope="module")
@@ -265,3 +272,15 @@ def test_readying_numba_for_the_fork_server_starts_no_thread() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["True", "1"]
+
+
+def test_a_run_goes_to_the_scheduler_given_else_the_environments_else_local_cores(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(SCHEDULER_ENV, raising=False)
+    assert resolve_workers(None, None) == (None, local_cores())
+    assert resolve_workers(3, None) == (None, 3)
+    assert resolve_workers(None, "tcp://10.0.0.5:8786") == ("tcp://10.0.0.5:8786", 0)
+    monkeypatch.setenv(SCHEDULER_ENV, "tcp://10.0.0.6:8786")
+    assert resolve_workers(None, None) == ("tcp://10.0.0.6:8786", 0)
+    assert resolve_workers(2, None) == (None, 2)  # explicit local workers win
