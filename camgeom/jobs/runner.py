@@ -520,8 +520,9 @@ class _Run:
             out.discard()
             error = (type(exc).__name__, str(exc), traceback.format_exc())
         row = FrameRow(job.name, "", "", self.options_hash, "[]", run=self.run_id, seq=-1)
+        staged, checked = out.checked()
         (final,) = commit_frames(
-            self.manifest, [StagedFrame(row, out.staged(), error)], overwrite=self.overwrite
+            self.manifest, [StagedFrame(row, staged, error, checked)], overwrite=self.overwrite
         )
         if final.state != "ok":
             self.failures.append(self._failure(final))
