@@ -30,6 +30,7 @@ import numpy as np
 import OpenEXR
 
 from camgeom.errors import FormatError, InvalidValueError, MissingChannelError, ShapeError
+from camgeom.io._exrscan import decode_scanline
 from camgeom.io._threads import decode_threads
 from camgeom.io.atomic import atomic_output
 
@@ -66,7 +67,7 @@ def _damaged(path: Path, exc: BaseException | str) -> FormatError:
     )
 
 
-def _open_exr(path: Path, *, header_only: bool = False) -> Any:
+def _open_exr(path: Path, *, header_only: bool = False, threads: int | None = None) -> Any:
     """``OpenEXR.File`` of ``path`` with every failure turned into a :class:`FormatError`."""
     _check_exists(path)
     if not OpenEXR.isOpenExrFile(str(path)):
@@ -76,7 +77,8 @@ def _open_exr(path: Path, *, header_only: bool = False) -> Any:
             f"{path} is not an OpenEXR file: it starts with {head!r}, expected the EXR magic "
             f"number {struct.pack('<i', _EXR_MAGIC)!r}. Check the file name and its origin."
         )
-    threads = 0 if header_only else _exr_threads(path)
+    if threads is None:
+        threads = 0 if header_only else _exr_threads(path)
     try:
         exr = OpenEXR.File(
             str(path), separate_channels=True, header_only=header_only, num_threads=threads
@@ -144,8 +146,18 @@ def _flat_names(
 
 
 def _decode(path: Path) -> dict[str, np.ndarray]:
-    """Every channel of every part as stored (float16/float32/uint32), flattened names."""
-    exr = _open_exr(path)
+    """Every channel of every part as stored (float16/float32/uint32), flattened names.
+
+    Single-part scanline files with ZIP, ZIPS or no compression that decode in
+    one thread are read by :func:`camgeom.io._exrscan.decode_scanline`; every
+    other file, and any file it finds inconsistent, by OpenEXR.
+    """
+    threads = _exr_threads(path)
+    if threads == 0:
+        fast = decode_scanline(path)
+        if fast is not None:
+            return fast
+    exr = _open_exr(path, threads=threads)
     parts = exr.parts
     flat = _flat_names(path, [p.channels.keys() for p in parts], [p.name() for p in parts])
     out: dict[str, np.ndarray] = {}

@@ -229,6 +229,7 @@ WORKER_PRELOAD = (
     "camgeom.io.ply",
     "camgeom.io.tiff",
     "camgeom._kernels.depth",
+    "camgeom._kernels.exrzip",
     "camgeom._kernels.projection",
     "camgeom._kernels.streaming",
     "camgeom._kernels.validation",

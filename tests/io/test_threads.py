@@ -70,26 +70,35 @@ def test_exr_decodes_on_the_threads_asked_for(tmp_path: Path, monkeypatch) -> No
     depth = _depth()
     path = write_exr(tmp_path / "d.exr", {"R": depth, "G": depth, "B": depth})
     calls = _recording(monkeypatch, exr_module.OpenEXR, "File")
+    direct = _recording(monkeypatch, exr_module, "decode_scanline")
     set_decode_threads(1)
     one = read_exr(path)
-    assert calls[-1]["num_threads"] == 0  # the calling thread only
+    assert (len(direct), len(calls)) == (1, 0)  # the calling thread only, without OpenEXR
     set_decode_threads(2)
     two = read_exr(path)
-    assert calls[-1]["num_threads"] == 2
+    assert len(direct) == 1 and calls[-1]["num_threads"] == 2
     assert OpenEXR.global_thread_count() >= 2  # the pool that runs those threads
     for name in one:
         np.testing.assert_array_equal(one[name], two[name])
     np.testing.assert_array_equal(two["R"], depth)
 
 
-def test_small_exr_decodes_in_the_calling_thread(tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize(("compression", "by_openexr"), [("zip", False), ("piz", True)])
+def test_small_exr_decodes_in_the_calling_thread(
+    tmp_path: Path, monkeypatch, compression: str, by_openexr: bool
+) -> None:
     depth = np.full((32, 32), 2.0, np.float32)
-    path = write_exr(tmp_path / "small.exr", {"Z": depth})
+    path = write_exr(tmp_path / "small.exr", {"Z": depth}, compression=compression)
     assert path.stat().st_size < exr_module._THREADED_BYTES
     calls = _recording(monkeypatch, exr_module.OpenEXR, "File")
+    direct = _recording(monkeypatch, exr_module, "decode_scanline")
     set_decode_threads(2)
     np.testing.assert_array_equal(read_exr(path)["Z"], depth)
-    assert calls[-1]["num_threads"] == 0  # a pool costs more than it saves here
+    assert len(direct) == 1  # a pool costs more than it saves here
+    if by_openexr:  # PIZ is not decoded directly: OpenEXR decodes it, in this thread too
+        assert calls[-1]["num_threads"] == 0
+    else:
+        assert calls == []
 
 
 def test_tiff_decodes_on_the_threads_asked_for(tmp_path: Path, monkeypatch) -> None:
