@@ -9,6 +9,7 @@ broadcast everywhere. See ``docs/conventions.md``.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -285,13 +286,37 @@ def rotation_from_euler(seq: str, angles: Any, *, degrees: bool = False) -> np.n
     if not isinstance(seq, str) or not 1 <= len(seq) <= 3:
         raise InvalidValueError(f"Expected `seq` to be 1 to 3 axis letters, got {seq!r}.")
     a = check_array(angles, "angles", (len(seq),))
-    from scipy.spatial.transform import Rotation  # imported on use: keeps `import camgeom` light
+    if not (set(seq) <= set("xyz") or set(seq) <= set("XYZ")):
+        raise InvalidValueError(
+            f"Invalid Euler sequence {seq!r}: expected the letters x, y, z (extrinsic) or "
+            "X, Y, Z (intrinsic), not mixed."
+        )
+    if any(p == q for p, q in itertools.pairwise(seq)):
+        raise InvalidValueError(
+            f"Invalid Euler sequence {seq!r}: expected consecutive axes to be different."
+        )
+    if degrees:
+        a = np.radians(a)
+    # Extrinsic "xyz" turns about x, then y, then z of the fixed frame: Rz @ Ry @ Rx.
+    # Intrinsic "XYZ" turns about the moving axes: Rx @ Ry @ Rz.
+    out = np.broadcast_to(np.eye(3), (*a.shape[:-1], 3, 3))
+    for i, axis in enumerate(seq):
+        turn = _axis_rotation("xyz".index(axis.lower()), a[..., i])
+        out = turn @ out if axis.islower() else out @ turn
+    return np.ascontiguousarray(out)
 
-    try:
-        mats = Rotation.from_euler(seq, a.reshape(-1, len(seq)), degrees=degrees).as_matrix()
-    except ValueError as exc:
-        raise InvalidValueError(f"Invalid Euler sequence {seq!r}: {exc}") from None
-    return mats.reshape(*a.shape[:-1], 3, 3)
+
+def _axis_rotation(axis: int, angle: np.ndarray) -> np.ndarray:
+    """Rotations (..., 3, 3) by ``angle`` (radians, shape (...)) about axis 0, 1 or 2."""
+    c, s = np.cos(angle), np.sin(angle)
+    out = np.zeros((*angle.shape, 3, 3))
+    j, k = (axis + 1) % 3, (axis + 2) % 3
+    out[..., axis, axis] = 1.0
+    out[..., j, j] = c
+    out[..., k, k] = c
+    out[..., j, k] = -s
+    out[..., k, j] = s
+    return out
 
 
 _IDENTITY3 = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -79,6 +81,38 @@ def test_quaternion_errors_and_order_is_required():
         rotation_from_quaternion([0.0, 0, 0, 0], order="wxyz", normalize=True)
     with pytest.raises(ShapeError, match=r"\(\.\.\., 4\), got \(3,\)"):
         rotation_from_quaternion([0.0, 0, 1], order="wxyz")
+
+
+_SEQUENCES = [
+    "".join(p)
+    for n in (1, 2, 3)
+    for p in itertools.product("xyz", repeat=n)
+    if all(a != b for a, b in itertools.pairwise(p))
+]
+
+
+@given(
+    st.sampled_from(_SEQUENCES + [q.upper() for q in _SEQUENCES]),
+    st.lists(st.floats(-7.0, 7.0), min_size=3, max_size=3),
+)
+def test_euler_of_every_sequence_matches_scipy(seq, values):
+    """Extrinsic and intrinsic, proper (zyz) and Tait-Bryan (xyz), one to three axes."""
+    a = np.array(values[: len(seq)])
+    np.testing.assert_allclose(
+        rotation_from_euler(seq, a), Rotation.from_euler(seq, a).as_matrix(), atol=1e-12
+    )
+    batch = np.stack([a, -a, 2 * a]).reshape(3, 1, len(seq))
+    np.testing.assert_allclose(
+        rotation_from_euler(seq, batch),
+        Rotation.from_euler(seq, batch.reshape(3, len(seq))).as_matrix().reshape(3, 1, 3, 3),
+        atol=1e-12,
+    )
+
+
+@pytest.mark.parametrize("seq", ["xX", "xxy", "abc", "XYZx", "", "XXZ"])
+def test_euler_sequence_errors(seq):
+    with pytest.raises(InvalidValueError, match=r"seq|Euler sequence"):
+        rotation_from_euler(seq, np.zeros(max(len(seq), 1)))
 
 
 @given(st.sampled_from(["xyz", "XYZ", "zyx", "yxz", "YXZ", "XZY"]), angles)
