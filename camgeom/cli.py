@@ -334,10 +334,11 @@ def _warm_kernels() -> None:
     compile the parallel variants in that (later) process. Covered: projection
     of one frame and of a batch above the parallel threshold (float64 points),
     and back-projection of small and large depth maps, z and range, float32
-    (as the readers return them) and float64.
+    (as the readers return them) and float64, and the EXR ZIP unfilter.
     """
     import numpy as np
 
+    from camgeom._kernels.exrzip import unfilter_blocks
     from camgeom.depth import points_from_depth
     from camgeom.projection import project_points
 
@@ -352,6 +353,8 @@ def _warm_kernels() -> None:
             depth = np.full((side, side), 1.5, dtype)
             for kind in ("z", "range"):
                 points_from_depth(depth, K, depth_kind=kind)
+    block = np.zeros(64, np.uint8)
+    unfilter_blocks(block, block.copy(), np.array([0, 64], np.int64), np.array([True]))
 
 
 # ----------------------------------------------------------------------------- parser
