@@ -67,8 +67,9 @@ def _depth(rows: int = 300, cols: int = 257) -> np.ndarray:
 
 
 def test_exr_decodes_on_the_threads_asked_for(tmp_path: Path, monkeypatch) -> None:
-    depth = _depth()
+    depth = _depth(1200, 257)
     path = write_exr(tmp_path / "d.exr", {"R": depth, "G": depth, "B": depth})
+    assert path.stat().st_size >= exr_module._THREADED_BYTES  # large enough for threads
     calls = _recording(monkeypatch, exr_module.OpenEXR, "File")
     direct = _recording(monkeypatch, exr_module, "decode_scanline")
     set_decode_threads(1)
