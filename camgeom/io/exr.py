@@ -79,6 +79,8 @@ def _open_exr(path: Path, *, header_only: bool = False, threads: int | None = No
         )
     if threads is None:
         threads = 0 if header_only else _exr_threads(path)
+    if threads and OpenEXR.global_thread_count() < threads:
+        OpenEXR.set_global_thread_count(threads)  # the pool that runs a file's tasks
     try:
         exr = OpenEXR.File(
             str(path), separate_channels=True, header_only=header_only, num_threads=threads
@@ -90,21 +92,20 @@ def _open_exr(path: Path, *, header_only: bool = False, threads: int | None = No
     return exr
 
 
-_THREADED_BYTES = 1 << 20
-"""Files smaller than this decode in the calling thread (by camgeom's direct decoder
-when it applies): below it, handing blocks to a pool costs more than it saves.
-Measured on 2 cores, ``read_depth`` of an R=G=B float32 ZIP depth map, one thread
-against two: 128x128 (0.2 MB file) 0.35 against 0.42 ms, 256x256 1.12 against
-1.27 ms, 512x512 (1.0 MB) 4.06 against 4.25 ms, 768x768 (2.4 MB) 8.68 against
-7.49 ms."""
+_THREADED_BYTES = 128 * 1024
+"""Files smaller than this decode in the calling thread: below it, handing blocks
+to other threads costs more than it saves. Measured on 2 cores with camgeom's
+direct decoder, R=G=B float32 ZIP depth maps, one thread against two: 128x128
+(67 KB file) 0.28 against 0.31 ms, 192x192 (150 KB) 0.55 against 0.43 ms,
+256x256 (265 KB) 0.93 against 0.70 ms."""
 
 
 def _exr_threads(path: Path) -> int:
-    """Threads for one file (0: the calling thread alone), sizing OpenEXR's pool to match.
+    """Threads for one file (0: the calling thread alone).
 
-    OpenEXR runs a file's decode tasks on one process-wide pool (empty by
-    default) and lets a file keep about twice its ``num_threads`` tasks in flight.
-    Small files (:data:`_THREADED_BYTES`) decode in the calling thread.
+    Small files (:data:`_THREADED_BYTES`) decode in the calling thread. OpenEXR
+    runs a file's decode tasks on one process-wide pool (empty by default), which
+    :func:`_open_exr` sizes to the threads asked for when it is used.
     """
     n = decode_threads()
     if n <= 1:
@@ -114,8 +115,6 @@ def _exr_threads(path: Path) -> int:
             return 0
     except OSError:
         return 0  # OpenEXR reports the problem
-    if OpenEXR.global_thread_count() < n:
-        OpenEXR.set_global_thread_count(n)
     return n
 
 
@@ -151,15 +150,15 @@ def _flat_names(
 def _decode(path: Path) -> dict[str, np.ndarray]:
     """Every channel of every part as stored (float16/float32/uint32), flattened names.
 
-    Single-part scanline files with ZIP, ZIPS or no compression that decode in
-    one thread are read by :func:`camgeom.io._exrscan.decode_scanline`; every
-    other file, and any file it finds inconsistent, by OpenEXR.
+    Single-part scanline files with ZIP, ZIPS or no compression are read by
+    :func:`camgeom.io._exrscan.decode_scanline` (on the threads
+    :func:`_exr_threads` allows); every other file, and any file it finds
+    inconsistent, by OpenEXR.
     """
     threads = _exr_threads(path)
-    if threads == 0:
-        fast = decode_scanline(path)
-        if fast is not None:
-            return fast
+    fast = decode_scanline(path, threads=max(1, threads))
+    if fast is not None:
+        return fast
     exr = _open_exr(path, threads=threads)
     parts = exr.parts
     flat = _flat_names(path, [p.channels.keys() for p in parts], [p.name() for p in parts])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import tracemalloc
 from pathlib import Path
 
@@ -119,7 +121,21 @@ def test_files_larger_than_one_batch(tmp_path: Path, compression: str) -> None:
     ids = (xx * 7 + yy).astype(np.uint32)
     path = _write(tmp_path / "big.exr", {"Z": z, "H": half, "id": ids}, compression, y0=-9)
     assert z.nbytes + half.nbytes + ids.nbytes > 3 * _exrscan._BATCH_BYTES
-    _assert_same(decode_scanline(path), path)
+    for threads in (1, 2, 3):  # block ranges decoded by the calling thread and a pool
+        _assert_same(decode_scanline(path, threads=threads), path)
+
+
+def test_a_damaged_block_in_any_thread_s_range_means_none(tmp_path: Path) -> None:
+    z = (1.0 + 0.001 * np.arange(256 * 64, dtype=np.float32)).reshape(256, 64)
+    good = _write(tmp_path / "good.exr", {"Z": z}, "zip").read_bytes()
+    offsets = np.frombuffer(good, "<u8", 16, _table(good)).tolist()
+    for k in (0, 7, 8, 15):  # the first and the last block of each half
+        data = bytearray(good)
+        data[offsets[k] + 8 + 2] ^= 0x55  # inside the deflate stream
+        path = tmp_path / f"bad{k}.exr"
+        path.write_bytes(bytes(data))
+        assert decode_scanline(path, threads=2) is None, k
+    assert decode_scanline(tmp_path / "good.exr", threads=2) is not None
 
 
 def _table(data: bytes) -> int:
@@ -256,3 +272,28 @@ def test_unfilter_at_odd_addresses() -> None:
     dst = np.empty(93, np.uint8)[3:]
     unfilter_blocks(src, dst, np.array([0, 90], np.int64), np.array([True]))
     np.testing.assert_array_equal(dst, raw)
+
+
+def _decode_in_child(path: str, queue) -> None:  # pragma: no cover - runs in the child
+    got = decode_scanline(Path(path), threads=2)
+    queue.put(None if got is None else {k: v.tobytes() for k, v in got.items()})
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
+def test_a_forked_child_decodes_on_threads_of_its_own(tmp_path: Path) -> None:
+    """The parent's pool threads do not exist in a forked child: it must not wait on them."""
+    z = (1.0 + 0.001 * np.arange(256 * 64, dtype=np.float32)).reshape(256, 64)
+    path = _write(tmp_path / "d.exr", {"Z": z}, "zip")
+    assert decode_scanline(path, threads=2) is not None  # the parent's pool now exists
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_decode_in_child, args=(str(path), queue))
+    child.start()
+    try:
+        got = queue.get(timeout=60)
+    finally:
+        child.join(timeout=10)
+        if child.is_alive():  # pragma: no cover - the failure this test guards against
+            child.kill()
+    assert child.exitcode == 0
+    assert got == {"Z": z.tobytes()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 import tifffile
 
 from camgeom.errors import InvalidValueError, MissingChannelError
+from camgeom.io import _exrscan as exrscan_module
 from camgeom.io import (
     decode_threads,
     read_depth,
@@ -66,22 +68,44 @@ def _depth(rows: int = 300, cols: int = 257) -> np.ndarray:
     return depth
 
 
+def _thread_names(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Names of the threads that run the direct decoder's block ranges."""
+    names: list[str] = []
+    original = exrscan_module._decode_blocks
+
+    def wrapper(*args, **kwargs):
+        names.append(threading.current_thread().name)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(exrscan_module, "_decode_blocks", wrapper)
+    return names
+
+
 def test_exr_decodes_on_the_threads_asked_for(tmp_path: Path, monkeypatch) -> None:
-    depth = _depth(1200, 257)
+    depth = _depth()
     path = write_exr(tmp_path / "d.exr", {"R": depth, "G": depth, "B": depth})
     assert path.stat().st_size >= exr_module._THREADED_BYTES  # large enough for threads
     calls = _recording(monkeypatch, exr_module.OpenEXR, "File")
     direct = _recording(monkeypatch, exr_module, "decode_scanline")
+    threads = _thread_names(monkeypatch)
     set_decode_threads(1)
     one = read_exr(path)
-    assert (len(direct), len(calls)) == (1, 0)  # the calling thread only, without OpenEXR
+    assert direct[-1]["threads"] == 1 and calls == []  # decoded directly, without OpenEXR
+    assert threads == [threading.current_thread().name]
     set_decode_threads(2)
+    threads.clear()
     two = read_exr(path)
-    assert len(direct) == 1 and calls[-1]["num_threads"] == 2
-    assert OpenEXR.global_thread_count() >= 2  # the pool that runs those threads
+    assert direct[-1]["threads"] == 2 and calls == []
+    assert len(threads) == 2 and threading.current_thread().name in threads
+    assert any(t.startswith("camgeom-exr") for t in threads)  # the other part: a pool thread
     for name in one:
         np.testing.assert_array_equal(one[name], two[name])
     np.testing.assert_array_equal(two["R"], depth)
+    piz = write_exr(tmp_path / "p.exr", {"R": depth}, compression="piz")  # not decoded directly
+    assert piz.stat().st_size >= exr_module._THREADED_BYTES
+    read_exr(piz)
+    assert calls[-1]["num_threads"] == 2
+    assert OpenEXR.global_thread_count() >= 2  # the pool that runs those threads
 
 
 @pytest.mark.parametrize(("compression", "by_openexr"), [("zip", False), ("piz", True)])
@@ -95,7 +119,7 @@ def test_small_exr_decodes_in_the_calling_thread(
     direct = _recording(monkeypatch, exr_module, "decode_scanline")
     set_decode_threads(2)
     np.testing.assert_array_equal(read_exr(path)["Z"], depth)
-    assert len(direct) == 1  # a pool costs more than it saves here
+    assert direct[-1]["threads"] == 1  # a pool costs more than it saves here
     if by_openexr:  # PIZ is not decoded directly: OpenEXR decodes it, in this thread too
         assert calls[-1]["num_threads"] == 0
     else:
