@@ -13,15 +13,16 @@ checks included, against OpenEXR's bare decode 74 ms).
 
 It returns None for everything else (tiled, multi-part or deep files, other
 compressions, sub-sampled channels, a big-endian machine) *and* for anything it
-finds inconsistent (a truncated file, an offset or a block size out of range, a
-block that inflates to the wrong size): the caller then decodes with OpenEXR,
-which decodes what it can and reports what it cannot, so a damaged file gets
-the same error as before. The layout followed is the OpenEXR file-format
+finds inconsistent (a header OpenEXR would refuse, channels stored out of
+order, a truncated file, an offset or a block size out of range, a block that inflates
+to the wrong size): the caller then decodes with OpenEXR, which decodes what it
+can and reports what it cannot, so a damaged file gets the same error as before. The layout followed is the OpenEXR file-format
 specification ("OpenEXR File Layout").
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import struct
 import sys
@@ -36,8 +37,11 @@ import numpy as np
 __all__ = ["decode_scanline"]
 
 _MAGIC = 20000630
-_SINGLE_PART_FLAGS = 0x200 | 0x800 | 0x1000
-"""Version flags of tiled, deep ("non-image") and multi-part files."""
+_LONG_NAMES = 0x400
+"""The one version flag a single-part scanline file may have (the others mark tiled,
+deep and multi-part files; unknown flags make OpenEXR refuse the file)."""
+_LARGE = 2**31 // 2
+"""Window corners must lie strictly within +-this (OpenEXR's own limit)."""
 
 _NONE, _ZIPS, _ZIP = 0, 2, 3
 _LINES = {_NONE: 1, _ZIPS: 1, _ZIP: 16}
@@ -91,15 +95,36 @@ def _inflate(block: bytes | memoryview, out: np.ndarray) -> bool:
     return True
 
 
+_REQUIRED = {
+    b"channels": (b"chlist", None),
+    b"compression": (b"compression", 1),
+    b"dataWindow": (b"box2i", 16),
+    b"displayWindow": (b"box2i", 16),
+    b"lineOrder": (b"lineOrder", 1),
+    b"pixelAspectRatio": (b"float", 4),
+    b"screenWindowCenter": (b"v2f", 8),
+    b"screenWindowWidth": (b"float", 4),
+}
+"""The attributes every EXR header holds: name -> (type name, size or None)."""
+
+
 def _header(data: bytes) -> tuple[dict[bytes, bytes], int] | None:
-    """The attributes (name -> raw value) of a single-part header, and where it ends."""
+    """The attributes (name -> raw value) of a single-part header, and where it ends.
+
+    None unless every required attribute (:data:`_REQUIRED`) is there with its
+    type and size.
+    """
     pos = 8
     attrs: dict[bytes, bytes] = {}
+    types: dict[bytes, bytes] = {}
     while True:
         end = data.find(b"\0", pos)
         if end < 0:
             return None
         if end == pos:
+            for name, (kind, size) in _REQUIRED.items():
+                if types.get(name) != kind or (size is not None and len(attrs[name]) != size):
+                    return None
             return attrs, pos + 1
         name = data[pos:end]
         type_end = data.find(b"\0", end + 1)
@@ -109,7 +134,17 @@ def _header(data: bytes) -> tuple[dict[bytes, bytes], int] | None:
         start = type_end + 5
         if size < 0 or start + size > len(data):
             return None
-        attrs[name] = data[start : start + size]
+        kind = data[end + 1 : type_end]
+        value = data[start : start + size]
+        try:  # the bindings decode names, type names and string values as UTF-8
+            name.decode("utf-8")
+            kind.decode("utf-8")
+            if kind == b"string":
+                value.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        attrs[name] = value
+        types[name] = kind
         pos = start + size
 
 
@@ -125,8 +160,8 @@ def _channels(blob: bytes) -> list[tuple[str, np.dtype[Any]]] | None:
         end = blob.find(b"\0", pos)
         if end < 0 or end + 17 > len(blob):
             return None
-        ptype, _linear, xs, ys = struct.unpack_from("<iB3xii", blob, end + 1)
-        if ptype not in _DTYPES or xs != 1 or ys != 1:
+        ptype, linear, xs, ys = struct.unpack_from("<iB3xii", blob, end + 1)
+        if ptype not in _DTYPES or linear > 1 or xs != 1 or ys != 1:
             return None
         try:
             name = blob[pos:end].decode("utf-8")
@@ -134,8 +169,23 @@ def _channels(blob: bytes) -> list[tuple[str, np.dtype[Any]]] | None:
             return None  # OpenEXR's bindings report it
         out.append((name, _DTYPES[ptype]))
         pos = end + 17
-    names = [n for n, _ in out]
-    return out if out and len(set(names)) == len(names) else None
+    names = [n.encode() for n, _ in out]
+    # OpenEXR keeps channels sorted by name and reads the pixels in that order:
+    # a list stored out of order (a damaged name) is left to it.
+    return out if out and all(a < b for a, b in itertools.pairwise(names)) else None
+
+
+def _sane(attrs: dict[bytes, bytes]) -> bool:
+    """The header checks OpenEXR makes before it reads pixels (it refuses the file otherwise)."""
+    for key in (b"dataWindow", b"displayWindow"):
+        x0, y0, x1, y1 = struct.unpack("<4i", attrs[key])
+        if x0 > x1 or y0 > y1 or min(x0, y0) <= -_LARGE or max(x1, y1) >= _LARGE:
+            return False
+    (ratio,) = struct.unpack("<f", attrs[b"pixelAspectRatio"])
+    if not (1e-6 <= ratio <= 1e6):  # also refuses NaN
+        return False
+    (width,) = struct.unpack("<f", attrs[b"screenWindowWidth"])
+    return not width < 0.0  # NaN passes, as in OpenEXR
 
 
 def decode_scanline(path: Path, *, threads: int = 1) -> dict[str, np.ndarray] | None:
@@ -167,7 +217,7 @@ def decode_scanline(path: Path, *, threads: int = 1) -> dict[str, np.ndarray] | 
     if len(data) < 8:
         return None
     magic, version = struct.unpack_from("<ii", data, 0)
-    if magic != _MAGIC or version & 0xFF != 2 or version & _SINGLE_PART_FLAGS:
+    if magic != _MAGIC or version & ~_LONG_NAMES != 2:  # no flag but long names
         return None
     parsed = _header(data)
     if parsed is None:
@@ -185,10 +235,10 @@ def decode_scanline(path: Path, *, threads: int = 1) -> dict[str, np.ndarray] | 
     channels = _channels(chlist)
     if channels is None:
         return None
+    if not _sane(attrs):
+        return None
     x0, y0, x1, y1 = struct.unpack("<4i", window)
     width, height = x1 - x0 + 1, y1 - y0 + 1
-    if width < 1 or height < 1:
-        return None
     lines = _LINES[comp[0]]
     n_blocks = -(-height // lines)
     if table + 8 * n_blocks > len(data):
@@ -202,10 +252,16 @@ def decode_scanline(path: Path, *, threads: int = 1) -> dict[str, np.ndarray] | 
     zipped = comp[0] != _NONE
     view = memoryview(data)
     blocks: list[tuple[memoryview, bool]] = []
-    for k, at in enumerate(offsets.tolist()):
+    starts = offsets.tolist()
+    ordered = sorted(starts)
+    # Each block must end where the next one in the file starts, or before.
+    limit = dict(zip(ordered, ordered[1:] + [len(data)], strict=True))
+    if len(limit) != len(starts):
+        return None  # two blocks at one offset
+    for k, at in enumerate(starts):
         y, packed = struct.unpack_from("<ii", data, at)
         size = sizes[k]
-        if y != y0 + k * lines or packed < 0 or at + 8 + packed > len(data):
+        if y != y0 + k * lines or packed < 0 or at + 8 + packed > limit[at]:
             return None
         if packed != size and (not zipped or packed > size or size > _MAX_RATIO * packed + 64):
             return None
