@@ -7,17 +7,19 @@ its blocks with libdeflate (through imagecodecs) a batch at a time, undoes
 OpenEXR's byte filter with a numba kernel (:mod:`camgeom._kernels.exrzip`) and
 copies the rows out while the batch is in the cache; large files are split
 over several threads. It gives the same channels, shapes, dtypes and bits as
-the OpenEXR bindings, 10-25% faster (``benchmarks/bench_read_depth.py``:
-``read_depth`` of a 2048x2048 R=G=B depth map on one thread 61 ms, masking and
-checks included, against OpenEXR's bare decode 74 ms).
+the OpenEXR bindings, and takes less time (``benchmarks/bench_read_depth.py``:
+``read_depth`` of a 2048x2048 R=G=B depth map on one thread 61-68 ms, masking
+and checks included, against 74 ms for OpenEXR's bare decode).
 
 It returns None for everything else (tiled, multi-part or deep files, other
-compressions, sub-sampled channels, a big-endian machine) *and* for anything it
-finds inconsistent (a header OpenEXR would refuse, channels stored out of
-order, a truncated file, an offset or a block size out of range, a block that inflates
-to the wrong size): the caller then decodes with OpenEXR, which decodes what it
-can and reports what it cannot, so a damaged file gets the same error as before. The layout followed is the OpenEXR file-format
-specification ("OpenEXR File Layout").
+compressions, sub-sampled channels, a big-endian machine) *and* for anything
+it finds inconsistent (a header OpenEXR would refuse, channels stored out of
+order, a truncated file, an offset or a block size out of range, a block that
+runs into the next one or inflates to the wrong size): the caller then decodes
+with OpenEXR, which decodes what it can and reports what it cannot, so a
+damaged file gets the same error as before. The layout followed is the
+OpenEXR file-format specification ("OpenEXR File Layout"); the header rules
+are those OpenEXR checks before it reads pixels.
 """
 
 from __future__ import annotations
