@@ -153,6 +153,7 @@ def _header(data: bytes) -> tuple[dict[bytes, bytes], int] | None:
 def _channels(blob: bytes) -> list[tuple[str, np.dtype[Any]]] | None:
     """(name, dtype) of each channel in stored order; None for sub-sampled or odd lists."""
     out: list[tuple[str, np.dtype[Any]]] = []
+    raw: list[bytes] = []  # the names as stored
     pos = 0
     while True:
         if pos >= len(blob):
@@ -165,16 +166,15 @@ def _channels(blob: bytes) -> list[tuple[str, np.dtype[Any]]] | None:
         ptype, linear, xs, ys = struct.unpack_from("<iB3xii", blob, end + 1)
         if ptype not in _DTYPES or linear > 1 or xs != 1 or ys != 1:
             return None
+        raw.append(blob[pos:end])
         try:
-            name = blob[pos:end].decode("utf-8")
+            out.append((raw[-1].decode("utf-8"), _DTYPES[ptype]))
         except UnicodeDecodeError:
             return None  # OpenEXR's bindings report it
-        out.append((name, _DTYPES[ptype]))
         pos = end + 17
-    names = [n.encode() for n, _ in out]
     # OpenEXR keeps channels sorted by name and reads the pixels in that order:
     # a list stored out of order (a damaged name) is left to it.
-    return out if out and all(a < b for a, b in itertools.pairwise(names)) else None
+    return out if out and all(a < b for a, b in itertools.pairwise(raw)) else None
 
 
 def _sane(attrs: dict[bytes, bytes]) -> bool:
@@ -188,6 +188,38 @@ def _sane(attrs: dict[bytes, bytes]) -> bool:
         return False
     (width,) = struct.unpack("<f", attrs[b"screenWindowWidth"])
     return not width < 0.0  # NaN passes, as in OpenEXR
+
+
+_PEEK = 64 * 1024
+_COMPRESSION_ATTR = b"compression\0compression\0\x01\0\0\0"
+
+
+def _read_if_decodable(path: Path) -> bytes | None:
+    """The file's bytes; None as soon as its first bytes show it is not for this decoder.
+
+    A tiled, multi-part or deep file (its version flags), or one whose header
+    names another compression, is left to OpenEXR without being read in full
+    here first. The compression is looked for as bytes: a look that misses, or
+    finds a look-alike, only defers the decision to :func:`_header`.
+    """
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(_PEEK)
+            if len(data) < 8:
+                return None
+            magic, version = struct.unpack_from("<ii", data, 0)
+            if magic != _MAGIC or version & ~_LONG_NAMES != 2:  # no flag but long names
+                return None
+            at = data.find(_COMPRESSION_ATTR)
+            if 0 <= at < len(data) - len(_COMPRESSION_ATTR):
+                if data[at + len(_COMPRESSION_ATTR)] not in _LINES:
+                    return None
+            if len(data) == _PEEK:  # more to read
+                fh.seek(0)
+                data = fh.read()
+    except OSError:
+        return None
+    return data
 
 
 def decode_scanline(path: Path, *, threads: int = 1) -> dict[str, np.ndarray] | None:
@@ -211,37 +243,26 @@ def decode_scanline(path: Path, *, threads: int = 1) -> dict[str, np.ndarray] | 
     """
     if not _LITTLE:  # pragma: no cover - camgeom's CI machines are little-endian
         return None
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError:
-        return None
-    if len(data) < 8:
-        return None
-    magic, version = struct.unpack_from("<ii", data, 0)
-    if magic != _MAGIC or version & ~_LONG_NAMES != 2:  # no flag but long names
+    data = _read_if_decodable(path)
+    if data is None:
         return None
     parsed = _header(data)
     if parsed is None:
         return None
     attrs, table = parsed
-    comp = attrs.get(b"compression")
-    window = attrs.get(b"dataWindow")
-    chlist = attrs.get(b"channels")
-    if comp is None or len(comp) != 1 or comp[0] not in _LINES:
-        return None
-    if window is None or len(window) != 16 or chlist is None:
+    comp = attrs[b"compression"][0]  # _header: every required attribute, its type and size
+    if comp not in _LINES:
         return None
     if attrs.get(b"type", b"scanlineimage\0").rstrip(b"\0") != b"scanlineimage":
         return None
-    channels = _channels(chlist)
+    channels = _channels(attrs[b"channels"])
     if channels is None:
         return None
     if not _sane(attrs):
         return None
-    x0, y0, x1, y1 = struct.unpack("<4i", window)
+    x0, y0, x1, y1 = struct.unpack("<4i", attrs[b"dataWindow"])
     width, height = x1 - x0 + 1, y1 - y0 + 1
-    lines = _LINES[comp[0]]
+    lines = _LINES[comp]
     n_blocks = -(-height // lines)
     if table + 8 * n_blocks > len(data):
         return None
@@ -251,7 +272,7 @@ def decode_scanline(path: Path, *, threads: int = 1) -> dict[str, np.ndarray] | 
         return None
 
     sizes = (np.minimum(lines, height - lines * np.arange(n_blocks)) * row_bytes).tolist()
-    zipped = comp[0] != _NONE
+    zipped = comp != _NONE
     view = memoryview(data)
     blocks: list[tuple[memoryview, bool]] = []
     starts = offsets.tolist()

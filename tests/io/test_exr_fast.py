@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import os
 import struct
@@ -156,6 +157,35 @@ def test_other_compressions_are_left_to_openexr(tmp_path: Path, compression: str
     path = write_exr(tmp_path / "o.exr", {"Z": z}, compression=compression)
     assert decode_scanline(path) is None
     assert read_exr(path)["Z"].shape == (6, 8)
+
+
+def test_files_for_openexr_are_not_read_in_full(tmp_path: Path, monkeypatch) -> None:
+    """A large tiled or PIZ file is turned down from its first bytes, not read whole twice."""
+    rng = np.random.default_rng(2)
+    z = rng.random((300, 300), dtype=np.float32)
+    piz = write_exr(tmp_path / "piz.exr", {"Z": z}, compression="piz")
+    tiles = OpenEXR.TileDescription()
+    tiles.xSize, tiles.ySize = 32, 32
+    tiled = tmp_path / "tiled.exr"
+    OpenEXR.File({"type": OpenEXR.tiledimage, "tiles": tiles}, {"Z": z}).write(str(tiled))
+    big = _write(tmp_path / "zip.exr", {"Z": z}, "zip")
+    read: list[int] = []
+
+    class Counting(io.FileIO):
+        def read(self, size: int = -1) -> bytes:
+            data = super().read(size)
+            read.append(len(data))
+            return data
+
+    monkeypatch.setattr(_exrscan, "open", lambda p, mode: Counting(p, mode), raising=False)
+    for path in (piz, tiled):
+        assert path.stat().st_size > 2 * _exrscan._PEEK
+        read.clear()
+        assert decode_scanline(path) is None
+        assert sum(read) <= _exrscan._PEEK, path.name
+    read.clear()
+    _assert_same(decode_scanline(big), big)  # a file it decodes: read whole after the peek
+    assert big.stat().st_size > _exrscan._PEEK and read[-1] == big.stat().st_size
 
 
 def test_tiled_multipart_and_subsampled_files_are_left_to_openexr(tmp_path: Path) -> None:
