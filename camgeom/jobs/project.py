@@ -302,7 +302,7 @@ class ProjectJob(Job):
         overlay = draw_landmarks_comparison(image, points[:, 2:], points[:, :2], visible=vis)
         out.path(".landmarks.csv").write_text(table, encoding="utf-8")
         out.path(".landmarks.json").write_bytes(_landmarks_json(head, columns, numbers))
-        out.path(".overlay.png").write_bytes(png_bytes(np.ascontiguousarray(overlay, np.uint8)))
+        out.path(".overlay.png").write_bytes(png_bytes(overlay))
         count = len(columns["name"])
         return FrameResult({"landmarks": count}, warnings=(reason,) if reason else ())
 
