@@ -237,7 +237,9 @@ def test_damaged_files_fall_back_and_keep_their_errors(tmp_path: Path) -> None:
     assert decode_scanline(path) is None
 
 
-def _corpus_file(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A valid file to damage: all pixel types, decreasing lines, an offset data window."""
     z = (1 + 0.001 * np.arange(40 * 33, dtype=np.float32)).reshape(40, 33)
     channels = {
         "G": z,
@@ -262,7 +264,7 @@ def _corpus_file(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     in_header=st.booleans(),
 )
 def test_damaged_files_never_give_what_openexr_would_not(
-    tmp_path_factory, edits, cut, in_header
+    tmp_path_factory, corpus, edits, cut, in_header
 ) -> None:
     """Any damage: no exception, and pixels only where OpenEXR reads the same bits.
 
@@ -270,10 +272,7 @@ def test_damaged_files_never_give_what_openexr_would_not(
     truncation. A file OpenEXR refuses is refused (None), so the caller's fallback
     raises OpenEXR's error as before.
     """
-    global _CORPUS
-    if _CORPUS is None:
-        _CORPUS = _corpus_file(tmp_path_factory)
-    data = bytearray(_CORPUS)
+    data = bytearray(corpus)
     span = 420 if in_header else len(data)
     for where, value, insert in edits:
         at = int(where * min(span, len(data)))
@@ -289,16 +288,12 @@ def test_damaged_files_never_give_what_openexr_would_not(
     if got is None:
         return
     try:
-        exr = OpenEXR.File(str(path), separate_channels=True)
-        reference = {name: ch.pixels for name, ch in exr.channels().items()}
+        reference = _by_openexr(path)
     except Exception as exc:
         pytest.fail(f"decoded a file OpenEXR refuses ({exc})")
     assert list(got) == list(reference)
     for name, pixels in reference.items():
         np.testing.assert_array_equal(got[name].view(np.uint8), pixels.view(np.uint8))
-
-
-_CORPUS: bytes | None = None
 
 
 def _patched(good: bytes, find: bytes, offset: int, new: bytes) -> bytes:
