@@ -63,6 +63,7 @@ def kill_group(proc: subprocess.Popen[str]) -> None:
     The group leader is reaped at once, but on a busy machine its workers can take a
     moment to exit, and a rerun started meanwhile would find the output folder in use.
     """
+    semaphores = _semaphores_of_group(proc.pid)
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
@@ -72,18 +73,16 @@ def kill_group(proc: subprocess.Popen[str]) -> None:
     while _running_in_group(proc.pid):
         assert time.monotonic() < deadline, f"group {proc.pid} still running 30 s after SIGKILL"
         time.sleep(0.01)
+    _unlink_semaphores(semaphores)
 
 
-def _running_in_group(pgid: int) -> bool:
-    """Whether a process of group ``pgid`` is still running (zombies hold no files)."""
-    proc = Path("/proc")
-    if not proc.is_dir():
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return False
-        return True
-    for entry in proc.iterdir():
+_SHM = Path("/dev/shm")
+
+
+def _group_pids(pgid: int) -> list[str]:
+    """Process ids of group ``pgid`` still running (zombies hold no files), from /proc."""
+    pids = []
+    for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
@@ -93,8 +92,82 @@ def _running_in_group(pgid: int) -> bool:
         # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses
         state, _ppid, pgrp = stat[stat.rindex(")") + 2 :].split()[:3]
         if int(pgrp) == pgid and state not in "ZX":
-            return True
-    return False
+            pids.append(entry.name)
+    return pids
+
+
+def _semaphores_of_group(pgid: int) -> set[int]:
+    """Inodes of the named semaphores the group has open (Linux; else empty).
+
+    multiprocessing's queues and locks in the job are named semaphores in
+    /dev/shm, unlinked by its resource tracker when the job ends. SIGKILL on the
+    whole group kills the tracker too, so the killed job's semaphores would stay
+    in /dev/shm after the test.
+    """
+    if not _SHM.is_dir() or not Path("/proc").is_dir():
+        return set()
+    inodes: set[int] = set()
+    for pid in _group_pids(pgid):
+        inodes |= _semaphore_inodes(pid)
+    return inodes
+
+
+def _orphan_semaphores() -> set[str]:
+    """multiprocessing semaphores in /dev/shm that no running process has open."""
+    if not _SHM.is_dir() or not Path("/proc").is_dir():
+        return set()
+    names = {p.name: p for p in _SHM.glob("sem.mp-*")}
+    if not names:
+        return set()
+    open_inodes = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            open_inodes |= _semaphore_inodes(entry.name)
+    orphans = set()
+    for name, path in names.items():
+        try:
+            if path.stat().st_ino not in open_inodes:
+                orphans.add(name)
+        except OSError:
+            pass
+    return orphans
+
+
+def _semaphore_inodes(pid: str) -> set[int]:
+    """Inodes of the named semaphores process ``pid`` has mapped."""
+    try:
+        maps = Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return set()
+    inodes = set()
+    for line in maps.splitlines():
+        fields = line.split()
+        if len(fields) >= 6 and fields[5].startswith("/dev/shm/sem."):
+            inodes.add(int(fields[4]))
+    return inodes
+
+
+def _unlink_semaphores(inodes: set[int]) -> None:
+    """Remove the killed group's semaphores (by inode: only those it had open)."""
+    if not inodes:
+        return
+    for path in _SHM.glob("sem.mp-*"):
+        try:
+            if path.stat().st_ino in inodes:
+                path.unlink()
+        except OSError:
+            pass
+
+
+def _running_in_group(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` is still running (zombies hold no files)."""
+    if not Path("/proc").is_dir():
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    return bool(_group_pids(pgid))
 
 
 def check_after_rerun(out: Path, root: Path, clean: dict[str, bytes]) -> None:
@@ -146,6 +219,7 @@ def test_kill_at_random_times_then_rerun(
     tmp_path: Path, dataset: Path, clean: dict[str, bytes], workers: int
 ) -> None:
     rng = random.Random(1009 + workers)
+    orphans_before = _orphan_semaphores()
     interrupted = 0
     for trial in range(4):
         out = tmp_path / f"trial{trial}"
@@ -157,6 +231,8 @@ def test_kill_at_random_times_then_rerun(
             interrupted += 1
         check_after_rerun(out, dataset, clean)
     assert interrupted >= 2  # most kills hit a running job
+    # The killed jobs' semaphores are gone from /dev/shm (see kill_group).
+    assert _orphan_semaphores() <= orphans_before
 
 
 def test_kill_in_the_middle_of_a_commit_then_rerun(
