@@ -25,7 +25,7 @@ from urllib.parse import unquote
 import numpy as np
 
 from camgeom.datasets._common import make_camera
-from camgeom.datasets.frame import Frame, FrameSource
+from camgeom.datasets.frame import Frame, FrameSource, files_in
 from camgeom.datasets.landmarks import Landmarks
 from camgeom.errors import FormatError
 from camgeom.export.colmap import ColmapModel, read_model
@@ -61,6 +61,11 @@ def image_root(model_dir: Path) -> Path:
         project = model_dir.parent.parent
         return project / "images" if (project / "images").is_dir() else project
     return model_dir
+
+
+def _input_files(folder: Path, image_name: str) -> list[str]:
+    """The model's files and the image it names (a frame is read from both)."""
+    return [*files_in(folder), os.fspath(image_root(folder) / image_name)]
 
 
 @functools.lru_cache(maxsize=8)
@@ -155,6 +160,7 @@ def sources_for(folder: Path, *, prefix: str = "") -> list[FrameSource]:
                 fid,
                 functools.partial(_read_frame, folder, im.image_id, fid),
                 functools.partial(_scene, unquote(folder.name)),
+                files=functools.partial(_input_files, folder, im.name),
             )
         )
     return out

@@ -76,7 +76,18 @@ def source_for(ldmks_path: Path, root: Path) -> FrameSource:
         frame_id,
         partial(read_frame, ldmks_path, frame_id=frame_id),
         partial(_image_scene, frame_id),
+        files=partial(_input_files, ldmks_path),
     )
+
+
+def _input_files(ldmks_path: Path) -> list[Path]:
+    """``{id}_ldmks.txt``, ``{id}.png`` and ``{id}_seg.png`` (the last two when present)."""
+    sid = sample_id(ldmks_path)
+    found = [ldmks_path]
+    for name in (f"{sid}.png", f"{sid}_seg.png"):
+        if (ldmks_path.parent / name).is_file():
+            found.append(ldmks_path.parent / name)
+    return found
 
 
 def _image_scene(frame_id: str) -> str:

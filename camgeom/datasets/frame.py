@@ -10,6 +10,7 @@ conventions. See ``docs/datasets.md`` for each vendor's layouts and quirks.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -279,6 +280,10 @@ class FrameSource:
         ``reader`` accepts ``landmarks=False`` and then neither reads nor checks
         landmarks (Datagen leaves its ``key_points/`` files unread; Synthesis AI
         does not build or check the groups of its ``info.json``).
+    files : callable () -> sequence of path-like, optional
+        Lists, without parsing anything, every file ``reader`` may read (see
+        :meth:`input_files`). Default: the frame's main file, or every file
+        directly in its folder.
     """
 
     vendor: str
@@ -287,6 +292,28 @@ class FrameSource:
     reader: Callable[..., Frame] = field(repr=False)
     scene: Callable[[], str] = field(repr=False)
     skips_landmarks: bool = field(default=False, repr=False)
+    files: Callable[[], Sequence[str | os.PathLike[str]]] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def input_files(self) -> list[str]:
+        """Every file the frame is read from, sorted, listed without parsing it.
+
+        Dataset jobs fingerprint these files (size and modification time) to
+        tell whether a frame must be redone: a change to any of them, a file
+        that appears or one that goes, redoes the frame. They are the metadata
+        and every pixel file of the frame (Synthesis AI ``N.*`` and the dataset's
+        ``metadata.jsonl``; a Datagen camera folder, its ``key_points/`` and the
+        datapoint's JSON files; ...). Paths that do not exist may be listed
+        (candidates the reader looks for). Hidden files are left out.
+        """
+        if self.files is not None:
+            found = [os.fspath(p) for p in self.files()]
+        elif self.path.is_dir():
+            found = files_in(self.path)
+        else:
+            found = [os.fspath(self.path)]
+        return sorted(dict.fromkeys(found))
 
     def read(self, *, landmarks: bool = True) -> Frame:
         """Parse the frame's files and return the :class:`Frame`.
@@ -312,3 +339,16 @@ class FrameSource:
     def scene_id(self) -> str:
         """The frame's scene id (see :attr:`Frame.scene_id`)."""
         return self.scene()
+
+
+def files_in(folder: str | os.PathLike[str]) -> list[str]:
+    """The files directly in ``folder`` (not hidden), or none when it cannot be listed."""
+    try:
+        with os.scandir(folder) as entries:
+            return [
+                os.path.join(folder, e.name)
+                for e in entries
+                if not e.name.startswith(".") and e.is_file()
+            ]
+    except OSError:
+        return []

@@ -144,9 +144,26 @@ def sources_for(path: Path, root: Path, *, allow_outside_root: bool = False) -> 
     for i, (name, _, _) in enumerate(gfile.views()):
         frame_id = f"{base}/{name}" if base else name
         out.append(
-            FrameSource("geogen", path, frame_id, partial(_read_view, gfile, i, frame_id), scene)
+            FrameSource(
+                "geogen",
+                path,
+                frame_id,
+                partial(_read_view, gfile, i, frame_id),
+                scene,
+                files=partial(_input_files, gfile, i),
+            )
         )
     return out
+
+
+def _input_files(gfile: GeoGenFile, index: int) -> list[Path]:
+    """The metadata file and the image file(s) view ``index`` may be read with."""
+    name, _, cam = gfile.views()[index]
+    folder = gfile.path.parent
+    image = cam.get("image") if isinstance(cam, Mapping) else None
+    if isinstance(image, str) and image and "\0" not in image:
+        return [gfile.path, folder / image]
+    return [gfile.path, folder / f"{name}.png", folder / gfile.subject / f"{name}.png"]
 
 
 def _check_inside(file: Path, root: Path, path: Path, key: str) -> None:

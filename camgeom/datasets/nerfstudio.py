@@ -59,6 +59,19 @@ def _distortion(f: dict[str, Any], path: Path) -> Any:
         raise FormatError(f"{path}: {exc}") from None
 
 
+def _frame_files(f: Any) -> tuple[str, ...]:
+    """The file names a ``frames[i]`` entry holds (image, depth, mask)."""
+    keys = ("file_path", "depth_file_path", "mask_path")
+    if not isinstance(f, dict):
+        return ()
+    return tuple(str(f[k]) for k in keys if isinstance(f.get(k), str) and "\0" not in f[k])
+
+
+def _input_files(path: Path, names: tuple[str, ...]) -> list[str]:
+    """``transforms.json`` and the files its frame entry names."""
+    return [os.fspath(path), *(os.path.join(path.parent, n) for n in names)]
+
+
 def _read_frame(path: Path, index: int, frame_id: str) -> Frame:
     doc = _read_doc(path)
     f = doc["frames"][index]
@@ -134,6 +147,7 @@ def sources_for(path: Path) -> list[FrameSource]:
                 fid,
                 functools.partial(_read_frame, path, i, fid),
                 functools.partial(_scene, fid),
+                files=functools.partial(_input_files, path, _frame_files(f)),
             )
         )
     return out

@@ -13,7 +13,6 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -47,19 +46,8 @@ _PIXEL_CONVENTION = "camgeom: (u, v) = (column, row), pixel centres at +0.5"
 
 
 def source_inputs(source: FrameSource) -> list[str]:
-    """The input files of a frame source, without parsing it.
-
-    The frame's main file; for a frame stored as a folder (a Datagen camera),
-    every file directly in it. Hidden files are left out.
-    """
-    path = Path(source.path)
-    if path.is_dir():
-        return sorted(
-            os.path.join(path, e.name)
-            for e in os.scandir(path)
-            if e.is_file() and not e.name.startswith(".")
-        )
-    return [os.fspath(path)]
+    """The input files of a frame source, without parsing it (:meth:`FrameSource.input_files`)."""
+    return source.input_files()
 
 
 def _column(values: np.ndarray) -> list[Any]:

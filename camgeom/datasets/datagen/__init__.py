@@ -49,7 +49,7 @@ from camgeom.datasets._common import image_size, natural_key, relative_id
 from camgeom.datasets._json import load_json, parse_json_bytes, read_bytes
 from camgeom.datasets.datagen.camera import DATAGEN_EULER_RULE, KNOWN_CAMERA_VERSIONS, read_camera
 from camgeom.datasets.datagen.keypoints import GROUP_ORDER, SECTION_GROUPS, keypoint_groups
-from camgeom.datasets.frame import Frame, FrameSource
+from camgeom.datasets.frame import Frame, FrameSource, files_in
 from camgeom.errors import FormatError
 
 __all__ = [
@@ -84,7 +84,33 @@ def source_for(
         partial(read_frame, camera_dir, frame_id=frame_id, root=root, image_name=image_name),
         partial(scene_id_of, camera_dir, root),
         skips_landmarks=True,
+        files=partial(input_files, camera_dir),
     )
+
+
+_DATAPOINT_FILES = (
+    "actor_metadata.json",
+    "datapoint_request.json",
+    "semantic_segmentation_metadata.json",
+)
+"""Files :func:`read_frame` looks for in the camera folder, else in the folder above it."""
+
+
+def input_files(camera_dir: Path) -> list[str]:
+    """Every file :func:`read_frame` may read for ``camera_dir``, without reading any.
+
+    The files directly in the camera folder, its ``key_points/*.json`` and the
+    datapoint's JSON files (:data:`_DATAPOINT_FILES`) in the folder above.
+    """
+    found = files_in(camera_dir)
+    found += [p for p in files_in(camera_dir / "key_points") if p.endswith(".json")]
+    here = {os.path.basename(p) for p in found}
+    found += [
+        os.path.join(camera_dir.parent, name)
+        for name in _DATAPOINT_FILES
+        if name not in here and os.path.isfile(camera_dir.parent / name)
+    ]
+    return found
 
 
 def scene_id_of(camera_dir: Path, root: Path) -> str:

@@ -40,6 +40,7 @@ landmark tables); this module reads a frame.
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable, Mapping
 from functools import partial
@@ -109,7 +110,22 @@ def source_for(
         reader,
         partial(_scene_id, info_path, frame_id, jsonl, reader),
         skips_landmarks=True,
+        files=partial(_input_files, info_path, siblings, None if jsonl is None else jsonl.path),
     )
+
+
+def _input_files(info_path: Path, siblings: frozenset[str], jsonl: Path | None) -> list[str]:
+    """``N.info.json``, every ``N.*`` file beside it, and the dataset's ``metadata.jsonl``.
+
+    ``siblings``: the names in the folder that start with the render's stem.
+    """
+    stem = info_path.name[: -len(INFO_SUFFIX)]
+    folder = os.fspath(info_path.parent)
+    found = [os.fspath(info_path)]
+    found += [os.path.join(folder, n) for n in siblings if n.startswith(f"{stem}.")]
+    if jsonl is not None:
+        found.append(os.fspath(jsonl))
+    return found
 
 
 def _scene_id(
