@@ -77,6 +77,8 @@ def _check_job_args(args: argparse.Namespace) -> None:
         )
     out = getattr(args, "out", None)
     if out is not None:
+        if not str(out).strip():
+            raise _UsageError("--out is empty: name the output folder.")
         _check_writable_folder(Path(out), "--out", may_create=True)
     _start_local_workers_early(args)
 

@@ -131,21 +131,29 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     console = _Console(args.quiet)
     _check_job_args(args)
-    if args.fix and not args.diagnose:
+    if args.fix is not None and not args.diagnose:
         raise _UsageError("--fix needs --diagnose.")
     if args.occlusion_threshold is not None and not 0 <= args.occlusion_threshold <= 1:
         raise _UsageError(
             f"--occlusion-threshold must be a share in [0, 1], got {args.occlusion_threshold}."
         )
-    if args.json:
+    if args.json is not None:
+        if not args.json.strip():
+            raise _UsageError("--json is empty: name the file for the JSON report.")
         if Path(args.json).is_dir():
             raise _UsageError(f"--json {args.json} is a folder, not a file.")
         if Path(args.json).exists() and not args.overwrite:
             raise _UsageError(f"--json {args.json} exists; pass --overwrite to replace it.")
         _check_writable_folder(Path(args.json).absolute().parent, "--json", may_create=False)
+    if args.fix is not None:
+        if not args.fix.strip():
+            raise _UsageError("--fix is empty: name the folder for the corrected copies.")
+        _check_fix_folder(Path(args.fix), overwrite=args.overwrite)
     ds = _load(args.path, console)
     if ds is None:
         return EXIT_INPUT
+    if args.fix is not None:
+        _check_fix_outside(Path(args.fix), Path(ds.root))
     with run_verify(
         ds,
         args.out,
@@ -181,6 +189,30 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return run.exit_code
 
 
+def _check_fix_folder(fix: Path, *, overwrite: bool) -> None:
+    """Exit-2 checks of ``--fix`` that need no dataset (run before it is listed)."""
+    from camgeom.verification.repair import FIX_LOG
+
+    _check_writable_folder(fix, "--fix", may_create=True)
+    if (fix / FIX_LOG).exists() and not overwrite:
+        raise _UsageError(
+            f"--fix {fix} holds {FIX_LOG} from an earlier run; pass --overwrite to replace it "
+            "and the copies it lists, or choose a new folder."
+        )
+
+
+def _check_fix_outside(fix: Path, root: Path) -> None:
+    """Refuse a ``--fix`` folder inside the dataset, or holding it (copies would mix with it)."""
+    fix, root = fix.resolve(), root.resolve()
+    if root.is_file():
+        root = root.parent
+    if fix == root or root in fix.parents or fix in root.parents:
+        raise _UsageError(
+            f"--fix {fix} is inside the dataset {root} (or holds it): corrected copies must "
+            "not mix with the originals. Choose a folder outside the dataset."
+        )
+
+
 def _diagnose(args: argparse.Namespace, ds: Any, reports: Any, console: _Console) -> None:
     """Print each failing frame's diagnosis (made in the job); with --fix, write fixed copies."""
     from camgeom.verification.repair import diagnose_frames
@@ -188,7 +220,7 @@ def _diagnose(args: argparse.Namespace, ds: Any, reports: Any, console: _Console
     # Only --fix needs the parsed frame (to write its corrected files).
     pairs: Any = ((ds[r.frame_id] if args.fix else None, r) for r in reports)
     console.say("\ndiagnosis (known kinds of mistake that fix the failures, best first):")
-    for line in diagnose_frames(pairs, fix=args.fix):
+    for line in diagnose_frames(pairs, fix=args.fix, overwrite=args.overwrite):
         console.say(f"  {line}")
 
 
@@ -422,7 +454,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--fix",
         metavar="OUT",
         help="with --diagnose: write corrected copies of frames with one unambiguous diagnosis "
-        "and fix_log.json here (the originals are never written)",
+        "and fix_log.json here, a folder outside the dataset (the originals are never "
+        "written; files already here are kept unless --overwrite)",
     )
     p.add_argument(
         "--out",

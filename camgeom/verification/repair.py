@@ -53,8 +53,20 @@ class Repair:
     reason: str = ""
 
 
-def repair_frame(frame: Frame, report: Report, out_dir: str | os.PathLike[str]) -> Repair:
+def repair_frame(
+    frame: Frame,
+    report: Report,
+    out_dir: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+) -> Repair:
     """Undo the diagnosed kind on a copy of ``frame`` in ``out_dir / frame_id``.
+
+    The copy is built and verified in a temporary folder inside ``out_dir``,
+    then its files are moved into place one by one (each move atomic). Files
+    already in ``out_dir`` are never deleted: a file the copy would replace is
+    replaced only with ``overwrite`` (or when it already holds the same bytes);
+    otherwise the frame is left alone, with the reason.
 
     Parameters
     ----------
@@ -63,14 +75,18 @@ def repair_frame(frame: Frame, report: Report, out_dir: str | os.PathLike[str]) 
         ``verify(frame, diagnose=True)``.
     out_dir : str or os.PathLike
         Root of the corrected copies; must not be inside the frame's own folder.
+    overwrite : bool, keyword-only
+        Replace files of an earlier copy.
 
     Returns
     -------
     Repair
         With ``kind`` None and a reason when the diagnosis is empty or
-        ambiguous, or the corrected copy does not pass.
+        ambiguous, the corrected copy does not pass, or it would replace files
+        without ``overwrite``.
     """
     import shutil
+    import tempfile
 
     from camgeom.datasets import load
     from camgeom.testing._edits import copy_frame, edit_copy, metadata_files
@@ -90,32 +106,58 @@ def repair_frame(frame: Frame, report: Report, out_dir: str | os.PathLike[str]) 
     kind = within[0]
     assert frame.source is not None
     own = Path(frame.source).resolve()
+    out = Path(out_dir).resolve()
     # the copy's dataset folder: Datagen frame ids are folder paths below it already
-    root = Path(out_dir).resolve() / (frame.frame_id if frame.vendor == "synthesisai" else "")
-    target = Path(out_dir).resolve() / frame.frame_id
+    final_root = out / frame.frame_id if frame.vendor == "synthesisai" else out
+    target = out / frame.frame_id
     if target == own or own in target.parents or (own.is_file() and own.parent in target.parents):
         raise InvalidValueError(f"--fix folder {out_dir} is inside the frame's own files")
-    if target.exists():
-        shutil.rmtree(target)
-    frame_dir = copy_frame(frame, root)
-    before = {p: p.read_bytes() for p in metadata_files(frame, frame_dir)}
-    edit_copy(frame, frame_dir, kind, undo=True)
-    copy = load(root)
-    fixed = verify(copy[0] if frame.vendor == "synthesisai" else copy[frame.frame_id])
-    if not fixed.passed:
-        shutil.rmtree(target)
-        for parent in target.parents:  # folders made only for this copy
-            if parent == Path(out_dir).resolve() or any(parent.iterdir()):
-                break
-            parent.rmdir()
-        names = ", ".join(c.name for c in fixed.failures)
-        return Repair(frame.frame_id, None, reason=f"{kind} undone still fails: {names}")
-    changed = tuple(
-        str(p.relative_to(root)) for p, data in before.items() if p.read_bytes() != data
-    )
-    if Path(frame.depth_path or "").name and kind in ("depth_kind_swapped", "depth_millimetres"):
-        changed += (str((frame_dir / Path(str(frame.depth_path)).name).relative_to(root)),)
-    return Repair(frame.frame_id, kind, root, changed)
+    out.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".camgeom-fix-", dir=out))
+    try:
+        frame_dir = copy_frame(frame, scratch)
+        before = {p: p.read_bytes() for p in metadata_files(frame, frame_dir)}
+        edit_copy(frame, frame_dir, kind, undo=True)
+        copy = load(scratch)
+        fixed = verify(copy[0] if frame.vendor == "synthesisai" else copy[frame.frame_id])
+        if not fixed.passed:
+            names = ", ".join(c.name for c in fixed.failures)
+            return Repair(frame.frame_id, None, reason=f"{kind} undone still fails: {names}")
+        changed = tuple(
+            str(p.relative_to(scratch)) for p, data in before.items() if p.read_bytes() != data
+        )
+        if Path(frame.depth_path or "").name and kind in (
+            "depth_kind_swapped",
+            "depth_millimetres",
+        ):
+            changed += (str((frame_dir / Path(str(frame.depth_path)).name).relative_to(scratch)),)
+        moves = [
+            (p, final_root / p.relative_to(scratch))
+            for p in sorted(scratch.rglob("*"))
+            if p.is_file()
+        ]
+        clashes = [
+            dst
+            for src, dst in moves
+            if (dst.exists() or dst.is_symlink())
+            and not (dst.is_file() and dst.read_bytes() == src.read_bytes())
+        ]
+        if clashes and not overwrite:
+            more = f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
+            return Repair(
+                frame.frame_id,
+                None,
+                reason=f"the corrected copy would replace {clashes[0]}{more}, which exists; "
+                "pass --overwrite to replace it, or --fix a new folder",
+            )
+        for src, dst in moves:
+            if dst.is_dir() and not dst.is_symlink():
+                return Repair(frame.frame_id, None, reason=f"{dst} is a folder, not a file")
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dst)
+        return Repair(frame.frame_id, kind, final_root, changed)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _within_tolerance(report: Report) -> list[str]:
@@ -130,6 +172,7 @@ def diagnose_frames(
     frames: Iterable[tuple[Frame, Report]],
     *,
     fix: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
 ) -> Iterator[str]:
     """Lines to print for each failing frame's diagnosis; with ``fix``, repair and log.
 
@@ -138,8 +181,13 @@ def diagnose_frames(
     frames : iterable of (Frame, Report)
         Failing frames with ``verify(frame, diagnose=True)`` reports.
     fix : str or os.PathLike, optional
-        Folder for corrected copies and ``fix_log.json``.
+        Folder for corrected copies and ``fix_log.json`` (written atomically).
+    overwrite : bool, keyword-only
+        Replace the files of earlier copies and an earlier ``fix_log.json``
+        (see :func:`repair_frame`); without it they are kept.
     """
+    from camgeom.io import atomic_output
+
     log: list[dict[str, Any]] = []
     for frame, report in frames:
         if report.passed:
@@ -154,7 +202,7 @@ def diagnose_frames(
                 f"{_fmt(d.residual_before)}{unit} -> {_fmt(d.residual_after)}{unit}"
             )
         if fix is not None:
-            r = repair_frame(frame, report, fix)
+            r = repair_frame(frame, report, fix, overwrite=overwrite)
             entry: dict[str, Any] = {"frame_id": r.frame_id, "kind": r.kind}
             if r.kind is None:
                 entry["reason"] = r.reason
@@ -172,7 +220,8 @@ def diagnose_frames(
             log.append(entry)
     if fix is not None:
         Path(fix).mkdir(parents=True, exist_ok=True)
-        (Path(fix) / FIX_LOG).write_text(json.dumps(log, indent=2))
+        with atomic_output(Path(fix) / FIX_LOG, overwrite=overwrite) as tmp:
+            tmp.write_text(json.dumps(log, indent=2))
         yield f"fix log: {Path(fix) / FIX_LOG}"
 
 

@@ -86,3 +86,101 @@ def test_cli_diagnose_comes_from_the_job_without_reading_frames_again(
     out = capsys.readouterr().out
     assert code == 1
     assert f"{frame.frame_id}: pose_transposed: {expected.diagnosis_check}" in out
+
+
+def _files(folder):
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_cli_fix_keeps_what_is_in_the_fix_folder(demo, tmp_path, capsys):
+    """A user's file in the copy's folder survives; an edited copy is replaced only on request."""
+    from camgeom.cli import main
+    from camgeom.verification.repair import FIX_LOG
+
+    frame = camgeom.load(demo.synthesisai)[0]
+    inject(frame, "pose_transposed", tmp_path / "bad")
+    fix = tmp_path / "fixed"
+    args = ["verify", str(tmp_path / "bad"), "--diagnose", "--fix", str(fix), "-q"]
+    assert main(args) == 1
+    fid = camgeom.load(tmp_path / "bad")[0].frame_id
+    copy = fix / fid
+    info = next(copy.glob("*.info.json"))
+    good = info.read_bytes()
+    (copy / "precious.txt").write_text("mine")
+    info.write_text('{"edited": "by hand"}')
+    capsys.readouterr()
+
+    # a second run into the same folder is refused up front (exit 2): the log exists
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert FIX_LOG in err and "--overwrite" in err
+    assert info.read_text() == '{"edited": "by hand"}'
+
+    # the log gone but the hand-edited copy there: the frame is left alone, with the reason
+    (fix / FIX_LOG).unlink()
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert "not fixed" in out and "pass --overwrite" in out
+    assert info.read_text() == '{"edited": "by hand"}'
+    assert (copy / "precious.txt").read_text() == "mine"
+    assert not [p for p in fix.iterdir() if p.name.startswith(".camgeom-fix-")]
+
+    # --overwrite replaces the copy's own files and keeps the others
+    assert main([*args, "--overwrite"]) == 1
+    assert info.read_bytes() == good
+    assert (copy / "precious.txt").read_text() == "mine"
+    assert json.loads((fix / FIX_LOG).read_text())[0]["kind"] == "pose_transposed"
+
+
+def test_cli_fix_rerun_of_identical_copies_needs_no_overwrite(demo, tmp_path):
+    """Copies that already hold the same bytes are not a clash (Datagen datapoint files)."""
+    from camgeom.cli import main
+    from camgeom.verification.repair import FIX_LOG
+
+    frame = camgeom.load(demo.datagen)[1]
+    inject(frame, "pixel_row_col", tmp_path / "bad")
+    fix = tmp_path / "fixed"
+    args = ["verify", str(tmp_path / "bad"), "--diagnose", "--fix", str(fix), "-q"]
+    assert main(args) == 1
+    first = _files(fix)
+    (fix / FIX_LOG).unlink()
+    assert main(args) == 1
+    assert _files(fix) == first
+
+
+@pytest.mark.parametrize("where", ["inside", "same", "parent"])
+def test_cli_fix_folder_in_the_dataset_is_refused_before_any_frame(
+    demo, tmp_path, capsys, monkeypatch, where
+):
+    import shutil
+
+    from camgeom.cli import main
+    from camgeom.jobs import verify as verify_job
+
+    data = tmp_path / "data" / "sai"
+    shutil.copytree(demo.synthesisai, data)
+    fix = {"inside": data / "fixed", "same": data, "parent": tmp_path / "data"}[where]
+
+    def boom(*args, **kwargs):
+        raise AssertionError("frames were verified before --fix was refused")
+
+    monkeypatch.setattr(verify_job, "run_verify", boom)
+    before = _files(tmp_path / "data")
+    assert main(["verify", str(data), "--diagnose", "--fix", str(fix), "-q"]) == 2
+    assert "outside the dataset" in capsys.readouterr().err
+    assert _files(tmp_path / "data") == before
+
+
+@pytest.mark.parametrize("option", ["--fix", "--json", "--out"])
+def test_cli_empty_output_paths_are_refused(demo, tmp_path, capsys, monkeypatch, option):
+    from camgeom.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    extra = ["--diagnose"] if option == "--fix" else []
+    assert main(["verify", str(demo.datagen), option, "", *extra, "-q"]) == 2
+    assert "is empty" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
