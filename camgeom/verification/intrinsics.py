@@ -85,6 +85,13 @@ def intrinsics_checks_for(
             ),
         )
     )
+    unusable = _unusable_lens(meta)
+    if unusable:
+        hint = "the metadata state a focal length or sensor width no lens has: trust K and the FOV"
+        out.append(failure("intrinsics.K_vs_focal_length", unusable, hint=hint))
+        if meta.fov_x is not None:
+            out.append(failure("intrinsics.focal_length_vs_fov", unusable, hint=hint))
+        return out
     if meta.focal_length_mm and meta.sensor_width_mm:
         fx_lens = meta.focal_length_mm / meta.sensor_width_mm * W
         out.append(
@@ -112,6 +119,24 @@ def intrinsics_checks_for(
             )
         )
     return out
+
+
+def _unusable_lens(meta: CameraMetadata) -> str:
+    """Why the stated focal length or sensor width cannot be a lens's ("" when both are fine).
+
+    Values that are absent are not checked; a stated one must be finite and positive
+    (a zero focal length would otherwise silently drop the lens checks, and a
+    negative one would make the relative error negative, i.e. passing).
+    """
+    bad = [
+        f"{name} = {value!r}"
+        for name, value in (
+            ("focal_length_mm", meta.focal_length_mm),
+            ("sensor_width_mm", meta.sensor_width_mm),
+        )
+        if value is not None and not (math.isfinite(value) and value > 0)
+    ]
+    return f"{', '.join(bad)}: must be a positive length in millimetres" if bad else ""
 
 
 def _square_severity(promised: bool | None) -> str:

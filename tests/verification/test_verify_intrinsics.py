@@ -113,3 +113,38 @@ def test_square_pixels_follow_the_metadata_field(frame_factory, promised, status
     c = verify(frame_factory(K, square_pixels=promised))["intrinsics.square_pixels"]
     assert c.status == status
     assert c.value == pytest.approx(0.2)
+
+
+# 36 mm sensor on a 640-pixel-wide image: fx = 500 needs a 28.125 mm lens
+LENS = {"sensor_width_mm": 36.0, "focal_length_mm": F * 36.0 / W}
+
+
+def test_consistent_focal_length_passes_both_lens_checks(frame_factory):
+    r = verify(frame_factory(K_with(W / 2, H / 2), **LENS, **FOV))
+    assert r["intrinsics.K_vs_focal_length"].status == "pass"
+    assert r["intrinsics.focal_length_vs_fov"].status == "pass"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("focal_length_mm", -LENS["focal_length_mm"]),  # the relative error was -2: passed
+        ("focal_length_mm", 0.0),  # both lens checks vanished: the frame passed
+        ("sensor_width_mm", 0.0),
+        ("sensor_width_mm", -36.0),
+        ("focal_length_mm", math.inf),
+        ("focal_length_mm", math.nan),
+    ],
+)
+def test_a_focal_length_no_lens_has_fails_both_lens_checks(frame_factory, field, value):
+    r = verify(frame_factory(K_with(W / 2, H / 2), **{**LENS, field: value}, **FOV))
+    assert not r.passed
+    for name in ("intrinsics.K_vs_focal_length", "intrinsics.focal_length_vs_fov"):
+        assert r[name].status == "fail", str(r)
+        assert field in r[name].message and "positive" in r[name].message
+
+
+def test_a_focal_length_alone_is_not_checked(frame_factory):
+    r = verify(frame_factory(K_with(W / 2, H / 2), focal_length_mm=28.0))
+    assert "intrinsics.K_vs_focal_length" not in r
+    assert r.passed
