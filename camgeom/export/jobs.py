@@ -227,6 +227,7 @@ def frame_observations(
             obs = np.where(labelled, L, np.nan)
         ok = np.isfinite(uv).all(1) & np.isfinite(obs).all(1)
         ok &= (obs[:, 0] >= 0) & (obs[:, 0] <= w) & (obs[:, 1] >= 0) & (obs[:, 1] <= h)
+    _drop_repeated_positions(W, ok)
     sel = np.flatnonzero(ok)
     keys: list[list[Any]] = []
     start = 0
@@ -258,6 +259,22 @@ def frame_observations(
         "rgb": pack_array(rgb, "u1"),
         "err": pack_array(err, "<f8"),
     }
+
+
+def _drop_repeated_positions(world: np.ndarray, ok: np.ndarray) -> None:
+    """Clear ``ok`` of each landmark at the same 3D position as an earlier one.
+
+    Landmark groups can name one vertex twice (Datagen's ``face_standard`` and
+    ``face_dense`` share points): in the model it is one 3D point with one
+    observation per image, the first group's, not two points at one place.
+    """
+    rows = np.flatnonzero(ok)
+    if len(rows) < 2:
+        return
+    _, first = np.unique(world[rows], axis=0, return_index=True)
+    repeated = np.ones(len(rows), dtype=bool)
+    repeated[first] = False
+    ok[rows[repeated]] = False
 
 
 def colmap_model(

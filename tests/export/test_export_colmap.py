@@ -351,3 +351,23 @@ def test_fused_depth_cloud_seeds_points3d(demo, tmp_path: Path) -> None:
                 frame.camera.cam_from_world[:3, :3] @ point.xyz + frame.camera.cam_from_world[:3, 3]
             )
             assert abs(np.linalg.norm(cam_pt) - z[row, col]) < 1e-5 * z[row, col]
+
+
+def test_a_vertex_named_by_two_groups_is_one_point(fixtures, tmp_path: Path) -> None:
+    """Datagen's face_standard and face_dense share vertices: one 3D point each, and
+    the exported model verifies as the dataset does (no duplicated points3D)."""
+    from camgeom.verification import verify
+
+    src = fixtures / "datagen" / "faces_nn"
+    ds = camgeom.load(src)
+    frame = ds[0]
+    world = np.concatenate([lm.world for lm in frame.landmarks.values() if lm.world is not None])
+    assert len(np.unique(world, axis=0)) < len(world)  # the source repeats positions
+    assert export_colmap(ds, tmp_path, workers=1, progress=False).exit_code == 0
+    exported = camgeom.load(tmp_path)
+    for f in exported:
+        pts = f.landmarks["points3D"].world
+        assert len(np.unique(pts, axis=0)) == len(pts)
+        report = verify(f)
+        assert not [c for c in report.failures if "duplicates" in c.name], str(report)
+    assert all(verify(f).passed for f in exported) == all(verify(f).passed for f in ds)
