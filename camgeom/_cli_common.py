@@ -71,6 +71,13 @@ def _check_job_args(args: argparse.Namespace) -> None:
     workers = getattr(args, "workers", None)
     if workers is not None and workers < 1:
         raise _UsageError(f"--workers must be at least 1, got {workers}.")
+    if workers is not None and workers > MAX_WORKERS_PER_CORE * _cores():
+        raise _UsageError(
+            f"--workers {workers} is more than {MAX_WORKERS_PER_CORE} per core (this machine "
+            f"has {_cores()}): processes beyond the cores add memory and start-up time, not "
+            f"speed. Pass at most {MAX_WORKERS_PER_CORE * _cores()}, or leave --workers out "
+            "to use every core."
+        )
     if workers is not None and getattr(args, "scheduler", None):
         raise _UsageError(
             "pass either --workers (local processes) or --scheduler (Dask), not both."
@@ -81,6 +88,16 @@ def _check_job_args(args: argparse.Namespace) -> None:
             raise _UsageError("--out is empty: name the output folder.")
         _check_writable_folder(Path(out), "--out", may_create=True)
     _start_local_workers_early(args)
+
+
+MAX_WORKERS_PER_CORE = 8
+"""``--workers`` above this many per local core is refused (a typo, not a plan)."""
+
+
+def _cores() -> int:
+    from camgeom.jobs.backends import local_cores
+
+    return local_cores()
 
 
 def _start_local_workers_early(args: argparse.Namespace) -> None:
@@ -147,7 +164,8 @@ def _add_parallel_options(p: argparse.ArgumentParser) -> None:
         "--workers",
         type=int,
         metavar="N",
-        help="local worker processes (default: every core; 1 runs in this process)",
+        help="local worker processes (default: every core; 1 runs in this process; never more "
+        "than frames, at most 8 per core)",
     )
     p.add_argument(
         "--scheduler",

@@ -81,6 +81,7 @@ def run_job(
     workers : int, keyword-only, optional
         Local worker processes; 1 runs every frame in this process. Default:
         every core this process may use, unless a Dask scheduler is configured.
+        Never more processes than ``items`` (when it has a length) are started.
     scheduler : str or distributed.Client, keyword-only, optional
         Run on this Dask cluster instead of local processes. Default: the
         ``CAMGEOM_DASK_SCHEDULER`` environment variable when ``workers`` is not given.
@@ -152,6 +153,8 @@ def run_job(
                 clean_orphans(out)
             manifest.add_options(options_hash, options_text)
             run_id = manifest.start_run(job.name, options_hash)
+            if isinstance(items, Sized):  # a worker with no frame to run is never started
+                local_workers = min(local_workers, max(1, len(items)))
             if scheduler is not None:
                 backend: Backend = DaskBackend(job, scheduler)
             elif local_workers == 1:

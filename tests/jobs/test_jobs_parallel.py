@@ -284,3 +284,37 @@ def test_a_run_goes_to_the_scheduler_given_else_the_environments_else_local_core
     monkeypatch.setenv(SCHEDULER_ENV, "tcp://10.0.0.6:8786")
     assert resolve_workers(None, None) == ("tcp://10.0.0.6:8786", 0)
     assert resolve_workers(2, None) == (None, 2)  # explicit local workers win
+
+
+def test_no_more_worker_processes_than_frames(
+    tmp_path: Path, dataset: tuple[Path, list[Src]], reference: dict[str, bytes]
+) -> None:
+    root, sources = dataset
+    few = sources[:3]
+    summary = run_job(
+        WriteJob(png=True, ply=True), few, tmp_path, root=root, workers=50, progress=False
+    )
+    assert (summary.backend, summary.workers, summary.done) == ("processes", 3, 3)
+    one = run_job(
+        WriteJob(png=True, ply=True),
+        sources[3:4],
+        tmp_path / "one",
+        root=root,
+        workers=50,
+        progress=False,
+    )
+    assert (one.backend, one.workers, one.done) == ("inline", 1, 1)
+
+
+def test_cli_refuses_more_than_8_workers_per_core(tmp_path: Path, capsys) -> None:
+    from camgeom.cli import main
+    from camgeom.jobs.backends import local_cores
+
+    too_many = 8 * local_cores() + 1
+    assert (
+        main(["project", str(tmp_path), "--out", str(tmp_path / "o"), "--workers", str(too_many)])
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert f"--workers {too_many}" in err and "per core" in err
+    assert not (tmp_path / "o").exists()
