@@ -82,6 +82,15 @@ def _check_job_args(args: argparse.Namespace) -> None:
         raise _UsageError(
             "pass either --workers (local processes) or --scheduler (Dask), not both."
         )
+    if hasattr(args, "workers"):
+        from camgeom.jobs.backends import check_scheduler_address, resolve_workers
+
+        scheduler, _ = resolve_workers(workers, getattr(args, "scheduler", None) or None)
+        if isinstance(scheduler, str):
+            try:
+                check_scheduler_address(scheduler)
+            except CamgeomError as exc:
+                raise _UsageError(str(exc)) from None
     out = getattr(args, "out", None)
     if out is not None:
         if not str(out).strip():

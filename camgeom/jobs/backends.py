@@ -414,6 +414,43 @@ class ProcessBackend(Backend):
             self._pool = None
 
 
+def check_scheduler_address(address: str) -> None:
+    """Refuse a Dask scheduler address that no client could connect to, without connecting.
+
+    A malformed address (``"garbage"``, ``"tcp://host"`` without a port, an
+    unknown protocol) would otherwise leave a half-built client behind that
+    blocks the program's exit for a minute.
+
+    Raises
+    ------
+    CamgeomError
+        dask.distributed is not installed.
+    InvalidValueError
+        The address is malformed (the message says the expected form).
+    """
+    try:
+        from distributed.comm import parse_address
+        from distributed.comm.addressing import parse_host_port
+        from distributed.comm.registry import backends
+    except ImportError:
+        raise CamgeomError(
+            'Running on a Dask cluster needs dask.distributed: pip install "camgeom[dask]".'
+        ) from None
+    try:
+        if not address.strip():
+            raise ValueError("the address is empty")
+        scheme, location = parse_address(address)
+        if scheme not in backends:
+            raise ValueError(f"unknown protocol {scheme!r} (known: {', '.join(sorted(backends))})")
+        if scheme in ("tcp", "tls", "ws", "wss"):
+            parse_host_port(location)
+    except ValueError as exc:
+        raise InvalidValueError(
+            f"Cannot use {address!r} as a Dask scheduler address: {exc}. Give it as "
+            f"tcp://HOST:PORT (--scheduler or ${SCHEDULER_ENV})."
+        ) from None
+
+
 class DaskBackend(Backend):
     """Frames run on a Dask distributed cluster.
 
@@ -448,6 +485,7 @@ class DaskBackend(Backend):
             ) from None
         self._distributed = distributed
         if isinstance(scheduler, str):
+            check_scheduler_address(scheduler)
             try:
                 self.client = distributed.Client(scheduler, timeout=timeout, set_as_default=False)
             except (OSError, TimeoutError, ValueError) as exc:

@@ -318,3 +318,31 @@ def test_cli_refuses_more_than_8_workers_per_core(tmp_path: Path, capsys) -> Non
     err = capsys.readouterr().err
     assert f"--workers {too_many}" in err and "per core" in err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("address", ["garbage", "tcp://host-without-port", "foo://bar:1", " "])
+def test_malformed_scheduler_address_is_refused_at_once(tmp_path: Path, address: str) -> None:
+    """No client is built for it (a half-built one blocked the exit for 60 s)."""
+    pytest.importorskip("distributed")
+    import time
+
+    from camgeom.errors import InvalidValueError
+    from camgeom.jobs.backends import DaskBackend
+
+    start = time.monotonic()
+    with pytest.raises(InvalidValueError, match="Dask scheduler address"):
+        DaskBackend(WriteJob(), address)
+    env = {**os.environ, "CAMGEOM_DASK_SCHEDULER": address}
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "camgeom.cli", "project", str(tmp_path), "--out", str(out), "-q"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Dask scheduler address" in proc.stderr and "tcp://HOST:PORT" in proc.stderr
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
+    assert not out.exists()
+    assert time.monotonic() - start < 30
