@@ -82,9 +82,13 @@ def load(path: str | os.PathLike[str], *, allow_outside_root: bool = False) -> D
     (1, ('facesynthetics',), array([1., 2.]))
     """
     p = Path(path).absolute()  # ids and roots need the parents of a relative path
-    if not p.exists():
-        raise FormatError(f"{p}: no such file or folder.")
-    if p.is_file():
+    try:
+        os.stat(p)
+    except FileNotFoundError:
+        raise FormatError(f"{p}: no such file or folder.") from None
+    except OSError as exc:
+        raise FormatError(f"{p}: cannot be read ({exc.strerror or exc}).") from None
+    if os.path.isfile(p):
         sources, root = _from_file(p, allow_outside_root)
     else:
         root = _dir_root(p)
@@ -100,7 +104,7 @@ def load(path: str | os.PathLike[str], *, allow_outside_root: bool = False) -> D
 
 def _dir_root(p: Path) -> Path:
     """Root for frame ids: a Datagen camera folder is named from its datapoint / HIC scene."""
-    if (p / "camera_metadata.json").is_file():
+    if os.path.isfile(p / "camera_metadata.json"):
         return _camera_root(p)
     return p
 
@@ -123,12 +127,12 @@ def _from_file(p: Path, allow: bool) -> tuple[Sequence[FrameSource], Path]:
     if name == "metadata.jsonl":
         return _require(_synthesis_dir(folder, folder, _listing(folder)), p), folder
     match = _RENDER_FILE.match(name)
-    if match and (folder / f"{match.group(1)}{synthesisai.INFO_SUFFIX}").is_file():
+    if match and os.path.isfile(folder / f"{match.group(1)}{synthesisai.INFO_SUFFIX}"):
         return [
             _synthesis_one(folder / f"{match.group(1)}{synthesisai.INFO_SUFFIX}", folder)
         ], folder
     for cam_dir in (folder, folder.parent):
-        if (cam_dir / "camera_metadata.json").is_file():
+        if os.path.isfile(cam_dir / "camera_metadata.json"):
             root = _camera_root(cam_dir)
             return _datagen_camera(cam_dir, root, _listing(cam_dir)), root
     if name in _DATAPOINT_FILES:
@@ -140,7 +144,7 @@ def _from_file(p: Path, allow: bool) -> tuple[Sequence[FrameSource], Path]:
     if p.suffix.lower() == ".png":
         stem = name[: -len("_seg.png")] if name.endswith("_seg.png") else p.stem
         ldmks = folder / f"{stem}{facesynthetics.LDMKS_SUFFIX}"
-        if ldmks.is_file():
+        if os.path.isfile(ldmks):
             return [facesynthetics.source_for(ldmks, folder)], folder
     if p.suffix.lower() == ".json":
         doc = load_json(p)
@@ -236,7 +240,8 @@ def _frames_here(
             )
     subdirs = [n for n in sorted(names, key=natural_key) if names[n]]
     # a datapoint / environment / HIC frames/NNN folder: camera folders one level down
-    cams = [n for n in subdirs if (folder / n / "camera_metadata.json").is_file()]
+    # os.path.isfile: a folder that cannot be read holds no camera (Path.is_file raises)
+    cams = [n for n in subdirs if os.path.isfile(folder / n / "camera_metadata.json")]
     if cams:
         for n in cams:
             out._extend(_datagen_camera(folder / n, root, _listing(folder / n)))

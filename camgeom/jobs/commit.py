@@ -101,16 +101,19 @@ def clean_orphans(out_dir: str | os.PathLike[str]) -> int:
         except OSError:
             continue
         with entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    if not (folder == os.fspath(out_dir) and entry.name == STATE_DIR):
-                        pending.append(entry.path)
-                elif entry.name.startswith(".") and is_temp_name(entry.name):
+            try:
+                for entry in entries:
                     try:
-                        os.unlink(entry.path)
-                        removed += 1
-                    except FileNotFoundError:
-                        pass
+                        if entry.is_dir(follow_symlinks=False):
+                            if not (folder == os.fspath(out_dir) and entry.name == STATE_DIR):
+                                pending.append(entry.path)
+                        elif entry.name.startswith(".") and is_temp_name(entry.name):
+                            os.unlink(entry.path)
+                            removed += 1
+                    except OSError:  # gone meanwhile, or not ours to read or remove
+                        continue
+            except OSError:  # the folder could not be read to its end
+                continue
     return removed
 
 

@@ -137,3 +137,27 @@ def test_a_render_source_carries_only_its_own_names(fixtures, tmp_path):
             if field.name in ("camera", "distorted_camera", "depth_path", "image_path"):
                 assert getattr(got, field.name) == getattr(want, field.name), field.name
         assert (got.distorted_camera is not None) == (source.frame_id == "0")
+
+
+def test_a_folder_that_cannot_be_read_is_skipped(
+    fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Probing a camera folder one may not read raises PermissionError in Path.is_file."""
+    import os
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(fixtures / "datagen/faces_nn/datapoint_00016", data / "datapoint_00016")
+    (data / "datapoint_99999" / "camera").mkdir(parents=True)
+    real_stat = os.stat
+
+    def stat(path, *args, **kwargs):
+        if "datapoint_99999" in os.fspath(path):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", stat)
+    ds = load(data)
+    assert ds.frame_ids == ("datapoint_00016/camera",)
+    with pytest.raises(FormatError, match="cannot be read"):
+        load(data / "datapoint_99999")

@@ -186,3 +186,46 @@ def test_a_users_file_that_appears_after_the_worker_looked_is_still_not_lost(
         (row,) = commit_frames(m, [frame])
         assert row.state == "failed" and row.error_type == "OutputExistsError"
         assert _visible(tmp_path) == {"z.txt": "mine"}
+
+
+def test_clean_orphans_goes_past_what_it_may_not_read_or_remove(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An --out holding folders or files of other users: skipped, not a traceback."""
+    import os
+
+    for rel in ("a/.x.txt.tmp.0123456789ab.txt", "locked/.y.txt.tmp.0123456789ab.txt"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x")
+    real_unlink, real_scandir = os.unlink, os.scandir
+
+    def unlink(path, *args, **kwargs):
+        if "locked" in os.fspath(path):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_unlink(path, *args, **kwargs)
+
+    class Broken:
+        """A listing that fails part-way (a folder that changes or may not be read)."""
+
+        def __init__(self, it):
+            self.it = it
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.it.close()
+
+        def __iter__(self):
+            yield next(iter(self.it))
+            raise PermissionError(13, "Permission denied")
+
+    def scandir(path):
+        it = real_scandir(path)
+        return Broken(it) if os.fspath(path) == os.fspath(tmp_path) else it
+
+    monkeypatch.setattr(os, "unlink", unlink)
+    monkeypatch.setattr(os, "scandir", scandir)
+    clean_orphans(tmp_path)  # does not raise
+    monkeypatch.undo()
+    assert (tmp_path / "locked/.y.txt.tmp.0123456789ab.txt").exists()
