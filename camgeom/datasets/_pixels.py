@@ -122,7 +122,11 @@ def read_segmentation(path: Path) -> np.ndarray:
 
 
 def _unreadable_segmentation(path: Path, exc: BaseException) -> FormatError:
-    return FormatError(f"{path}: cannot read the segmentation image ({type(exc).__name__}: {exc}).")
+    if type(exc).__name__ == "UnidentifiedImageError":  # its message names a BytesIO object
+        why = "not an image format Pillow reads: the file is damaged or not a PNG"
+    else:
+        why = f"{type(exc).__name__}: {exc}"
+    return FormatError(f"{path}: cannot read the segmentation image ({why}).")
 
 
 def _plain_gray_png(data: bytes, max_pixels: int | None) -> bool:

@@ -133,3 +133,13 @@ def test_cli_project_warns_about_a_bomb_rgb_and_goes_on(v12_copy, tmp_path, caps
     assert code == 0, out
     assert "RGB image unreadable" in out.out + out.err
     assert "0.rgb.png" in out.out + out.err
+
+
+def test_a_file_that_is_no_image_is_named_plainly(tmp_path: Path) -> None:
+    from camgeom.datasets._pixels import read_segmentation
+
+    path = tmp_path / "semantic_segmentation.png"
+    path.write_bytes(b"garbage\n")
+    with pytest.raises(FormatError, match="damaged or not a PNG") as err:
+        read_segmentation(path)
+    assert str(path) in str(err.value) and "BytesIO" not in str(err.value)
