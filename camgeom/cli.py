@@ -289,7 +289,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from camgeom.demo import DemoPaths, make_demo_dataset
 
     console = _Console(args.quiet)
+    if not str(args.dir).strip():
+        raise _UsageError("the demo folder is empty: name a folder (default: ./camgeom-demo).")
     root = Path(args.dir)
+    _check_writable_folder(root, "demo folder", may_create=True)
     data = root / "data"
     if not args.overwrite and (data / "ground_truth.json").is_file():
         # the demo is deterministic: a complete earlier one is reused as it is

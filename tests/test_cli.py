@@ -270,6 +270,8 @@ def test_plain_exception_in_one_frame_fails_only_that_frame(demo, tmp_path, monk
         ("project", "{data}", "--out", "{out}", "--workers", "0"),
         ("project", "{data}", "--out", "{file}"),
         ("verify", "{data}", "--json", "{out}/missing/report.json"),
+        ("demo", "{file}"),
+        ("demo", ""),
     ],
 )
 def test_bad_arguments_exit_2_before_any_frame(demo, tmp_path, args):
