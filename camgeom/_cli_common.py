@@ -57,8 +57,18 @@ def _load(path: str, console: _Console) -> Dataset | None:
     return None
 
 
-def _csv_list(value: str | None) -> list[str] | None:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+def _csv_list(value: str | None, option: str = "") -> list[str] | None:
+    """``"a, b"`` -> ``["a", "b"]``; None when the option was not given.
+
+    A given value that names nothing (``""``, ``","``) is refused (exit 2): it
+    would otherwise read as "every one".
+    """
+    if value is None:
+        return None
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    if not names:
+        raise _UsageError(f"{option or 'the list'} is empty: name at least one, comma-separated.")
+    return names
 
 
 def _frames(ds: Dataset, console: _Console, desc: str) -> Iterator[Frame]:

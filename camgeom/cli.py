@@ -232,10 +232,11 @@ def cmd_project(args: argparse.Namespace) -> int:
 
     console = _Console(args.quiet)
     _check_job_args(args)
+    groups = _csv_list(args.groups, "--groups")
     ds = _load(args.path, console)
     if ds is None:
         return EXIT_INPUT
-    summary = project_dataset(ds, args.out, groups=_csv_list(args.groups), **_job_kwargs(args))
+    summary = project_dataset(ds, args.out, groups=groups, **_job_kwargs(args))
     _report(console, summary, "frame(s)")
     console.say(f"outputs: {Path(summary.out_dir).resolve()}")
     return summary.exit_code
@@ -255,6 +256,7 @@ def cmd_pointcloud(args: argparse.Namespace) -> int:
         raise _UsageError(
             str(exc).replace("`stride`", "--stride").replace("`max_depth`", "--max-depth")
         ) from None
+    segments = _csv_list(args.segments, "--segments")
     ds = _load(args.path, console)
     if ds is None:
         return EXIT_INPUT
@@ -262,7 +264,7 @@ def cmd_pointcloud(args: argparse.Namespace) -> int:
         ds,
         args.out,
         frame=args.frame,
-        segments=_csv_list(args.segments),
+        segments=segments,
         colors=args.colors,
         normals=args.normals,
         fuse=args.fuse,

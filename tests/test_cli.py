@@ -272,6 +272,10 @@ def test_plain_exception_in_one_frame_fails_only_that_frame(demo, tmp_path, monk
         ("verify", "{data}", "--json", "{out}/missing/report.json"),
         ("demo", "{file}"),
         ("demo", ""),
+        ("project", "{data}", "--out", "{out}", "--groups", ""),
+        ("project", "{data}", "--out", "{out}", "--groups", " , "),
+        ("pointcloud", "{data}", "--out", "{out}", "--segments", ""),
+        ("export", "colmap", "{data}", "--out", "{out}", "--groups", ""),
     ],
 )
 def test_bad_arguments_exit_2_before_any_frame(demo, tmp_path, args):

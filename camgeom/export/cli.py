@@ -91,6 +91,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     console = cli._Console(args.quiet)
     cli._check_job_args(args)
+    groups = cli._csv_list(args.groups, "--groups") if args.format == "colmap" else None
     ds = cli._load(args.path, console)
     if ds is None:
         return cli.EXIT_INPUT
@@ -101,7 +102,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             args.out,
             binary=args.binary,
             points=args.points,
-            groups=cli._csv_list(args.groups),
+            groups=groups,
             images=args.images,
             **kwargs,
         )

@@ -7,6 +7,8 @@ scenes are counted apart from frames (:attr:`PointcloudSummary.scenes`).
 
 Colours, normals and segment masks degrade per frame: a frame without an RGB
 image, a normal map or a segmentation is written without them, with a warning.
+A view that cannot be read is left out of its scene's fused cloud, with a
+warning naming it and the error; a scene none of whose views can be read fails.
 """
 
 from __future__ import annotations
@@ -163,13 +165,25 @@ class FuseJob(Job):
 
         clouds = []
         warnings: list[str] = []
+        first_error: Exception | None = None
         for source in item.sources:
-            frame = source.read(landmarks=False)
             notes: list[str] = []
-            cloud = self.cloud.cloud(frame, notes)
-            assert frame.camera is not None  # checked by _CloudOptions.cloud
-            clouds.append(cloud.transformed(frame.camera.world_from_cam))
+            try:
+                frame = source.read(landmarks=False)
+                cloud = self.cloud.cloud(frame, notes)
+                assert frame.camera is not None  # checked by _CloudOptions.cloud
+                clouds.append(cloud.transformed(frame.camera.world_from_cam))
+            except Exception as exc:  # one damaged view: the scene is fused without it
+                first_error = first_error or exc
+                warnings.append(
+                    f"{source.frame_id}: view left out of the fused cloud "
+                    f"({type(exc).__name__}: {exc})"
+                )
+                continue
             warnings += [f"{source.frame_id}: {n}" for n in notes]
+        if not clouds:
+            assert first_error is not None
+            raise first_error
         fused = concatenate_point_clouds(clouds)
         fused.write_ply(out.path(".fused.ply"), overwrite=True, atomic=False)
         return FrameResult({"views": len(clouds), "points": len(fused.points)}, tuple(warnings))

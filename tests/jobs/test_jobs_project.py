@@ -233,3 +233,38 @@ def test_json_cells_of_any_column_are_orjson_values():
     columns = [[], [1.5, None, 2], [None, "a,b", 3], ["x", 1], ['q"', "é"], [True, None, False]]
     for values in columns:
         assert _json_cells(values) == [orjson.dumps(v).decode() for v in values]
+
+
+def test_pointcloud_fuse_leaves_out_a_damaged_view(demo, tmp_path):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(demo.datagen, data)
+    ds = camgeom.load(data)
+    scenes = ds.scenes()
+    scene_id, scene = next((k, v) for k, v in scenes.items() if len(v) >= 2)
+    bad, good = scene[0], scene[1]
+    bad.depth_path.write_bytes(bad.depth_path.read_bytes()[:500])  # truncated
+    s = pointclouds_from_dataset(
+        camgeom.load(data), tmp_path / "out", fuse=True, workers=1, progress=False
+    )
+    assert s.frames.failed == 1 and s.scenes.failed == 0 and s.scenes.done == len(scenes)
+    note = next(w.message for w in s.scenes.warnings if bad.frame_id in w.message)
+    assert "left out of the fused cloud" in note and "FormatError" in note
+    fused = next((tmp_path / "out").rglob("*.fused.ply"))
+    kept_views = [v for v in scene if v.frame_id != bad.frame_id]
+    assert good.frame_id in [v.frame_id for v in kept_views]
+    n_fused = len(trimesh.load(fused, process=False).vertices)
+    n_good = sum(
+        len(camgeom.points_from_depth(v.read_depth(), v.camera.K, depth_kind=v.depth_kind).points)
+        for v in kept_views
+    )
+    assert n_fused == n_good > 0
+    # every view damaged: the scene fails, with the first view's error
+    for v in kept_views:
+        v.depth_path.write_bytes(v.depth_path.read_bytes()[:500])
+    s = pointclouds_from_dataset(
+        camgeom.load(data), tmp_path / "out2", fuse=True, workers=1, progress=False
+    )
+    assert s.scenes.failed >= 1
+    assert any(f.frame_id == scene_id for f in s.scenes.failures)
