@@ -345,10 +345,6 @@ def files_in(folder: str | os.PathLike[str]) -> list[str]:
     """The files directly in ``folder`` (not hidden), or none when it cannot be listed."""
     try:
         with os.scandir(folder) as entries:
-            return [
-                os.path.join(folder, e.name)
-                for e in entries
-                if not e.name.startswith(".") and e.is_file()
-            ]
+            return [e.path for e in entries if not e.name.startswith(".") and e.is_file()]
     except OSError:
         return []

@@ -102,14 +102,14 @@ def input_files(camera_dir: Path) -> list[str]:
     The files directly in the camera folder, its ``key_points/*.json`` and the
     datapoint's JSON files (:data:`_DATAPOINT_FILES`) in the folder above.
     """
-    found = files_in(camera_dir)
-    found += [p for p in files_in(camera_dir / "key_points") if p.endswith(".json")]
+    camera = os.fspath(camera_dir)
+    found = files_in(camera)
     here = {os.path.basename(p) for p in found}
-    found += [
-        os.path.join(camera_dir.parent, name)
-        for name in _DATAPOINT_FILES
-        if name not in here and os.path.isfile(camera_dir.parent / name)
-    ]
+    found += [p for p in files_in(os.path.join(camera, "key_points")) if p.endswith(".json")]
+    wanted = [name for name in _DATAPOINT_FILES if name not in here]
+    if wanted:  # one listing of the datapoint folder rather than a stat per name
+        above = os.path.dirname(camera)
+        found += [p for p in files_in(above) if os.path.basename(p) in wanted]
     return found
 
 
