@@ -283,7 +283,10 @@ def segment_mask(seg: np.ndarray, mapping: Mapping[str, Any], keys: Sequence[str
 
     ``seg`` is what :func:`read_segmentation` returns: (H, W) integer ids, or
     (H, W, 3) colours compared with the mapping's RGB triples to half a unit (a
-    mapping in 0-1 floats is scaled to 0-255 for uint8 images).
+    mapping in 0-1 floats is scaled to 0-255 for uint8 images). A float image
+    with 0-1 colours (a Datagen EXR segmentation) is compared to half an 8-bit
+    step, 0.5 / 255: its half-float values lie within 5e-4 of the mapping's,
+    and its classes at least 0.01 apart.
     """
     if seg.ndim == 2:
         ids = [int(np.asarray(mapping[k]).ravel()[0]) for k in keys]
@@ -300,5 +303,6 @@ def segment_mask(seg: np.ndarray, mapping: Mapping[str, Any], keys: Sequence[str
         col = np.asarray(mapping[k], dtype=np.float64).ravel()[:3]
         if seg.dtype == np.uint8 and col.max() <= 1.0 and not float(col.max()).is_integer():
             col = col * 255
-        mask |= np.all(np.abs(rgb - col) < 0.5, axis=-1)
+        tol = 0.5 / 255 if seg.dtype.kind == "f" and col.max() <= 1.0 else 0.5
+        mask |= np.all(np.abs(rgb - col) < tol, axis=-1)
     return mask

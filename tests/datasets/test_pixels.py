@@ -143,3 +143,24 @@ def test_a_file_that_is_no_image_is_named_plainly(tmp_path: Path) -> None:
     with pytest.raises(FormatError, match="damaged or not a PNG") as err:
         read_segmentation(path)
     assert str(path) in str(err.value) and "BytesIO" not in str(err.value)
+
+
+def test_float_exr_segmentation_masks_only_the_named_class(fixtures) -> None:
+    """Datagen's 2022 EXR segmentation holds 0-1 float colours (half-float rounded):
+    a class is the pixels within half an 8-bit step of its colour, not within 0.5."""
+    import camgeom
+
+    frame = camgeom.load(fixtures / "datagen" / "legacy_2022")[0]
+    seg = frame.read_segmentation().astype(np.float64)
+    assert seg.dtype.kind == "f" and seg.max() <= 1.0
+    masks = {k: frame.segment_mask([k]) for k in frame.segmentation_mapping}
+    for name, mask in masks.items():
+        colour = np.asarray(frame.segmentation_mapping[name], float).ravel()[:3]
+        # independent count: the nearest class colour of each pixel, within 1e-3
+        expected = np.abs(seg - colour).max(axis=-1) < 1e-3
+        np.testing.assert_array_equal(mask, expected, err_msg=name)
+    total = np.sum([m.astype(int) for m in masks.values()], axis=0)
+    assert total.max() == 1  # classes are disjoint
+    background = np.all(seg == 1.0, axis=-1)
+    assert background.sum() > 300_000 and not (total.astype(bool) & background).any()
+    assert masks["eyebrows"].sum() == 3085
