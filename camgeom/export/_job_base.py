@@ -29,12 +29,19 @@ if TYPE_CHECKING:
     from camgeom.camera import Camera
     from camgeom.datasets.frame import Frame, FrameSource
 
-__all__ = ["FUSED_STRIDE", "IMAGE_MODES", "lens_model"]
+__all__ = ["FUSED_STRIDE", "IMAGE_MODES", "UNKNOWN_DEPTH_KIND", "lens_model"]
 
 #: How images reach the output folder.
 IMAGE_MODES = ("symlink", "hardlink", "copy")
 #: Pixel step of the depth samples of a fused cloud (COLMAP ``points3D``, nerfstudio PLY).
 FUSED_STRIDE = 4
+
+UNKNOWN_DEPTH_KIND = (
+    "depth of unknown kind (planar z or range along the ray is unverified): left out, "
+    "since it cannot be converted to planar z"
+)
+"""The warning of a frame whose depth map is not exported (``Frame.depth_kind`` None)."""
+
 
 _IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr", ".bmp", ".webp")
 _IMAGE_SUFFIXES = tuple(".image" + e for e in _IMAGE_EXTS)

@@ -25,6 +25,7 @@ from camgeom.export import colmap as _colmap
 from camgeom.export._job_base import (
     FUSED_STRIDE,
     IMAGE_MODES,
+    UNKNOWN_DEPTH_KIND,
     _check_choice,
     _ExportJob,
     _frame_record,
@@ -117,7 +118,9 @@ class ColmapExportJob(_ExportJob):
     def run(self, item: FrameSource, out: FrameOutputs) -> FrameResult:
         frame = item.read(landmarks=self.points == "landmarks")
         rec = _frame_record(self, frame, out)
-        warnings = () if rec["image"] else ("no image file: the model names a missing image",)
+        warnings: list[str] = []
+        if not rec["image"]:
+            warnings.append("no image file: the model names a missing image")
         if rec["image"] is None:
             rec["image"] = out.stem + ".image.png"
         landmarks = []
@@ -128,9 +131,12 @@ class ColmapExportJob(_ExportJob):
                 landmarks.append((g, list(lm.names), lm.world, lm.pixels))
         cloud = None
         if self.points == "fused" and frame.depth_path is not None:
-            cloud = _depth_samples(frame, FUSED_STRIDE)
+            if frame.depth_kind is None:
+                warnings.append(UNKNOWN_DEPTH_KIND)
+            else:
+                cloud = _depth_samples(frame, FUSED_STRIDE)
         rec.update(frame_observations(rec, landmarks, cloud))
-        return FrameResult(rec, warnings)
+        return FrameResult(rec, tuple(warnings))
 
     def reduce(self, rows: Iterator[FrameRow], out: JobOutputs) -> Mapping[str, Any]:
         recs = self._records(rows)

@@ -24,6 +24,7 @@ from camgeom.export._job_base import (
     _IMAGE_SUFFIXES,
     FUSED_STRIDE,
     IMAGE_MODES,
+    UNKNOWN_DEPTH_KIND,
     _check_choice,
     _ExportJob,
     _frame_record,
@@ -73,7 +74,15 @@ class NerfstudioExportJob(_ExportJob):
         if self.masks and mask is not None:
             out.path(".mask.png").write_bytes(_ns.mask_png_bytes(mask))
             rec["mask"] = out.stem + ".mask.png"
-        if (self.depth or self.ply) and frame.depth_path is not None and frame.camera is not None:
+        unknown_kind = frame.depth_path is not None and frame.depth_kind is None
+        if (self.depth or self.ply) and unknown_kind:
+            warnings.append(UNKNOWN_DEPTH_KIND)
+        if (
+            (self.depth or self.ply)
+            and frame.depth_path is not None
+            and frame.depth_kind is not None
+            and frame.camera is not None
+        ):
             from camgeom.depth import z_from_range
 
             d = frame.read_depth()

@@ -62,8 +62,16 @@ class _CloudOptions:
         """The frame's cloud in its camera frame; what is missing is appended to ``warnings``."""
         from camgeom.depth import points_from_depth
 
-        if frame.camera is None or frame.depth_path is None or frame.depth_kind is None:
-            raise FormatError("The frame has no camera or no depth map.")
+        if frame.camera is None:
+            raise FormatError("The frame has no camera.")
+        if frame.depth_path is None:
+            raise FormatError("The frame has no depth map.")
+        if frame.depth_kind is None:
+            raise FormatError(
+                f"The depth map {frame.depth_path.name} is of unknown kind (planar z or range "
+                "along the ray is unverified): it cannot be back-projected without guessing. "
+                "Back-project it with camgeom.points_from_depth and the depth_kind you know."
+            )
         depth = frame.read_depth()
         mask = None
         if self.segments:
