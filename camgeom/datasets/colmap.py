@@ -44,15 +44,28 @@ def is_model_dir(folder: Path) -> bool:
 def frame_id_of(name: str) -> str:
     """Frame id of an image name: the extension and a trailing ``.image`` removed.
 
+    A name ending in ``.image.<ext>`` was written by a camgeom export, whose
+    file names are percent-encoded frame ids (:func:`camgeom.jobs.output_stem`):
+    they are decoded, so a camgeom export read back keeps its frame ids (unless
+    a component was shortened with a hash, marked by ``~``). Other names are
+    kept as they are.
+
     Examples
     --------
     >>> frame_id_of("datapoint_00001/camera_1.image.png"), frame_id_of("IMG_0001.JPG")
     ('datapoint_00001/camera_1', 'IMG_0001')
+    >>> frame_id_of("job%20a/cam%3Avisible.png.image.png"), frame_id_of("a%20b.jpg")
+    ('job a/cam:visible.png', 'a%20b')
     """
     stem, dot, ext = name.rpartition(".")
     if not dot or "/" in ext:
         return name
-    return stem[: -len(".image")] if stem.endswith(".image") else stem
+    if not stem.endswith(".image"):
+        return stem
+    stem = stem[: -len(".image")]
+    if "~" in stem:  # a shortened component: its frame id is in the export's manifest
+        return stem
+    return "/".join(unquote(part, errors="surrogateescape") for part in stem.split("/"))
 
 
 def image_root(model_dir: Path) -> Path:
