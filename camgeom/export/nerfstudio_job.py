@@ -65,6 +65,11 @@ class NerfstudioExportJob(_ExportJob):
     def run(self, item: FrameSource, out: FrameOutputs) -> FrameResult:
         frame = item.read(landmarks=False)
         rec = _frame_record(self, frame, out)
+        if not rec["nerfstudio"]:  # this frame fails; the others are exported
+            raise ExportError(
+                f"its {rec['model']} lens (rational terms k4-k6) has no nerfstudio camera "
+                "model; export it to COLMAP (FULL_OPENCV) instead."
+            )
         warnings: list[str] = []
         if rec["image"] is None:
             rec["image"] = out.stem + ".image.png"
@@ -132,11 +137,8 @@ class NerfstudioExportJob(_ExportJob):
             if rec.get("cloud"):
                 xyz.append(unpack_array(rec["cloud"][0], "<f8", 3))
                 rgb.append(unpack_array(rec["cloud"][1], "u1", 3))
-            if rec["entry"] is None:
-                raise ExportError(
-                    f"frame {rec['frame_id']}: its {rec['model']} lens (rational terms) has no "
-                    "nerfstudio camera model."
-                )
+            if rec["entry"] is None:  # not made by run(), which fails such a frame
+                continue
             texts.append(rec["entry"])
             depth += bool(rec["depth"])
             masks += bool(rec["mask"])

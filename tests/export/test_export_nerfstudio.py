@@ -249,3 +249,33 @@ def test_cli_ply_and_no_masks(demo, tmp_path: Path) -> None:
     assert (out / doc["ply_file_path"]).is_file()
     assert all("mask_path" not in f for f in doc["frames"])
     assert not list(out.rglob("*.mask.png"))
+
+
+def test_a_lens_nerfstudio_cannot_hold_fails_only_its_frame(tmp_path: Path) -> None:
+    """A FULL_OPENCV lens with rational terms: that frame fails, the others are written."""
+    from PIL import Image
+
+    model = tmp_path / "src" / "sparse" / "0"
+    model.mkdir(parents=True)
+    (model / "cameras.txt").write_text(
+        "1 OPENCV 160 120 250 260 81 59 -0.1 0.02 0.001 -0.002\n"
+        "2 FULL_OPENCV 160 120 200 210 81 59 -0.1 0.02 0.001 -0.002 0.003 0.01 0.002 0.001\n"
+        "3 PINHOLE 160 120 200 210 80 60\n"
+    )
+    (model / "images.txt").write_text(
+        "1 1 0 0 0 0.1 0.2 2.0 1 a.png\n\n"
+        "2 1 0 0 0 -0.1 0.2 2.0 2 b.png\n\n"
+        "3 1 0 0 0 0.0 -0.2 2.0 3 c.png\n\n"
+    )
+    (model / "points3D.txt").write_text("")
+    (tmp_path / "src" / "images").mkdir()
+    for name in "abc":
+        Image.new("RGB", (160, 120)).save(tmp_path / "src" / "images" / f"{name}.png")
+    s = export_nerfstudio(
+        camgeom.load(tmp_path / "src"), tmp_path / "out", workers=1, progress=False
+    )
+    assert (s.done, s.failed) == (2, 1)
+    (failure,) = s.failures
+    assert failure.frame_id == "b" and "FULL_OPENCV" in failure.message
+    doc = json.loads((tmp_path / "out" / "transforms.json").read_text())
+    assert sorted(Path(f["file_path"]).name.split(".")[0] for f in doc["frames"]) == ["a", "c"]
