@@ -50,7 +50,10 @@ __all__ = [
 
 #: COLMAP camera model name -> (model id, parameter names).
 CAMERA_MODELS: dict[str, tuple[int, tuple[str, ...]]] = {
+    "SIMPLE_PINHOLE": (0, ("f", "cx", "cy")),
     "PINHOLE": (1, ("fx", "fy", "cx", "cy")),
+    "SIMPLE_RADIAL": (2, ("f", "cx", "cy", "k1")),
+    "RADIAL": (3, ("f", "cx", "cy", "k1", "k2")),
     "OPENCV": (4, ("fx", "fy", "cx", "cy", "k1", "k2", "p1", "p2")),
     "OPENCV_FISHEYE": (5, ("fx", "fy", "cx", "cy", "k1", "k2", "k3", "k4")),
     "FULL_OPENCV": (
@@ -73,7 +76,10 @@ class ColmapCamera:
     Parameters
     ----------
     camera_id : int
-    model : {"PINHOLE", "OPENCV", "OPENCV_FISHEYE"}
+    model : str
+        A key of :data:`CAMERA_MODELS` (camgeom writes ``PINHOLE``, ``OPENCV``,
+        ``OPENCV_FISHEYE`` and ``FULL_OPENCV``; it also reads COLMAP's
+        ``SIMPLE_PINHOLE``, ``SIMPLE_RADIAL`` and ``RADIAL``).
     width, height : int
     params : tuple of float
         In the order of :data:`CAMERA_MODELS`; pixel centres at +0.5.
@@ -99,8 +105,9 @@ class ColmapCamera:
     @property
     def K(self) -> np.ndarray:
         """Intrinsic matrix (3, 3) in camgeom's (and COLMAP's) pixel convention."""
-        fx, fy, cx, cy = self.params[:4]
-        return np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
+        v = dict(zip(CAMERA_MODELS[self.model][1], self.params, strict=True))
+        fx, fy = v.get("fx", v.get("f")), v.get("fy", v.get("f"))
+        return np.array([[fx, 0.0, v["cx"]], [0.0, fy, v["cy"]], [0.0, 0.0, 1.0]])
 
 
 @dataclass(frozen=True)

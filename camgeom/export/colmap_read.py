@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from camgeom.errors import CamgeomError, FormatError
+from camgeom.errors import FormatError
 from camgeom.export.colmap import (
     CAMERA_MODELS,
     ColmapCamera,
@@ -169,7 +169,7 @@ def read_model(folder: str | os.PathLike[str]) -> ColmapModel:
         if (path / "cameras.txt").is_file():
             return _read_text(path)
     except (OSError, ValueError, IndexError, struct.error) as exc:
-        if isinstance(exc, CamgeomError):
+        if isinstance(exc, FormatError):  # names its file already
             raise
         raise FormatError(f"{path}: not a readable COLMAP model ({exc}).") from None
     raise FormatError(f"{path}: no COLMAP model (cameras.txt or cameras.bin) in this folder.")

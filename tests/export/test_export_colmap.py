@@ -371,3 +371,40 @@ def test_a_vertex_named_by_two_groups_is_one_point(fixtures, tmp_path: Path) -> 
         report = verify(f)
         assert not [c for c in report.failures if "duplicates" in c.name], str(report)
     assert all(verify(f).passed for f in exported) == all(verify(f).passed for f in ds)
+
+
+@pytest.mark.parametrize(
+    ("model", "params"),
+    [
+        ("SIMPLE_PINHOLE", (200.0, 80.0, 60.0)),
+        ("SIMPLE_RADIAL", (200.0, 80.0, 60.0, -0.05)),
+        ("RADIAL", (200.0, 80.0, 60.0, -0.05, 0.01)),
+    ],
+)
+@pytest.mark.parametrize("binary", [False, True])
+def test_colmaps_simple_models_load_and_project_like_pycolmap(
+    tmp_path: Path, model: str, params: tuple[float, ...], binary: bool
+) -> None:
+    """COLMAP's default camera models (SIMPLE_RADIAL is what a reconstruction starts with)."""
+    folder = tmp_path / "sparse" / "0"
+    q = np.array([0.9, 0.1, 0.2, 0.3])
+    pose_q, pose_t = tuple((q / np.linalg.norm(q)).tolist()), (0.1, -0.2, 2.0)
+    write_model(
+        ColmapModel(
+            (ColmapCamera(1, model, 160, 120, params),),
+            (ColmapImage(1, 1, pose_q, pose_t, "a.png"),),
+        ),
+        folder,
+        binary=binary,
+    )
+    rec = pycolmap.Reconstruction(str(folder))
+    pc = rec.cameras[1]
+    assert pc.model.name == model
+    frame = camgeom.load(tmp_path)[0]
+    np.testing.assert_allclose(frame.camera.K, pc.calibration_matrix(), atol=1e-12)
+    pts = np.array([[0.1, 0.05, 0.2], [-0.3, 0.2, 0.1], [0.0, 0.0, 0.0]])
+    uv, _ = frame.camera.project(pts)
+    world_to_cam = rec.images[1].cam_from_world()
+    for p, got in zip(pts, uv, strict=True):
+        expect = pc.img_from_cam(world_to_cam * p)
+        assert np.abs(expect - got).max() < TOL_PX
