@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 import numpy as np
 
+from camgeom.errors import InvalidValueError
 from camgeom.export import colmap as _colmap
 from camgeom.export._job_base import (
     FUSED_STRIDE,
@@ -125,6 +126,11 @@ class ColmapExportJob(_ExportJob):
             rec["image"] = out.stem + ".image.png"
         landmarks = []
         if self.points == "landmarks":
+            if self.groups and not any(g in frame.landmarks for g in self.groups):
+                raise InvalidValueError(  # as camgeom project: a typo is not an empty model
+                    f"None of the landmark groups {list(self.groups)} is in this frame; it "
+                    f"has: {', '.join(frame.landmarks) or 'none'}."
+                )
             for g, lm in frame.landmarks.items():
                 if (self.groups and g not in self.groups) or lm.world is None:
                     continue

@@ -408,3 +408,15 @@ def test_colmaps_simple_models_load_and_project_like_pycolmap(
     for p, got in zip(pts, uv, strict=True):
         expect = pc.img_from_cam(world_to_cam * p)
         assert np.abs(expect - got).max() < TOL_PX
+
+
+@pytest.mark.parametrize("groups", [["nosuch"], ["IBUG68"]])
+def test_groups_that_no_frame_has_fail_the_frames(demo, tmp_path: Path, groups) -> None:
+    """As in camgeom project: a mistyped group is not an empty model that exits 0."""
+    ds = camgeom.load(demo.synthesisai)
+    s = export_colmap(ds, tmp_path, groups=groups, workers=1, progress=False)
+    assert s.failed == len(ds) and s.exit_code == 1
+    assert "None of the landmark groups" in s.failures[0].message
+    assert "ibug68" in s.failures[0].message  # the names it has
+    ok = export_colmap(ds, tmp_path / "ok", groups=["nosuch", "ibug68"], workers=1, progress=False)
+    assert ok.failed == 0
