@@ -27,6 +27,7 @@ import numpy as np
 from camgeom.datasets._common import make_camera
 from camgeom.datasets.frame import Frame, FrameSource, files_in
 from camgeom.datasets.landmarks import Landmarks
+from camgeom.datasets.metadata import CameraMetadata
 from camgeom.errors import FormatError
 from camgeom.export.colmap import ColmapModel, read_model
 
@@ -146,6 +147,9 @@ def _read_frame(folder: Path, image_id: int, frame_id: str) -> Frame:
         image_path=path if path.is_file() else None,
         landmarks=landmarks,
         raw={"image": {"image_id": image.image_id, "name": image.name}},
+        metadata=CameraMetadata(
+            width=camera.width, height=camera.height, calibrated_principal_point=True
+        ),
         source=folder,
     )
 

@@ -121,6 +121,10 @@ class CameraMetadata:
         :func:`camgeom.intrinsics.principal_point_from_shift`.
     stored_K_includes_shift : bool or None
         Whether the vendor's stored K already has the lens shift applied.
+    calibrated_principal_point : bool or None
+        True when the format stores a calibrated principal point, which may lie
+        anywhere in the image (COLMAP, nerfstudio): no rule ties it to the image
+        centre, so ``verify`` reports it without judging it.
     extras : dict
         Any other stored camera value (vendor-specific keys, see ``docs/datasets.md``).
     """
@@ -159,6 +163,7 @@ class CameraMetadata:
     square_pixels: bool | None = None
     shift_units: ShiftUnits | None = None
     stored_K_includes_shift: bool | None = None
+    calibrated_principal_point: bool | None = None
     extras: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod

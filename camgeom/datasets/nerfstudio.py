@@ -117,7 +117,11 @@ def _read_frame(path: Path, index: int, frame_id: str) -> Frame:
         depth_kind="z" if depth is not None else None,
         raw={"frame": {k: v for k, v in f.items() if k != "transform_matrix"}},
         metadata=CameraMetadata(
-            width=int(f["w"]), height=int(f["h"]), stored_world_from_cam=stored, stored_K=K
+            width=int(f["w"]),
+            height=int(f["h"]),
+            stored_world_from_cam=stored,
+            stored_K=K,
+            calibrated_principal_point=True,
         ),
         notes=notes,
         source=path,

@@ -89,7 +89,8 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
     ),
     CatalogueEntry(
         "intrinsics.principal_point",
-        "(cx, cy) against the image centre, moved by the lens shift when the stored K holds it",
+        "(cx, cy) against the image centre, moved by the lens shift when the stored K holds it "
+        "(COLMAP and nerfstudio frames store a calibrated principal point: reported, not judged)",
         "error",
         "lens shift applied twice or not at all; a K for a cropped image",
         "use `camgeom.intrinsics.principal_point_from_shift`; record `stored_K_includes_shift`",

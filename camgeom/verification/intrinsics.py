@@ -19,7 +19,7 @@ import numpy as np
 
 from camgeom.errors import CamgeomError
 from camgeom.intrinsics import fov_from_intrinsics, principal_point_from_shift
-from camgeom.verification.report import Check, failure, measured, skipped, verdict
+from camgeom.verification.report import Check, failure, measured, noted, skipped, verdict
 from camgeom.verification.tolerances import (
     TOL_FOV_RAD,
     TOL_K_PX,
@@ -121,6 +121,30 @@ def intrinsics_checks_for(
     return out
 
 
+def _principal_point_check(
+    K: np.ndarray,
+    expect: tuple[float, float],
+    which: str,
+    includes: bool | None,
+    sx: float,
+    sy: float,
+    units: str,
+) -> Check:
+    """``intrinsics.principal_point``: (cx, cy) against the image centre moved by the lens shift."""
+    return measured(
+        "intrinsics.principal_point",
+        float(np.abs(K[:2, 2] - expect).max()),
+        TOL_PRINCIPAL_PX,
+        unit="px",
+        message=(
+            f"(cx, cy) of the {which} against ({expect[0]:.6g}, {expect[1]:.6g}): the image "
+            f"centre{' moved by' if includes else ' without'} lens shift ({sx:g}, {sy:g}) "
+            f"in {units!r} units"
+        ),
+        hint="principal point does not follow the image size and lens shift",
+    )
+
+
 def _unusable_lens(meta: CameraMetadata) -> str:
     """Why the stated focal length or sensor width cannot be a lens's ("" when both are fine).
 
@@ -173,20 +197,16 @@ def _shift_checks(
     lens_K = K - shift if includes else K  # K of the lens alone (centred)
     which = "stored K" if has_stored else "camera K"
     expect = (px, py) if includes else (W / 2, H / 2)
-    out = [
-        measured(
-            names[0],
-            float(np.abs(K[:2, 2] - expect).max()),
-            TOL_PRINCIPAL_PX,
-            unit="px",
-            message=(
-                f"(cx, cy) of the {which} against ({expect[0]:.6g}, {expect[1]:.6g}): the image "
-                f"centre{' moved by' if includes else ' without'} lens shift ({sx:g}, {sy:g}) "
-                f"in {units!r} units"
-            ),
-            hint="principal point does not follow the image size and lens shift",
-        )
-    ]
+    if meta.calibrated_principal_point:
+        out = [
+            noted(
+                names[0],
+                f"(cx, cy) = ({K[0, 2]:.6g}, {K[1, 2]:.6g}) in a {W}x{H} image: a calibrated "
+                "principal point, which the format does not tie to the image centre",
+            )
+        ]
+    else:
+        out = [_principal_point_check(K, expect, which, includes, sx, sy, units)]
     if has_stored:
         like = K if includes else K + shift
         out.append(

@@ -148,3 +148,38 @@ def test_a_focal_length_alone_is_not_checked(frame_factory):
     r = verify(frame_factory(K_with(W / 2, H / 2), focal_length_mm=28.0))
     assert "intrinsics.K_vs_focal_length" not in r
     assert r.passed
+
+
+def test_a_calibrated_principal_point_is_reported_not_judged(frame_factory):
+    off = K_with(W / 2 - 17.3, H / 2 + 9.1)  # a real calibration: off the centre
+    judged = verify(frame_factory(off))
+    assert judged["intrinsics.principal_point"].status == "fail"
+    free = verify(frame_factory(off, calibrated_principal_point=True))
+    check = free["intrinsics.principal_point"]
+    assert check.status == "info" and "calibrated" in check.message
+    assert free.passed
+
+
+def test_colmap_and_nerfstudio_frames_have_calibrated_principal_points(tmp_path):
+    import camgeom
+    from camgeom.export.colmap import ColmapCamera, ColmapImage, ColmapModel, write_model
+
+    folder = tmp_path / "sparse" / "0"
+    write_model(
+        ColmapModel(
+            (ColmapCamera(1, "PINHOLE", 160, 120, (200.0, 201.0, 70.25, 52.5)),),
+            (ColmapImage(1, 1, (1.0, 0.0, 0.0, 0.0), (0.0, 0.0, 2.0), "a.png"),),
+        ),
+        folder,
+    )
+    frame = camgeom.load(tmp_path)[0]
+    assert frame.metadata.calibrated_principal_point is True
+    r = verify(frame)
+    assert r["intrinsics.principal_point"].status == "info"
+    assert r.passed, str(r)
+    from camgeom.export import export_nerfstudio
+
+    export_nerfstudio(camgeom.load(tmp_path), tmp_path / "ns", workers=1, progress=False)
+    ns = camgeom.load(tmp_path / "ns")[0]
+    assert ns.metadata.calibrated_principal_point is True
+    assert verify(ns)["intrinsics.principal_point"].status == "info"
