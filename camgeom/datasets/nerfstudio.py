@@ -35,9 +35,10 @@ FILE_NAME = "transforms.json"
 
 @functools.lru_cache(maxsize=4)
 def _doc(path: str, stamp: tuple[int, int]) -> dict[str, Any]:
+    from camgeom.datasets._common import image_size
     from camgeom.export.nerfstudio import read_transforms
 
-    return read_transforms(path)
+    return read_transforms(path, image_size=image_size)
 
 
 def _read_doc(path: Path) -> dict[str, Any]:
@@ -69,10 +70,14 @@ def _frame_files(f: Any) -> tuple[str, ...]:
 
 def _input_files(path: Path, names: tuple[str, ...]) -> list[str]:
     """``transforms.json`` and the files its frame entry names."""
-    return [os.fspath(path), *(os.path.join(path.parent, n) for n in names)]
+    from camgeom.export.nerfstudio import resolve_image
+
+    return [os.fspath(path), *(os.fspath(resolve_image(path.parent, n)) for n in names)]
 
 
 def _read_frame(path: Path, index: int, frame_id: str) -> Frame:
+    from camgeom.export.nerfstudio import resolve_image
+
     doc = _read_doc(path)
     f = doc["frames"][index]
     K = np.array(
@@ -112,7 +117,7 @@ def _read_frame(path: Path, index: int, frame_id: str) -> Frame:
         frame_id=frame_id,
         scene_id=frame_id,
         camera_name=str(f.get("camera_model", "OPENCV")),
-        image_path=folder / str(f["file_path"]),
+        image_path=resolve_image(folder, str(f["file_path"])),
         depth_path=depth,
         depth_kind="z" if depth is not None else None,
         raw={"frame": {k: v for k, v in f.items() if k != "transform_matrix"}},

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +44,7 @@ __all__ = [
     "frame_entry",
     "mask_png_bytes",
     "read_transforms",
+    "resolve_image",
     "transforms_bytes",
     "transforms_bytes_of_texts",
 ]
@@ -265,12 +266,44 @@ def mask_png_bytes(mask: np.ndarray) -> bytes:
     return png_bytes(grey, filtered=False)
 
 
-def read_transforms(path: str | os.PathLike[str]) -> dict[str, Any]:
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".exr")
+"""Tried, in order, for a ``file_path`` without an extension (NeRF-synthetic's ``./train/r_0``)."""
+
+
+def resolve_image(folder: str | os.PathLike[str], file_path: str) -> Path:
+    """The image a frame's ``file_path`` names, relative to the ``transforms.json`` folder.
+
+    A ``file_path`` without an extension (the Blender NeRF-synthetic scenes) is
+    the first of :data:`IMAGE_EXTENSIONS` that exists; otherwise the path as written.
+    """
+    image = Path(folder) / file_path
+    if image.suffix or image.exists():
+        return image
+    for ext in IMAGE_EXTENSIONS:
+        candidate = image.with_name(image.name + ext)
+        if candidate.is_file():
+            return candidate
+    return image
+
+
+def read_transforms(
+    path: str | os.PathLike[str],
+    *,
+    image_size: Callable[[Path], tuple[int, int] | None] | None = None,
+) -> dict[str, Any]:
     """Parse ``transforms.json`` and fill every frame's intrinsics from the top level.
 
     Returns the document with each frame holding ``fl_x, fl_y, cx, cy, w, h``
     and ``camera_model`` (frame values win over top-level ones; ``camera_angle_x``
     of instant-ngp files gives ``fl_x``; a missing ``cx`` / ``cy`` is the image centre).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    image_size : callable (Path) -> (width, height) or None, keyword-only, optional
+        Reads an image's size: a frame without ``w`` / ``h`` (the NeRF-synthetic
+        scenes state only ``camera_angle_x``) takes its image's
+        (:func:`resolve_image`).
 
     Raises
     ------
@@ -288,6 +321,12 @@ def read_transforms(path: str | os.PathLike[str]) -> dict[str, Any]:
     frames = []
     for i, raw in enumerate(doc["frames"]):
         f = {**shared, **raw}
+        if ("w" not in f or "h" not in f) and image_size is not None:
+            name = f.get("file_path")
+            size = image_size(resolve_image(p.parent, name)) if isinstance(name, str) else None
+            if size is not None:
+                f.setdefault("w", size[0])
+                f.setdefault("h", size[1])
         try:
             w, h = int(f["w"]), int(f["h"])
             if "fl_x" not in f and "camera_angle_x" in f:

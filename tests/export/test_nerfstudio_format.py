@@ -107,3 +107,34 @@ def test_document_joined_from_entry_texts_is_json_dumps_of_the_document(frames, 
     expect = (json.dumps(doc, indent=2, allow_nan=False) + "\n").encode()
     texts = [entry_text(f) for f in frames]
     assert transforms_bytes_of_texts(texts, depth=depth, ply_file_path=ply) == expect
+
+
+def test_nerf_synthetic_layout_reads(tmp_path) -> None:
+    """Blender NeRF-synthetic: only camera_angle_x, no w/h, file paths without extension."""
+    import json
+    import math
+
+    import numpy as np
+    from PIL import Image
+
+    import camgeom
+
+    (tmp_path / "train").mkdir()
+    Image.new("RGB", (80, 60)).save(tmp_path / "train" / "r_0.png")
+    pose = np.eye(4)
+    pose[2, 3] = 4.0
+    doc = {
+        "camera_angle_x": 0.6911112070083618,
+        "frames": [
+            {"file_path": "./train/r_0", "rotation": 0.0, "transform_matrix": pose.tolist()}
+        ],
+    }
+    (tmp_path / "transforms.json").write_text(json.dumps(doc))
+    ds = camgeom.load(tmp_path)
+    frame = ds[0]
+    assert (frame.camera.width, frame.camera.height) == (80, 60)
+    fx = 0.5 * 80 / math.tan(0.5 * doc["camera_angle_x"])
+    np.testing.assert_allclose(frame.camera.K, [[fx, 0, 40], [0, fx, 30], [0, 0, 1]])
+    assert frame.image_path == tmp_path / "train" / "r_0.png"
+    assert frame.read_image().shape == (60, 80, 3)
+    assert str(tmp_path / "train" / "r_0.png") in ds.sources[0].input_files()
