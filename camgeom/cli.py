@@ -215,10 +215,19 @@ def _check_fix_outside(fix: Path, root: Path) -> None:
 
 def _diagnose(args: argparse.Namespace, ds: Any, reports: Any, console: _Console) -> None:
     """Print each failing frame's diagnosis (made in the job); with --fix, write fixed copies."""
+    import itertools
+
     from camgeom.verification.repair import diagnose_frames
 
+    reports = iter(reports)
+    first = next(reports, None)
+    if first is None:
+        console.say("\ndiagnosis: no frame failed, nothing to diagnose")
+        return
     # Only --fix needs the parsed frame (to write its corrected files).
-    pairs: Any = ((ds[r.frame_id] if args.fix else None, r) for r in reports)
+    pairs: Any = (
+        (ds[r.frame_id] if args.fix else None, r) for r in itertools.chain([first], reports)
+    )
     console.say("\ndiagnosis (known kinds of mistake that fix the failures, best first):")
     for line in diagnose_frames(pairs, fix=args.fix, overwrite=args.overwrite):
         console.say(f"  {line}")

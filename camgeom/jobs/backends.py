@@ -381,9 +381,10 @@ class ProcessBackend(Backend):
                     pool.shutdown(wait=True, cancel_futures=True)
                 raise CamgeomError(
                     f"Worker processes could not start ({type(exc).__name__}: {exc}). The "
-                    "job must be a top-level class of an importable module, and the program "
-                    "a file (not read from stdin); otherwise run with one worker "
-                    "(--workers 1)."
+                    "job must be a top-level class of an importable module, the program a "
+                    "file (not read from stdin), and a script's work under "
+                    '`if __name__ == "__main__":` (worker processes import the main script); '
+                    "otherwise run with one worker (workers=1, --workers 1)."
                 ) from None
             self._pool = pool
         return self._pool

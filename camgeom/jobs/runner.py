@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Collection, Iterable, Mapping, Sized
 from typing import Any
 
-from camgeom.errors import InvalidValueError
+from camgeom.errors import CamgeomError, InvalidValueError
 from camgeom.jobs.backends import (
     Backend,
     DaskBackend,
@@ -131,6 +131,7 @@ def run_job(
     2
     """
     start = time.perf_counter()
+    _check_not_bootstrapping()
     _check_job(job)
     if scheduler is not None and workers is not None:
         raise InvalidValueError("Pass either `workers` (local processes) or `scheduler` (Dask).")
@@ -189,6 +190,28 @@ def run_job(
 
 
 # ----------------------------------------------------------------------------- checks
+
+
+UNGUARDED_MAIN = (
+    "worker processes import the program's main script, so its work must be under "
+    '`if __name__ == "__main__":`'
+)
+
+
+def _check_not_bootstrapping() -> None:
+    """Refuse a run started while a worker process imports the main script.
+
+    multiprocessing imports the program's ``__main__`` in its fork server and
+    spawned workers; a script that starts a dataset job at top level would start
+    it again there, and again in its workers.
+    """
+    import multiprocessing
+
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise CamgeomError(
+            f"A camgeom dataset job was started while a worker process imported the main "
+            f"script: {UNGUARDED_MAIN}, or the job run with workers=1."
+        )
 
 
 def _check_job(job: Job) -> None:

@@ -346,3 +346,27 @@ def test_malformed_scheduler_address_is_refused_at_once(tmp_path: Path, address:
     assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
     assert not out.exists()
     assert time.monotonic() - start < 30
+
+
+def test_a_script_without_a_main_guard_is_told_to_add_one(tmp_path: Path) -> None:
+    """Workers import the main script: a job at its top level would start again in them."""
+    make_dataset(tmp_path / "data", ids(4))
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import sys\n"
+        "print('body', flush=True)\n"
+        "from fakejob import WriteJob, sources_for, ids\n"
+        "from camgeom.jobs import run_job\n"
+        "from pathlib import Path\n"
+        f"run_job(WriteJob(), sources_for(Path({str(tmp_path / 'data')!r}), ids(4)), "
+        f"{str(tmp_path / 'out')!r}, root={str(tmp_path / 'data')!r}, workers=2, progress=False)\n"
+    )
+    here = Path(__file__).resolve().parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(here), str(here.parents[1])])}
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert proc.returncode != 0
+    assert 'if __name__ == "__main__":' in proc.stderr
+    assert "workers=1" in proc.stderr
+    assert proc.stdout.count("body") <= 3  # the program, and each (re)started fork server

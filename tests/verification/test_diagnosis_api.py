@@ -184,3 +184,11 @@ def test_cli_empty_output_paths_are_refused(demo, tmp_path, capsys, monkeypatch,
     assert main(["verify", str(demo.datagen), option, "", *extra, "-q"]) == 2
     assert "is empty" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_diagnose_on_a_passing_dataset_says_there_is_nothing_to_diagnose(demo, capsys):
+    from camgeom.cli import main
+
+    assert main(["verify", str(demo.datagen), "--diagnose", "--workers", "1", "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "nothing to diagnose" in out and "best first" not in out
