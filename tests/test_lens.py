@@ -333,3 +333,31 @@ def test_points_from_depth_drops_pixels_beyond_the_lens_range() -> None:
     depth = np.full((48, 64), 2.0, np.float32)
     cloud = camgeom.points_from_depth(depth, K, distortion=d)
     assert 0 < len(cloud) < depth.size and np.isfinite(cloud.points).all()
+
+
+@pytest.mark.parametrize(
+    "d",
+    [OpenCVDistortion(-0.4, 0.1, 0.0, 0.0, -0.01), OpenCVDistortion(-0.3, 0.0, 0.0, 0.0)],
+)
+def test_undistortion_near_the_fold_converges_like_cv2(d: OpenCVDistortion) -> None:
+    """Purely radial lenses (one inverse) up to 0.999 of the largest distorted radius:
+    a full Newton step overshoots the fold there; the backtracking step must not give NaN."""
+    rmax = d.max_radius
+    rd_max = float(np.hypot(*distort_normalized(np.array([[rmax * (1 - 1e-9), 0.0]]), d)[0]))
+    rng = np.random.default_rng(7)
+    ang = rng.uniform(0, 2 * np.pi, 20000)
+    rad = rd_max * np.sqrt(rng.uniform(0.75, 0.999**2, 20000))
+    nd = np.stack([rad * np.cos(ang), rad * np.sin(ang)], axis=1)
+    lost = np.array([[-0.73779997, 0.07174035]])  # a point the plain iteration lost
+    if np.hypot(*lost[0]) < 0.999 * rd_max:  # inside this lens's range
+        nd = np.concatenate([nd, lost])
+    und = undistort_normalized(nd, d)
+    assert np.isfinite(und).all()
+    np.testing.assert_allclose(distort_normalized(und, d), nd, atol=1e-13)
+    K = np.eye(3)
+    ref = cv2.undistortPoints(
+        nd.reshape(-1, 1, 2), K, d.coefficients, criteria=(3, 200, 1e-15)
+    ).reshape(-1, 2)
+    close = np.abs(distort_normalized(ref, d) - nd).max(axis=1) < 1e-9  # where cv2 converged
+    assert close.mean() > 0.9
+    np.testing.assert_allclose(und[close], ref[close], atol=1e-9)

@@ -91,27 +91,42 @@ def undistort(model, p, xd, yd, tol, max_iter):  # pragma: no cover - compiled
             return np.nan, np.nan
         scale = math.tan(th) / thd
         return xd * scale, yd * scale
-    # OpenCV: 2-D Newton on dist(x, y) - (xd, yd) with a backtracking step.
+    # OpenCV: 2-D Newton on dist(x, y) - (xd, yd) with a backtracking step: a step
+    # that leaves the model's range or does not shrink the residual is halved from
+    # the point it started at (near the fold of the radial polynomial a full step
+    # overshoots and the plain iteration diverges).
     k1, k2, p1, p2, k3, k4, k5, k6 = p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]
     x = xd
     y = yd
     fx = 0.0
     fy = 0.0
+    prev_cost = np.inf
+    px = x
+    py = y
+    psx = 0.0
+    psy = 0.0
+    t = 1.0
     for it in range(max_iter + 1):
         r2 = x * x + y * y
         num = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
         den = 1.0 + r2 * (k4 + r2 * (k5 + r2 * k6))
         rad = num / den
-        dnum = k1 + r2 * (2.0 * k2 + r2 * 3.0 * k3)
-        dden = k4 + r2 * (2.0 * k5 + r2 * 3.0 * k6)
-        drad = (dnum * den - num * dden) / (den * den)
         xy = x * y
         fx = x * rad + 2.0 * p1 * xy + p2 * (r2 + 2.0 * x * x) - xd
         fy = y * rad + p1 * (r2 + 2.0 * y * y) + 2.0 * p2 * xy - yd
+        cost = abs(fx) + abs(fy)
+        if not (r2 <= p[8] and cost < prev_cost) and t > 1.0 / 1024.0:
+            t *= 0.5  # overshot: a shorter step from the previous point
+            x = px - t * psx
+            y = py - t * psy
+            continue
         if it == max_iter:
             break
-        if abs(fx) + abs(fy) <= 4.4e-16 * (abs(xd) + abs(yd)):
+        if cost <= 4.4e-16 * (abs(xd) + abs(yd)):
             break  # converged to rounding
+        dnum = k1 + r2 * (2.0 * k2 + r2 * 3.0 * k3)
+        dden = k4 + r2 * (2.0 * k5 + r2 * 3.0 * k6)
+        drad = (dnum * den - num * dden) / (den * den)
         a = rad + 2.0 * x * x * drad + 2.0 * p1 * y + 6.0 * p2 * x
         b = 2.0 * xy * drad + 2.0 * p1 * x + 2.0 * p2 * y
         d = rad + 2.0 * y * y * drad + 6.0 * p1 * y + 2.0 * p2 * x
@@ -120,6 +135,12 @@ def undistort(model, p, xd, yd, tol, max_iter):  # pragma: no cover - compiled
             return np.nan, np.nan
         sx = (d * fx - b * fy) / det
         sy = (a * fy - b * fx) / det
+        px = x
+        py = y
+        psx = sx
+        psy = sy
+        prev_cost = cost
+        t = 1.0
         x -= sx
         y -= sy
         if abs(sx) + abs(sy) <= tol * max(1.0, abs(x) + abs(y)):
