@@ -21,7 +21,6 @@ from urllib.parse import quote
 
 import numpy as np
 
-from camgeom.errors import InvalidValueError
 from camgeom.export import colmap as _colmap
 from camgeom.export._job_base import (
     FUSED_STRIDE,
@@ -39,6 +38,7 @@ from camgeom.export.nerfstudio_job import foreground_mask as foreground_mask
 from camgeom.jobs.commit import FrameOutputs, JobOutputs
 from camgeom.jobs.job import FrameResult, JobSummary
 from camgeom.jobs.manifest import FrameRow
+from camgeom.jobs.project import require_groups
 from camgeom.jobs.runner import run_job
 from camgeom.poses import rotation_from_quaternion
 
@@ -126,11 +126,7 @@ class ColmapExportJob(_ExportJob):
             rec["image"] = out.stem + ".image.png"
         landmarks = []
         if self.points == "landmarks":
-            if self.groups and not any(g in frame.landmarks for g in self.groups):
-                raise InvalidValueError(  # as camgeom project: a typo is not an empty model
-                    f"None of the landmark groups {list(self.groups)} is in this frame; it "
-                    f"has: {', '.join(frame.landmarks) or 'none'}."
-                )
+            require_groups(frame, self.groups)  # as camgeom project: a typo is not an empty model
             for g, lm in frame.landmarks.items():
                 if (self.groups and g not in self.groups) or lm.world is None:
                     continue

@@ -27,7 +27,14 @@ if TYPE_CHECKING:
     from camgeom.datasets import Dataset, Frame
     from camgeom.datasets.frame import FrameSource
 
-__all__ = ["LANDMARK_FIELDS", "ProjectJob", "landmark_rows", "project_dataset", "source_inputs"]
+__all__ = [
+    "LANDMARK_FIELDS",
+    "ProjectJob",
+    "landmark_rows",
+    "project_dataset",
+    "require_groups",
+    "source_inputs",
+]
 
 #: Columns of ``<stem>.landmarks.csv``.
 LANDMARK_FIELDS = (
@@ -43,6 +50,19 @@ LANDMARK_FIELDS = (
 )
 
 _PIXEL_CONVENTION = "camgeom: (u, v) = (column, row), pixel centres at +0.5"
+
+
+def require_groups(frame: Frame, groups: Sequence[str] | None) -> None:
+    """Raise :class:`InvalidValueError` when ``groups`` names none of the frame's groups.
+
+    A group filter that matches nothing is a typo (``IBUG68``), not a request for
+    empty outputs; the message lists the groups the frame has.
+    """
+    if groups and not any(g in frame.landmarks for g in groups):
+        raise InvalidValueError(
+            f"None of the landmark groups {list(groups)} is in this frame; it has: "
+            f"{', '.join(frame.landmarks) or 'none'}."
+        )
 
 
 def source_inputs(source: FrameSource) -> list[str]:
@@ -272,11 +292,7 @@ class ProjectJob(Job):
 
         frame = item.read()
         groups = self.groups
-        if groups and not any(g in frame.landmarks for g in groups):
-            raise InvalidValueError(
-                f"None of the landmark groups {list(groups)} is in this frame; it has: "
-                f"{', '.join(frame.landmarks) or 'none'}."
-            )
+        require_groups(frame, groups)
         columns, points = _landmark_columns(frame, groups)
         numbers = _number_cells(columns)
         table = _csv_from_columns(columns, numbers)
