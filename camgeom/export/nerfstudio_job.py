@@ -55,7 +55,8 @@ class NerfstudioExportJob(_ExportJob):
     name: ClassVar[str] = "export-nerfstudio"
     # 2: a frame's record carries its transforms.json entry; masks are written by mask_png_bytes
     # 3: the record holds the entry as transforms.json text, and little else
-    version: ClassVar[str] = "3"
+    # 4: a lens nerfstudio cannot hold fails its frame (a record always holds an entry)
+    version: ClassVar[str] = "4"
     suffixes: ClassVar[tuple[str, ...]] = (*_IMAGE_SUFFIXES, ".depth32.tif", ".mask.png")
 
     @property
@@ -79,15 +80,10 @@ class NerfstudioExportJob(_ExportJob):
         if self.masks and mask is not None:
             out.path(".mask.png").write_bytes(_ns.mask_png_bytes(mask))
             rec["mask"] = out.stem + ".mask.png"
-        unknown_kind = frame.depth_path is not None and frame.depth_kind is None
-        if (self.depth or self.ply) and unknown_kind:
+        wants_depth = (self.depth or self.ply) and frame.depth_path is not None
+        if wants_depth and frame.depth_kind is None:
             warnings.append(UNKNOWN_DEPTH_KIND)
-        if (
-            (self.depth or self.ply)
-            and frame.depth_path is not None
-            and frame.depth_kind is not None
-            and frame.camera is not None
-        ):
+        elif wants_depth and frame.camera is not None:
             from camgeom.depth import z_from_range
 
             d = frame.read_depth()
@@ -120,7 +116,7 @@ class NerfstudioExportJob(_ExportJob):
         data = {
             "frame_id": rec["frame_id"],
             "model": rec["model"],
-            "entry": None if entry is None else _ns.entry_text(entry),
+            "entry": _ns.entry_text(entry),
             "depth": rec["depth"] is not None,
             "mask": rec["mask"] is not None,
         }
@@ -137,8 +133,6 @@ class NerfstudioExportJob(_ExportJob):
             if rec.get("cloud"):
                 xyz.append(unpack_array(rec["cloud"][0], "<f8", 3))
                 rgb.append(unpack_array(rec["cloud"][1], "u1", 3))
-            if rec["entry"] is None:  # not made by run(), which fails such a frame
-                continue
             texts.append(rec["entry"])
             depth += bool(rec["depth"])
             masks += bool(rec["mask"])
@@ -160,13 +154,11 @@ class NerfstudioExportJob(_ExportJob):
         }
 
 
-def _entry(rec: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The frame's ``transforms.json`` entry, or None when its lens has no nerfstudio model."""
+def _entry(rec: Mapping[str, Any]) -> dict[str, Any]:
+    """The frame's ``transforms.json`` entry (its lens has a nerfstudio model: see ``run``)."""
     from camgeom.conventions import convert_pose
 
     ns = rec["nerfstudio"]
-    if not ns:
-        return None
     fx, fy, cx, cy = rec["K"]
     pose = np.eye(4)
     pose[:3] = rec["world_from_cam"]
