@@ -203,9 +203,7 @@ def _check_fix_folder(fix: Path, *, overwrite: bool) -> None:
 
 def _check_fix_outside(fix: Path, root: Path) -> None:
     """Refuse a ``--fix`` folder inside the dataset, or holding it (copies would mix with it)."""
-    fix, root = fix.resolve(), root.resolve()
-    if root.is_file():
-        root = root.parent
+    fix, root = fix.resolve(), root.resolve()  # root: a folder (camgeom.load's roots are)
     if fix == root or root in fix.parents or fix in root.parents:
         raise _UsageError(
             f"--fix {fix} is inside the dataset {root} (or holds it): corrected copies must "
