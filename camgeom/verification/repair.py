@@ -136,6 +136,9 @@ def repair_frame(
             for p in sorted(scratch.rglob("*"))
             if p.is_file()
         ]
+        folders = [dst for _, dst in moves if dst.is_dir() and not dst.is_symlink()]
+        if folders:  # checked before any file moves: a copy is placed whole or not at all
+            return Repair(frame.frame_id, None, reason=f"{folders[0]} is a folder, not a file")
         clashes = [
             dst
             for src, dst in moves
@@ -151,8 +154,6 @@ def repair_frame(
                 "pass --overwrite to replace it, or --fix a new folder",
             )
         for src, dst in moves:
-            if dst.is_dir() and not dst.is_symlink():
-                return Repair(frame.frame_id, None, reason=f"{dst} is a folder, not a file")
             dst.parent.mkdir(parents=True, exist_ok=True)
             os.replace(src, dst)
         return Repair(frame.frame_id, kind, final_root, changed)

@@ -192,3 +192,19 @@ def test_cli_diagnose_on_a_passing_dataset_says_there_is_nothing_to_diagnose(dem
     assert main(["verify", str(demo.datagen), "--diagnose", "--workers", "1", "-q"]) == 0
     out = capsys.readouterr().out
     assert "nothing to diagnose" in out and "best first" not in out
+
+
+def test_cli_fix_places_a_copy_whole_or_not_at_all(demo, tmp_path, capsys):
+    """A folder where a copied file must go: the frame is left alone, nothing is moved in."""
+    from camgeom.cli import main
+
+    frame = camgeom.load(demo.synthesisai)[0]
+    inject(frame, "pose_transposed", tmp_path / "bad")
+    fid = camgeom.load(tmp_path / "bad")[0].frame_id
+    copy = tmp_path / "fixed" / fid
+    names = sorted(p.name for p in (tmp_path / "bad").iterdir() if p.is_file())
+    (copy / names[-1]).mkdir(parents=True)  # the last file moved is blocked by a folder
+    args = ["verify", str(tmp_path / "bad"), "--diagnose", "--fix", str(tmp_path / "fixed")]
+    assert main([*args, "-q", "--overwrite"]) == 1
+    assert "is a folder, not a file" in capsys.readouterr().out
+    assert sorted(p.name for p in copy.iterdir()) == [names[-1]]
